@@ -1,0 +1,187 @@
+//! Equivalence relations (Heapy's classifiers) and the partitions they make.
+//!
+//! A classifier maps each node to a [`KindKey`]; a [`Partition`] of a set groups its nodes
+//! by key and orders the rows as Heapy does: total size descending, then kind name.
+//! Names come from the graph's type table; kinds whose names need the live object
+//! (module names) are named by the caller through `name_of`.
+
+use std::collections::HashMap;
+
+use crate::{HeapGraph, NodeId, NodeSet, TypeId};
+
+/// Heapy's equivalence relations that need no referrer graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Classifier {
+    /// Class, with dicts classed by their owner (`dict of C`, `dict (no owner)`).
+    Clodo,
+    Type,
+    /// Individual size.
+    Size,
+    /// Each object its own class.
+    Id,
+    /// Each module its own class; everything else one class (`~module`).
+    Module,
+    /// One class for everything.
+    Unity,
+}
+
+/// The class of one node under a classifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KindKey {
+    Type(TypeId),
+    DictOf(TypeId),
+    DictNoOwner,
+    Size(u64),
+    Id(NodeId),
+    Module(NodeId),
+    NotModule,
+    Unity,
+}
+
+impl Classifier {
+    /// Heapy's table header for the kind column.
+    pub fn header(self) -> &'static str {
+        match self {
+            Classifier::Clodo => "Kind (class / dict of class)",
+            Classifier::Type => "Type",
+            Classifier::Size => "Individual Size",
+            Classifier::Id => "Brief",
+            Classifier::Module => "Module",
+            Classifier::Unity => "<unclassified>",
+        }
+    }
+
+    pub fn classify(self, g: &HeapGraph, n: NodeId) -> KindKey {
+        match self {
+            Classifier::Clodo => {
+                let t = g.type_of(n);
+                if g.type_record(t).is_dict {
+                    match g.dict_owner(n) {
+                        Some(owner) => KindKey::DictOf(owner),
+                        None => KindKey::DictNoOwner,
+                    }
+                } else {
+                    KindKey::Type(t)
+                }
+            }
+            Classifier::Type => KindKey::Type(g.type_of(n)),
+            Classifier::Size => KindKey::Size(g.size_of(n)),
+            Classifier::Id => KindKey::Id(n),
+            Classifier::Module => {
+                if g.type_record(g.type_of(n)).is_module {
+                    KindKey::Module(n)
+                } else {
+                    KindKey::NotModule
+                }
+            }
+            Classifier::Unity => KindKey::Unity,
+        }
+    }
+
+    /// The nodes of `set` whose class is `key`.
+    pub fn select(self, g: &HeapGraph, set: &NodeSet, key: KindKey) -> NodeSet {
+        let mut out = NodeSet::empty(set.universe());
+        for n in set.iter() {
+            if self.classify(g, n) == key {
+                out.insert(n);
+            }
+        }
+        out
+    }
+}
+
+impl KindKey {
+    /// The row name, for kinds the graph alone can name.
+    pub fn graph_name(self, g: &HeapGraph) -> Option<String> {
+        Some(match self {
+            KindKey::Type(t) => g.type_record(t).name.clone(),
+            KindKey::DictOf(t) => format!("dict of {}", g.type_record(t).name),
+            KindKey::DictNoOwner => "dict (no owner)".to_string(),
+            KindKey::Size(s) => format!("{s:>9}"),
+            KindKey::NotModule => "~module".to_string(),
+            KindKey::Unity => "<Anything>".to_string(),
+            KindKey::Id(_) | KindKey::Module(_) => return None,
+        })
+    }
+}
+
+/// One row: a class with its count and total size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionRow {
+    pub key: KindKey,
+    pub name: String,
+    pub count: u64,
+    pub size: u64,
+}
+
+/// Rows of a set under a classifier, in Heapy's order.
+#[derive(Clone, Debug)]
+pub struct Partition {
+    pub classifier: Classifier,
+    pub rows: Vec<PartitionRow>,
+    pub count: u64,
+    pub size: u64,
+}
+
+impl Partition {
+    /// Groups `set` by `classifier`. `name_of` names kinds the graph cannot name itself.
+    pub fn new(
+        g: &HeapGraph,
+        set: &NodeSet,
+        classifier: Classifier,
+        mut name_of: impl FnMut(KindKey) -> String,
+    ) -> Partition {
+        let mut groups: HashMap<KindKey, (u64, u64)> = HashMap::new();
+        let (mut count, mut size) = (0u64, 0u64);
+        for n in set.iter() {
+            let s = g.size_of(n);
+            let e = groups.entry(classifier.classify(g, n)).or_insert((0, 0));
+            e.0 += 1;
+            e.1 += s;
+            count += 1;
+            size += s;
+        }
+        let mut rows: Vec<PartitionRow> = groups
+            .into_iter()
+            .map(|(key, (count, size))| PartitionRow {
+                key,
+                name: key.graph_name(g).unwrap_or_else(|| name_of(key)),
+                count,
+                size,
+            })
+            .collect();
+        rows.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)).then(a.key.cmp(&b.key)));
+        Partition { classifier, rows, count, size }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::tests::sample_graph;
+
+    #[test]
+    fn clodo_names_owned_dicts() {
+        let g = sample_graph();
+        let p = Partition::new(&g, &g.full_set(), Classifier::Clodo, |_| unreachable!());
+        let names: Vec<_> = p.rows.iter().map(|r| (r.name.as_str(), r.count, r.size)).collect();
+        assert_eq!(
+            names,
+            vec![("dict of __main__.A", 1, 104), ("module", 1, 72), ("dict (no owner)", 1, 64), ("__main__.A", 1, 48)]
+        );
+        assert_eq!(p.count, 4);
+        assert_eq!(p.size, 288);
+    }
+
+    #[test]
+    fn type_partition_merges_dicts_and_ties_sort_by_name() {
+        let g = sample_graph();
+        let p = Partition::new(&g, &g.full_set(), Classifier::Type, |_| unreachable!());
+        assert_eq!(p.rows[0].name, "dict");
+        assert_eq!(p.rows[0].count, 2);
+        let sel = Classifier::Type.select(&g, &g.full_set(), p.rows[0].key);
+        assert_eq!(sel.count(), 2);
+        let m = Partition::new(&g, &g.full_set(), Classifier::Module, |_| "sys".into());
+        assert_eq!(m.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["~module", "sys"]);
+    }
+}

@@ -1,0 +1,18 @@
+//! Errors of the core crate; the binding crate maps them to `heapscope.HeapscopeError`
+//! subclasses in one place.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CoreError {
+    #[error("the heap has more than {max} objects, which heapscope cannot index")]
+    TooManyNodes { max: u64 },
+    #[error("index {index} out of range for a partition of {rows} rows")]
+    RowOutOfRange { index: usize, rows: usize },
+    #[error("the two sets belong to different heap graphs")]
+    DifferentGraphs,
+    #[error("the set is empty")]
+    EmptySet,
+    #[error("the set has {count} objects, not exactly one")]
+    NotOne { count: u64 },
+}

@@ -1,0 +1,494 @@
+/* See capture_shim.h. Every use of a CPython internal is gated by version below and
+ * covered by tests/test_capture_vs_independent.py and tests/test_sizes.py, which compare
+ * our counts and sizes with gc.get_referents walks, sys.getsizeof and tracemalloc. */
+#define Py_BUILD_CORE 1
+#include "capture_shim.h"
+#include <string.h>
+#include "internal/pycore_interp.h"
+#include "internal/pycore_object.h"
+#include "internal/pycore_moduleobject.h"
+#if PY_VERSION_HEX < 0x030B0000
+#include "frameobject.h"
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+#include "internal/pycore_frame.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_code.h"
+#endif
+
+#if PY_VERSION_HEX < 0x030A0000 || PY_VERSION_HEX >= 0x030E0000
+#error "heapscope's capture shim supports CPython 3.10 to 3.13"
+#endif
+#ifdef Py_GIL_DISABLED
+#error "free-threaded builds need a stop-the-world capture; not supported yet"
+#endif
+
+#define VISIT(o)                                          \
+    do {                                                  \
+        PyObject *_o = (PyObject *)(o);                   \
+        if (_o != NULL) {                                 \
+            int _r = visit(_o, arg);                      \
+            if (_r) return _r;                            \
+        }                                                 \
+    } while (0)
+
+static int
+visit_code(PyCodeObject *co, visitproc visit, void *arg)
+{
+    /* Code objects are not GC containers in 3.10-3.13 default builds, so nothing else
+     * reports their members. Only stored fields are read: computed attributes such as
+     * co_varnames (3.11+) or co_code (3.11+) would allocate. */
+    VISIT(co->co_consts);
+    VISIT(co->co_names);
+    VISIT(co->co_filename);
+    VISIT(co->co_name);
+    VISIT(co->co_linetable);
+#if PY_VERSION_HEX < 0x030B0000
+    VISIT(co->co_code);
+    VISIT(co->co_varnames);
+    VISIT(co->co_freevars);
+    VISIT(co->co_cellvars);
+#else
+    VISIT(co->co_exceptiontable);
+    VISIT(co->co_localsplusnames);
+    VISIT(co->co_localspluskinds);
+    VISIT(co->co_qualname);
+#endif
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    VISIT(co->_co_code);
+#elif PY_VERSION_HEX >= 0x030C0000
+    if (co->_co_cached != NULL) {
+        VISIT(co->_co_cached->_co_code);
+        VISIT(co->_co_cached->_co_varnames);
+        VISIT(co->_co_cached->_co_cellvars);
+        VISIT(co->_co_cached->_co_freevars);
+    }
+#endif
+    return 0;
+}
+
+static int
+visit_static_type(PyTypeObject *tp, visitproc visit, void *arg)
+{
+    /* type_traverse aborts on static types: read their members directly. */
+#if PY_VERSION_HEX >= 0x030C0000
+    /* 3.12+: static builtin types keep tp_dict in the interpreter state. PyType_GetDict
+     * returns a new reference to the existing dict (nothing is created). */
+    PyObject *dict = PyType_GetDict(tp);
+    if (dict != NULL) {
+        int r = visit(dict, arg);
+        Py_DECREF(dict);
+        if (r) return r;
+    } else {
+        PyErr_Clear();
+    }
+#else
+    VISIT(tp->tp_dict);
+#endif
+    VISIT(tp->tp_mro);
+    VISIT(tp->tp_bases);
+    VISIT(tp->tp_base);
+    return 0;
+}
+
+int
+hs_traverse(PyObject *obj, visitproc visit, void *arg)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    int is_gc = PyObject_IS_GC(obj);
+    /* subtype_traverse visits the type of heap-type instances; everything else needs
+     * it visited here (static types are never reported by tp_traverse). */
+    if (!(is_gc && (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && tp->tp_traverse != NULL)) {
+        VISIT(tp);
+    }
+    if (is_gc && tp->tp_traverse != NULL) {
+        int r = tp->tp_traverse(obj, visit, arg);
+        if (r) return r;
+    }
+    if (PyType_Check(obj) && !(((PyTypeObject *)obj)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        return visit_static_type((PyTypeObject *)obj, visit, arg);
+    }
+    if (PyCode_Check(obj)) {
+        return visit_code((PyCodeObject *)obj, visit, arg);
+    }
+    return 0;
+}
+
+PyObject *
+hs_owned_dict(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (PyModule_Check(obj)) {
+        return ((PyModuleObject *)obj)->md_dict;
+    }
+    if (PyType_Check(obj)) {
+        PyTypeObject *t = (PyTypeObject *)obj;
+#if PY_VERSION_HEX >= 0x030C0000
+        if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+            /* Borrow: PyType_GetDict returns a new reference to a dict that the
+             * interpreter state keeps alive. */
+            PyObject *d = PyType_GetDict(t);
+            if (d == NULL) { PyErr_Clear(); return NULL; }
+            Py_DECREF(d);
+            return d;
+        }
+#endif
+        return t->tp_dict;
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        return (PyObject *)_PyObject_ManagedDictPointer(obj)->dict;
+    }
+#elif PY_VERSION_HEX >= 0x030C0000
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        PyDictOrValues dorv = *_PyObject_DictOrValuesPointer(obj);
+        if (_PyDictOrValues_IsValues(dorv)) return NULL;
+        return _PyDictOrValues_GetDict(dorv);
+    }
+#elif PY_VERSION_HEX >= 0x030B0000
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        return *_PyObject_ManagedDictPointer(obj);
+    }
+#endif
+    Py_ssize_t offset = tp->tp_dictoffset;
+    if (offset == 0) return NULL;
+    if (offset < 0) {
+        /* Variable-size objects keep the dict at the end (only ever set for types whose
+         * instances are PyVarObjects). */
+        Py_ssize_t tsize = Py_SIZE(obj);
+        if (tsize < 0) tsize = -tsize;
+        size_t size = _PyObject_VAR_SIZE(tp, tsize);
+        offset += (Py_ssize_t)size;
+    }
+    PyObject *d = *(PyObject **)((char *)obj + offset);
+    return (d != NULL && PyDict_Check(d)) ? d : NULL;
+}
+
+Py_ssize_t
+hs_presize(PyObject *obj)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    /* Mirrors _PySys_GetSizeOf: static type objects have no pre-header. */
+    if (PyType_Check(obj) && Py_IS_TYPE(obj, &PyType_Type)
+        && !(((PyTypeObject *)obj)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        return 0;
+    }
+    return (Py_ssize_t)_PyType_PreHeaderSize(Py_TYPE(obj));
+#else
+    return PyObject_IS_GC(obj) ? (Py_ssize_t)sizeof(PyGC_Head) : 0;
+#endif
+}
+
+Py_ssize_t
+hs_unreported_size(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13: values live inline after the object; allocated whether or not a dict was
+     * later materialised. Size from the values' own capacity byte. */
+    if (tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) {
+        PyDictValues *values = _PyObject_InlineValues(obj);
+        size_t cap = values->capacity;
+        size_t prefix = _Py_SIZE_ROUND_UP(cap, sizeof(PyObject *));
+        return (Py_ssize_t)(prefix + (cap + 1) * sizeof(PyObject *));
+    }
+#elif PY_VERSION_HEX >= 0x030B0000
+    /* 3.11/3.12: values allocated apart while no dict exists; the allocation is
+     * prefix (its size stored in the byte before the values) + one word per usable
+     * slot of the type's shared keys. */
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        PyDictValues *values;
+#if PY_VERSION_HEX >= 0x030C0000
+        PyDictOrValues dorv = *_PyObject_DictOrValuesPointer(obj);
+        if (!_PyDictOrValues_IsValues(dorv)) return 0;
+        values = _PyDictOrValues_GetValues(dorv);
+#else
+        values = *_PyObject_ValuesPointer(obj);
+#endif
+        if (values == NULL) return 0;
+        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        if (keys == NULL) return 0;
+        size_t usable = (size_t)(keys->dk_nentries + keys->dk_usable);
+        size_t prefix = ((uint8_t *)values)[-1];
+        return (Py_ssize_t)(prefix + usable * sizeof(PyObject *));
+    }
+#endif
+    (void)tp;
+    return 0;
+}
+
+PyObject *
+hs_lookup_sizeof(PyTypeObject *tp)
+{
+    static PyObject *name = NULL;
+    if (name == NULL) {
+        name = PyUnicode_InternFromString("__sizeof__");
+        if (name == NULL) { PyErr_Clear(); return NULL; }
+    }
+    return _PyType_Lookup(tp, name);
+}
+
+/* ---- roots ---------------------------------------------------------------------- */
+
+#define ROOT(label, o)                                                   \
+    do {                                                                 \
+        PyObject *_o = (PyObject *)(o);                                  \
+        if (_o != NULL) {                                                \
+            snprintf(buf, sizeof buf, "%s%s", prefix, label);            \
+            int _r = proc(buf, _o, arg);                                 \
+            if (_r) return _r;                                           \
+        }                                                                \
+    } while (0)
+
+static int
+code_is_ours(PyCodeObject *co, const char *skip_prefix)
+{
+    if (skip_prefix == NULL || skip_prefix[0] == '\0' || co == NULL) return 0;
+    if (!PyUnicode_Check(co->co_filename)) return 0;
+    const char *fn = PyUnicode_AsUTF8(co->co_filename);
+    if (fn == NULL) { PyErr_Clear(); return 0; }
+    return strncmp(fn, skip_prefix, strlen(skip_prefix)) == 0;
+}
+
+static int
+interp_roots(PyInterpreterState *interp, hs_rootproc proc, void *arg)
+{
+    char buf[64];
+    const char *prefix = "i0_";
+#if PY_VERSION_HEX >= 0x030C0000
+    ROOT("modules", interp->imports.modules);
+    ROOT("modules_by_index", interp->imports.modules_by_index);
+    ROOT("importlib", interp->imports.importlib);
+    ROOT("import_func", interp->imports.import_func);
+#else
+    ROOT("modules", interp->modules);
+    ROOT("modules_by_index", interp->modules_by_index);
+    ROOT("importlib", interp->importlib);
+    ROOT("import_func", interp->import_func);
+#endif
+    ROOT("sysdict", interp->sysdict);
+    ROOT("builtins", interp->builtins);
+    ROOT("builtins_copy", interp->builtins_copy);
+#if PY_VERSION_HEX >= 0x030D0000
+    ROOT("codec_search_path", interp->codecs.search_path);
+    ROOT("codec_search_cache", interp->codecs.search_cache);
+    ROOT("codec_error_registry", interp->codecs.error_registry);
+#else
+    ROOT("codec_search_path", interp->codec_search_path);
+    ROOT("codec_search_cache", interp->codec_search_cache);
+    ROOT("codec_error_registry", interp->codec_error_registry);
+#endif
+    ROOT("dict", interp->dict);
+    ROOT("before_forkers", interp->before_forkers);
+    ROOT("after_forkers_parent", interp->after_forkers_parent);
+    ROOT("after_forkers_child", interp->after_forkers_child);
+    ROOT("audit_hooks", interp->audit_hooks);
+    return 0;
+}
+
+#if PY_VERSION_HEX >= 0x030B0000
+/* One live interpreter frame (no frame object is created for it). Its members are
+ * reported as roots named <frame>.f_code, <frame>.f_locals['x'] (cells: a space before
+ * the subscript, as Heapy writes them), <frame>->f_valuestack[i]. */
+static int
+iframe_roots(_PyInterpreterFrame *f, const char *fname, hs_rootproc proc, void *arg)
+{
+    char buf[256];
+    const char *prefix = fname;
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *exec = f->f_executable;
+    PyCodeObject *co = (exec != NULL && PyCode_Check(exec)) ? (PyCodeObject *)exec : NULL;
+    ROOT(".f_code", exec);
+    ROOT(".f_func", f->f_funcobj);
+#elif PY_VERSION_HEX >= 0x030C0000
+    PyCodeObject *co = f->f_code;
+    ROOT(".f_code", co);
+    ROOT(".f_func", f->f_funcobj);
+#else
+    PyCodeObject *co = f->f_code;
+    ROOT(".f_code", co);
+    ROOT(".f_func", f->f_func);
+#endif
+    ROOT(".f_globals", f->f_globals);
+    ROOT(".f_builtins", f->f_builtins);
+    ROOT(".f_locals", f->f_locals);
+    if (f->frame_obj != NULL) {
+        ROOT("", f->frame_obj);
+    }
+    if (co == NULL) return 0;
+    int nlocalsplus = co->co_nlocalsplus;
+    int top = f->stacktop;
+    for (int i = 0; i < top; i++) {
+        PyObject *v = f->localsplus[i];
+        if (v == NULL) continue;
+        char label[160];
+        if (i < nlocalsplus) {
+            PyObject *nm = PyTuple_GET_ITEM(co->co_localsplusnames, i);
+            const char *s = PyUnicode_Check(nm) ? PyUnicode_AsUTF8(nm) : NULL;
+            if (s == NULL) { PyErr_Clear(); s = "?"; }
+            int kind = PyBytes_AS_STRING(co->co_localspluskinds)[i];
+            snprintf(label, sizeof label, ".f_locals%s['%s']",
+                     (kind & (CO_FAST_CELL | CO_FAST_FREE)) ? " " : "", s);
+        } else {
+            snprintf(label, sizeof label, "->f_valuestack[%d]", i - nlocalsplus);
+        }
+        ROOT(label, v);
+    }
+    return 0;
+}
+#endif
+
+static int
+thread_roots(PyThreadState *ts, int is_current, hs_rootproc proc, void *arg,
+             const char *skip_prefix)
+{
+    char buf[96];
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "i0_t%lu_", (unsigned long)ts->thread_id);
+    ROOT("c_profileobj", ts->c_profileobj);
+    ROOT("c_traceobj", ts->c_traceobj);
+#if PY_VERSION_HEX >= 0x030C0000
+    ROOT("current_exception", ts->current_exception);
+#else
+    ROOT("curexc_type", ts->curexc_type);
+    ROOT("curexc_value", ts->curexc_value);
+    ROOT("curexc_traceback", ts->curexc_traceback);
+#endif
+    int depth = 0;
+    for (_PyErr_StackItem *ei = ts->exc_info; ei != NULL; ei = ei->previous_item, depth++) {
+        char lab[32];
+#if PY_VERSION_HEX >= 0x030B0000
+        snprintf(lab, sizeof lab, depth ? "exc_value_%d" : "exc_value", depth);
+        ROOT(lab, ei->exc_value);
+#else
+        snprintf(lab, sizeof lab, depth ? "exc_type_%d" : "exc_type", depth);
+        ROOT(lab, ei->exc_type);
+        snprintf(lab, sizeof lab, depth ? "exc_value_%d" : "exc_value", depth);
+        ROOT(lab, ei->exc_value);
+        snprintf(lab, sizeof lab, depth ? "exc_traceback_%d" : "exc_traceback", depth);
+        ROOT(lab, ei->exc_traceback);
+#endif
+    }
+    ROOT("dict", ts->dict);
+    ROOT("async_exc", ts->async_exc);
+    ROOT("async_gen_firstiter", ts->async_gen_firstiter);
+    ROOT("async_gen_finalizer", ts->async_gen_finalizer);
+    ROOT("context", ts->context);
+#if PY_VERSION_HEX >= 0x030D0000
+    ROOT("delete_later", ts->delete_later);
+#elif PY_VERSION_HEX >= 0x030C0000
+    ROOT("delete_later", ts->trash.delete_later);
+#endif
+
+    /* Frames: the calling thread from the caller's frame down (heapscope's own frames
+     * are skipped and reported as hidden), other threads from the top. */
+#if PY_VERSION_HEX < 0x030B0000
+    PyFrameObject *f = ts->frame;
+    while (is_current && f != NULL && code_is_ours(f->f_code, skip_prefix)) {
+        int r = proc(NULL, (PyObject *)f, arg);
+        if (r) return r;
+        f = f->f_back;
+    }
+    ROOT("f0", f);
+#else
+#if PY_VERSION_HEX >= 0x030D0000
+    _PyInterpreterFrame *f = ts->current_frame;
+#else
+    _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
+#endif
+    int n = 0;
+    int skipping = is_current;
+    for (; f != NULL; f = f->previous) {
+        if (_PyFrame_IsIncomplete(f)) continue;
+#if PY_VERSION_HEX >= 0x030D0000
+        PyCodeObject *co = PyCode_Check(f->f_executable) ? (PyCodeObject *)f->f_executable : NULL;
+#else
+        PyCodeObject *co = f->f_code;
+#endif
+        if (skipping && code_is_ours(co, skip_prefix)) {
+            if (f->frame_obj != NULL) {
+                int r = proc(NULL, (PyObject *)f->frame_obj, arg);
+                if (r) return r;
+            }
+            continue;
+        }
+        skipping = 0;
+        char fname[96];
+        snprintf(fname, sizeof fname, "%sf%d", prefix, n++);
+        int r = iframe_roots(f, fname, proc, arg);
+        if (r) return r;
+    }
+#endif
+    return 0;
+}
+
+int
+hs_roots(hs_rootproc proc, void *arg, const char *skip_prefix)
+{
+    PyThreadState *current = PyThreadState_Get();
+    PyInterpreterState *interp = current->interp;
+    int r = interp_roots(interp, proc, arg);
+    if (r) return r;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        r = thread_roots(ts, ts == current, proc, arg, skip_prefix);
+        if (r) return r;
+    }
+    return 0;
+}
+
+/* ---- sizes ---------------------------------------------------------------------- */
+
+Py_ssize_t
+hs_formula_sizeof(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    Py_ssize_t res = tp->tp_basicsize;
+    if (tp->tp_itemsize > 0) {
+        Py_ssize_t n = Py_SIZE(obj);
+        if (n < 0) n = -n;
+        res += n * tp->tp_itemsize;
+    }
+    return res;
+}
+
+int
+hs_sizeof_kind(PyTypeObject *tp, PyCFunction *out_fn, PyObject **out_descr)
+{
+    PyObject *descr = hs_lookup_sizeof(tp);
+    *out_fn = NULL;
+    *out_descr = descr;
+    if (descr == NULL) return HS_SIZEOF_FORMULA;
+    if (descr == hs_lookup_sizeof(&PyBaseObject_Type)) return HS_SIZEOF_FORMULA;
+    if (Py_IS_TYPE(descr, &PyMethodDescr_Type)) {
+        PyMethodDef *def = ((PyMethodDescrObject *)descr)->d_method;
+        if ((def->ml_flags & (METH_VARARGS | METH_KEYWORDS | METH_O | METH_FASTCALL
+                              | METH_CLASS | METH_STATIC | METH_METHOD)) == 0
+            && (def->ml_flags & METH_NOARGS)) {
+            *out_fn = def->ml_meth;
+            return HS_SIZEOF_CMETHOD;
+        }
+    }
+    return HS_SIZEOF_CALL;
+}
+
+Py_ssize_t
+hs_call_sizeof(PyObject *obj, int kind, PyCFunction fn, PyObject *descr)
+{
+    PyObject *res;
+    if (kind == HS_SIZEOF_FORMULA) return hs_formula_sizeof(obj);
+    if (kind == HS_SIZEOF_CMETHOD) {
+        res = fn(obj, NULL);
+    } else {
+        descrgetfunc get = Py_TYPE(descr)->tp_descr_get;
+        PyObject *bound = get ? get(descr, obj, (PyObject *)Py_TYPE(obj)) : Py_NewRef(descr);
+        if (bound == NULL) { PyErr_Clear(); return -1; }
+        res = PyObject_CallNoArgs(bound);
+        Py_DECREF(bound);
+    }
+    if (res == NULL) { PyErr_Clear(); return -1; }
+    Py_ssize_t n = PyLong_Check(res) ? PyLong_AsSsize_t(res) : -1;
+    Py_DECREF(res);
+    if (n < 0) { PyErr_Clear(); return -1; }
+    return n;
+}

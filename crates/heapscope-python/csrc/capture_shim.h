@@ -1,0 +1,51 @@
+/* heapscope capture shim: the only code that reads CPython internals.
+ *
+ * Everything version-specific lives here, compiled against the target interpreter's own
+ * headers (with Py_BUILD_CORE for the internal ones), and gated by PY_VERSION_HEX.
+ * Supported: CPython 3.10, 3.11, 3.12, 3.13 (default, GIL builds).
+ */
+#ifndef HEAPSCOPE_CAPTURE_SHIM_H
+#define HEAPSCOPE_CAPTURE_SHIM_H
+#include <Python.h>
+
+/* Called once per named root: name is NULL for "hide this object" (our own frames). */
+typedef int (*hs_rootproc)(const char *name, PyObject *obj, void *arg);
+
+/* Visit every referent of obj heapscope knows about: tp_traverse (only for GC objects,
+ * never for static types), the object's type, static types' dict/mro/bases, code object
+ * members. Never creates objects. */
+int hs_traverse(PyObject *obj, visitproc visit, void *arg);
+
+/* The existing __dict__ of obj (borrowed), without materialising one; NULL if none. */
+PyObject *hs_owned_dict(PyObject *obj);
+
+/* Bytes sys.getsizeof adds to __sizeof__ (GC header, managed dict/weakref words). */
+Py_ssize_t hs_presize(PyObject *obj);
+
+/* Bytes the object owns that sys.getsizeof misses (3.11/3.12 managed-dict values
+ * allocated apart, 3.13 inline values). */
+Py_ssize_t hs_unreported_size(PyObject *obj);
+
+/* __sizeof__ as found on the type (borrowed reference), or NULL. */
+PyObject *hs_lookup_sizeof(PyTypeObject *tp);
+
+/* Report every root: interpreter members (i0_modules, i0_sysdict, ...) and, for every
+ * thread, its state members and frames. Frames of the calling thread whose code file
+ * starts with skip_prefix (heapscope's own) are skipped and reported as hidden. */
+int hs_roots(hs_rootproc proc, void *arg, const char *skip_prefix);
+
+/* How to get an object's __sizeof__, decided once per type. */
+enum hs_sizeof_kind {
+    HS_SIZEOF_FORMULA = 0, /* object.__sizeof__: basicsize + itemsize * |ob_size| */
+    HS_SIZEOF_CMETHOD = 1, /* a C METH_NOARGS method, called directly */
+    HS_SIZEOF_CALL = 2,    /* anything else: bound and called (may run Python code) */
+};
+int hs_sizeof_kind(PyTypeObject *tp, PyCFunction *out_fn, PyObject **out_descr);
+
+/* __sizeof__ of obj per the type's strategy; -1 (error cleared) when it fails or
+ * returns something that is not a non-negative int. */
+Py_ssize_t hs_call_sizeof(PyObject *obj, int kind, PyCFunction fn, PyObject *descr);
+
+/* basicsize + itemsize * |ob_size|, what object.__sizeof__ returns. */
+Py_ssize_t hs_formula_sizeof(PyObject *obj);
+#endif

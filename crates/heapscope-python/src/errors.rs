@@ -1,0 +1,36 @@
+//! The one place where Rust errors become Python exceptions. Every exception heapscope
+//! raises derives from `heapscope.HeapscopeError`.
+
+use heapscope_core::CoreError;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+
+pyo3::create_exception!(heapscope, HeapscopeError, PyException, "Base of every heapscope error.");
+pyo3::create_exception!(heapscope, CaptureError, HeapscopeError, "The heap could not be captured.");
+pyo3::create_exception!(
+    heapscope,
+    DifferentHeapsError,
+    HeapscopeError,
+    "An operation mixed sets captured from different heaps in a way that needs one heap."
+);
+pyo3::create_exception!(heapscope, NotOneObjectError, HeapscopeError, "The set does not hold exactly one object.");
+
+/// Converts a core error into the matching Python exception.
+pub fn to_pyerr(e: CoreError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        CoreError::TooManyNodes { .. } => CaptureError::new_err(msg),
+        CoreError::DifferentGraphs => DifferentHeapsError::new_err(msg),
+        CoreError::EmptySet | CoreError::NotOne { .. } => NotOneObjectError::new_err(msg),
+        CoreError::RowOutOfRange { .. } => pyo3::exceptions::PyIndexError::new_err(msg),
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("HeapscopeError", py.get_type::<HeapscopeError>())?;
+    m.add("CaptureError", py.get_type::<CaptureError>())?;
+    m.add("DifferentHeapsError", py.get_type::<DifferentHeapsError>())?;
+    m.add("NotOneObjectError", py.get_type::<NotOneObjectError>())?;
+    Ok(())
+}

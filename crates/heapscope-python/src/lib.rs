@@ -1,0 +1,22 @@
+//! `heapscope._native`: the PyO3 binding of heapscope, the only crate that touches
+//! `PyObject*`. It captures live heaps into `heapscope-core` graphs (through a small C
+//! shim for version-specific CPython internals) and exposes sets and partitions of them.
+
+mod capture;
+mod errors;
+mod live_graph;
+mod shim;
+mod sizes;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_class::<live_graph::LiveGraph>()?;
+    m.add_class::<live_graph::NodeSetHandle>()?;
+    m.add_class::<live_graph::PartitionHandle>()?;
+    m.add_function(wrap_pyfunction!(live_graph::capture_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(live_graph::root_members, m)?)?;
+    Ok(())
+}

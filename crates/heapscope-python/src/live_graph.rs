@@ -1,0 +1,407 @@
+//! Python-visible handles over a captured graph: `LiveGraph` (the graph plus the strong
+//! references that keep its objects alive), `NodeSet` (a bitset over one graph's nodes)
+//! and `Partition` (rows of a set under a classifier). All algebra runs in the core
+//! crate; these types only convert between node ids and Python objects.
+
+use std::ffi::CString;
+
+use heapscope_core::{Classifier, HeapGraph, KindKey, NodeSet, Partition};
+use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::capture::{capture, CaptureSpec};
+use crate::errors::{to_pyerr, DifferentHeapsError};
+
+#[pyclass(frozen, weakref, module = "heapscope._native")]
+pub struct LiveGraph {
+    pub graph: HeapGraph,
+    size_failures: u64,
+    hidden: Vec<usize>,
+}
+
+impl Drop for LiveGraph {
+    fn drop(&mut self) {
+        Python::attach(|_py| {
+            for &a in self.graph.addresses() {
+                unsafe { ffi::Py_DECREF(a as *mut ffi::PyObject) };
+            }
+        });
+    }
+}
+
+fn object_at(py: Python<'_>, addr: u64) -> Py<PyAny> {
+    // Safety: every node address of a LiveGraph holds a strong reference.
+    unsafe { Bound::from_borrowed_ptr(py, addr as *mut ffi::PyObject) }.unbind()
+}
+
+#[pymethods]
+impl LiveGraph {
+    #[getter]
+    fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    #[getter]
+    fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// Objects whose `__sizeof__` failed (their size fell back to the basic formula).
+    #[getter]
+    fn size_failures(&self) -> u64 {
+        self.size_failures
+    }
+
+    /// Bytes used by the graph structure itself.
+    #[getter]
+    fn heap_bytes(&self) -> usize {
+        self.graph.heap_bytes()
+    }
+
+    /// Addresses of hidden objects met during the walk.
+    fn hidden_addresses(&self) -> Vec<usize> {
+        self.hidden.clone()
+    }
+
+    /// Named root edges: `(name, object)`.
+    fn roots(&self, py: Python<'_>) -> Vec<(String, Py<PyAny>)> {
+        self.graph
+            .roots()
+            .iter()
+            .map(|(name, n)| (name.clone(), object_at(py, self.graph.address(*n))))
+            .collect()
+    }
+
+    fn full(slf: &Bound<'_, Self>) -> NodeSetHandle {
+        let set = slf.get().graph.full_set();
+        NodeSetHandle { graph: slf.clone().unbind(), set }
+    }
+
+    /// Nodes reachable from the root edges.
+    fn reachable_from_roots(slf: &Bound<'_, Self>) -> NodeSetHandle {
+        let g = &slf.get().graph;
+        let mut start = g.empty_set();
+        for (_, n) in g.roots() {
+            start.insert(*n);
+        }
+        let set = g.closure(&start, &g.empty_set());
+        NodeSetHandle { graph: slf.clone().unbind(), set }
+    }
+
+    /// The set of those of `objects` that are nodes of this graph.
+    fn set_of(slf: &Bound<'_, Self>, objects: Vec<Bound<'_, PyAny>>) -> NodeSetHandle {
+        let g = &slf.get().graph;
+        let set = g.set_of_addresses(objects.iter().map(|o| o.as_ptr() as u64));
+        NodeSetHandle { graph: slf.clone().unbind(), set }
+    }
+
+    /// Objects alive but not reachable from the roots, minus what hidden objects (instances
+    /// of `hidden_types`) hold: Heapy's `heapu`. Reachability does not pass through hidden
+    /// objects; whatever only they reach is the session's own and left out.
+    fn unreachable(slf: &Bound<'_, Self>, hidden_types: Vec<Bound<'_, PyAny>>) -> NodeSetHandle {
+        let g = &slf.get().graph;
+        let hidden_type_addrs: Vec<u64> = hidden_types.iter().map(|t| t.as_ptr() as u64).collect();
+        let mut hidden = g.empty_set();
+        for n in g.full_set().iter() {
+            if hidden_type_addrs.contains(&g.type_record(g.type_of(n)).address) {
+                hidden.insert(n);
+            }
+        }
+        let mut start = g.empty_set();
+        for (_, n) in g.roots() {
+            start.insert(*n);
+        }
+        let reachable = g.closure(&start, &hidden);
+        let ours = g.closure(&hidden, &reachable);
+        let set = g.full_set().difference(&reachable).difference(&ours);
+        NodeSetHandle { graph: slf.clone().unbind(), set }
+    }
+
+    /// The set of nodes at these addresses (absent ones are skipped).
+    fn set_of_addresses(slf: &Bound<'_, Self>, addresses: Vec<u64>) -> NodeSetHandle {
+        let set = slf.get().graph.set_of_addresses(addresses);
+        NodeSetHandle { graph: slf.clone().unbind(), set }
+    }
+}
+
+/// The interpreter's root members `(name, object)`, as `heap()` starts from them.
+#[pyfunction]
+pub fn root_members(py: Python<'_>, skip_prefix: &str) -> PyResult<Vec<(String, Py<PyAny>)>> {
+    let prefix = CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?;
+    Ok(crate::capture::roots(&prefix)
+        .into_iter()
+        .map(|(name, a)| (name, object_at(py, a as u64)))
+        .collect())
+}
+
+/// Captures a heap. See `heapscope/_native.pyi` for the meaning of each argument.
+#[pyfunction]
+#[pyo3(signature = (*, from_roots, seeds, hidden_types, hidden_objects, skip_prefix, namer=None, closure=true))]
+#[allow(clippy::too_many_arguments)]
+pub fn capture_graph(
+    py: Python<'_>,
+    from_roots: bool,
+    seeds: Vec<Bound<'_, PyAny>>,
+    hidden_types: Vec<Bound<'_, PyAny>>,
+    hidden_objects: Vec<Bound<'_, PyAny>>,
+    skip_prefix: &str,
+    namer: Option<Bound<'_, PyAny>>,
+    closure: bool,
+) -> PyResult<LiveGraph> {
+    let spec = CaptureSpec {
+        from_roots,
+        seeds: seeds.iter().map(|o| o.as_ptr() as usize).collect(),
+        hidden_types: hidden_types.iter().map(|o| o.as_ptr() as usize).collect(),
+        hidden_objects: hidden_objects.iter().map(|o| o.as_ptr() as usize).collect(),
+        skip_prefix: CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?,
+        no_closure: !closure,
+    };
+    drop(seeds);
+    let captured = capture(py, &spec, namer.as_ref()).map_err(to_pyerr)?;
+    Ok(LiveGraph { graph: captured.graph, size_failures: captured.size_failures, hidden: captured.hidden })
+}
+
+/// A set of nodes of one `LiveGraph`.
+#[pyclass(frozen, name = "NodeSet", module = "heapscope._native")]
+pub struct NodeSetHandle {
+    graph: Py<LiveGraph>,
+    set: NodeSet,
+}
+
+impl NodeSetHandle {
+    fn same_graph(&self, other: &NodeSetHandle) -> PyResult<()> {
+        if self.graph.as_ptr() == other.graph.as_ptr() {
+            Ok(())
+        } else {
+            Err(DifferentHeapsError::new_err("the two sets were captured from different heaps"))
+        }
+    }
+
+    fn derive(&self, py: Python<'_>, set: NodeSet) -> NodeSetHandle {
+        NodeSetHandle { graph: self.graph.clone_ref(py), set }
+    }
+}
+
+fn classifier_named(name: &str) -> PyResult<Classifier> {
+    Ok(match name {
+        "Clodo" => Classifier::Clodo,
+        "Type" => Classifier::Type,
+        "Size" => Classifier::Size,
+        "Id" => Classifier::Id,
+        "Module" => Classifier::Module,
+        "Unity" => Classifier::Unity,
+        other => return Err(PyValueError::new_err(format!("unknown classifier {other:?}"))),
+    })
+}
+
+#[pymethods]
+impl NodeSetHandle {
+    #[getter]
+    fn graph(&self, py: Python<'_>) -> Py<LiveGraph> {
+        self.graph.clone_ref(py)
+    }
+
+    #[getter]
+    fn count(&self) -> u64 {
+        self.set.count()
+    }
+
+    #[getter]
+    fn size(&self) -> u64 {
+        self.graph.get().graph.total_size(&self.set)
+    }
+
+    fn same_heap(&self, other: &NodeSetHandle) -> bool {
+        self.graph.as_ptr() == other.graph.as_ptr()
+    }
+
+    fn union(&self, py: Python<'_>, other: &NodeSetHandle) -> PyResult<NodeSetHandle> {
+        self.same_graph(other)?;
+        Ok(self.derive(py, self.set.union(&other.set)))
+    }
+
+    fn intersection(&self, py: Python<'_>, other: &NodeSetHandle) -> PyResult<NodeSetHandle> {
+        self.same_graph(other)?;
+        Ok(self.derive(py, self.set.intersection(&other.set)))
+    }
+
+    fn difference(&self, py: Python<'_>, other: &NodeSetHandle) -> PyResult<NodeSetHandle> {
+        self.same_graph(other)?;
+        Ok(self.derive(py, self.set.difference(&other.set)))
+    }
+
+    fn symmetric_difference(&self, py: Python<'_>, other: &NodeSetHandle) -> PyResult<NodeSetHandle> {
+        self.same_graph(other)?;
+        Ok(self.derive(py, self.set.symmetric_difference(&other.set)))
+    }
+
+    fn issubset(&self, other: &NodeSetHandle) -> PyResult<bool> {
+        self.same_graph(other)?;
+        Ok(self.set.is_subset(&other.set))
+    }
+
+    fn isdisjoint(&self, other: &NodeSetHandle) -> PyResult<bool> {
+        self.same_graph(other)?;
+        Ok(self.set.is_disjoint(&other.set))
+    }
+
+    /// The members whose addresses are not in `addresses`.
+    fn without_addresses(&self, py: Python<'_>, addresses: Vec<u64>) -> NodeSetHandle {
+        let g = &self.graph.get().graph;
+        let mut set = self.set.clone();
+        for a in addresses {
+            if let Some(n) = g.node_of(a) {
+                set.remove(n);
+            }
+        }
+        self.derive(py, set)
+    }
+
+    /// The members except those recorded as `(address, type address)` pairs: a light
+    /// reference point that holds no objects (a reused address only matches when the new
+    /// object has the same type).
+    fn without_pairs(&self, py: Python<'_>, addresses: Vec<u64>, type_addresses: Vec<u64>) -> NodeSetHandle {
+        let g = &self.graph.get().graph;
+        let mut set = self.set.clone();
+        for (a, t) in addresses.into_iter().zip(type_addresses) {
+            if let Some(n) = g.node_of(a) {
+                if g.type_record(g.type_of(n)).address == t {
+                    set.remove(n);
+                }
+            }
+        }
+        self.derive(py, set)
+    }
+
+    /// `(addresses, type addresses)` of the members, for a light reference point.
+    fn address_type_pairs(&self) -> (Vec<u64>, Vec<u64>) {
+        let g = &self.graph.get().graph;
+        self.set.iter().map(|n| (g.address(n), g.type_record(g.type_of(n)).address)).unzip()
+    }
+
+    fn contains_object(&self, obj: &Bound<'_, PyAny>) -> bool {
+        match self.graph.get().graph.node_of(obj.as_ptr() as u64) {
+            Some(n) => self.set.contains(n),
+            None => false,
+        }
+    }
+
+    fn addresses(&self) -> Vec<u64> {
+        let g = &self.graph.get().graph;
+        self.set.iter().map(|n| g.address(n)).collect()
+    }
+
+    /// The members as objects (strong references), in address order.
+    fn objects<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let g = &self.graph.get().graph;
+        PyList::new(py, self.set.iter().map(|n| object_at(py, g.address(n))))
+    }
+
+    fn theone(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match self.set.only() {
+            Some(n) => Ok(object_at(py, self.graph.get().graph.address(n))),
+            None => Err(to_pyerr(heapscope_core::CoreError::NotOne { count: self.set.count() })),
+        }
+    }
+
+    /// Individual size of one member object.
+    fn size_of(&self, obj: &Bound<'_, PyAny>) -> Option<u64> {
+        let g = &self.graph.get().graph;
+        g.node_of(obj.as_ptr() as u64).filter(|n| self.set.contains(*n)).map(|n| g.size_of(n))
+    }
+
+    fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.set.hash(&mut h);
+        self.graph.as_ptr().hash(&mut h);
+        h.finish()
+    }
+
+    fn equals(&self, other: &NodeSetHandle) -> bool {
+        self.graph.as_ptr() == other.graph.as_ptr() && self.set == other.set
+    }
+
+    fn partition(&self, py: Python<'_>, classifier: &str) -> PyResult<PartitionHandle> {
+        let cls = classifier_named(classifier)?;
+        let g = &self.graph.get().graph;
+        let part = Partition::new(g, &self.set, cls, |key| match key {
+            KindKey::Module(n) => {
+                let m = object_at(py, g.address(n));
+                m.bind(py)
+                    .getattr("__name__")
+                    .and_then(|s| s.extract::<String>())
+                    .unwrap_or_else(|_| "?".to_string())
+            }
+            _ => String::new(),
+        });
+        Ok(PartitionHandle { graph: self.graph.clone_ref(py), set: self.set.clone(), part })
+    }
+}
+
+/// Rows of a set under a classifier, in Heapy's order.
+#[pyclass(frozen, name = "Partition", module = "heapscope._native")]
+pub struct PartitionHandle {
+    graph: Py<LiveGraph>,
+    set: NodeSet,
+    part: Partition,
+}
+
+#[pymethods]
+impl PartitionHandle {
+    #[getter]
+    fn header(&self) -> &'static str {
+        self.part.classifier.header()
+    }
+
+    #[getter]
+    fn count(&self) -> u64 {
+        self.part.count
+    }
+
+    #[getter]
+    fn size(&self) -> u64 {
+        self.part.size
+    }
+
+    fn __len__(&self) -> usize {
+        self.part.rows.len()
+    }
+
+    /// Rows as `(name, count, size, object or None)`; the object is given for byid rows.
+    #[pyo3(signature = (start=0, stop=None))]
+    fn rows(&self, py: Python<'_>, start: usize, stop: Option<usize>) -> Vec<(String, u64, u64, Option<Py<PyAny>>)> {
+        let g = &self.graph.get().graph;
+        let stop = stop.unwrap_or(self.part.rows.len()).min(self.part.rows.len());
+        self.part.rows[start.min(stop)..stop]
+            .iter()
+            .map(|r| {
+                let obj = match r.key {
+                    KindKey::Id(n) => Some(object_at(py, g.address(n))),
+                    _ => None,
+                };
+                (r.name.clone(), r.count, r.size, obj)
+            })
+            .collect()
+    }
+
+    /// The set of rows `start..stop`.
+    fn rows_set(&self, py: Python<'_>, start: usize, stop: usize) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        let n = self.part.rows.len();
+        if start >= n {
+            return Err(to_pyerr(heapscope_core::CoreError::RowOutOfRange { index: start, rows: n }));
+        }
+        let mut out = NodeSet::empty(self.set.universe());
+        for row in &self.part.rows[start..stop.min(n)] {
+            if let KindKey::Id(node) = row.key {
+                out.insert(node);
+            } else {
+                out = out.union(&self.part.classifier.select(g, &self.set, row.key));
+            }
+        }
+        Ok(NodeSetHandle { graph: self.graph.clone_ref(py), set: out })
+    }
+}

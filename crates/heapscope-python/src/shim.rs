@@ -1,0 +1,28 @@
+//! Declarations of the C capture shim (`csrc/capture_shim.h`).
+
+use std::os::raw::{c_char, c_int, c_void};
+
+use pyo3::ffi::{PyCFunction, PyObject, PyTypeObject, Py_ssize_t};
+
+pub type VisitProc = unsafe extern "C" fn(*mut PyObject, *mut c_void) -> c_int;
+pub type RootProc = unsafe extern "C" fn(*const c_char, *mut PyObject, *mut c_void) -> c_int;
+
+unsafe extern "C" {
+    pub fn hs_traverse(obj: *mut PyObject, visit: VisitProc, arg: *mut c_void) -> c_int;
+    pub fn hs_owned_dict(obj: *mut PyObject) -> *mut PyObject;
+    pub fn hs_presize(obj: *mut PyObject) -> Py_ssize_t;
+    pub fn hs_unreported_size(obj: *mut PyObject) -> Py_ssize_t;
+    pub fn hs_roots(proc_: RootProc, arg: *mut c_void, skip_prefix: *const c_char) -> c_int;
+    pub fn hs_sizeof_kind(
+        tp: *mut PyTypeObject,
+        out_fn: *mut Option<PyCFunction>,
+        out_descr: *mut *mut PyObject,
+    ) -> c_int;
+    pub fn hs_call_sizeof(
+        obj: *mut PyObject,
+        kind: c_int,
+        func: Option<PyCFunction>,
+        descr: *mut PyObject,
+    ) -> Py_ssize_t;
+    pub fn hs_formula_sizeof(obj: *mut PyObject) -> Py_ssize_t;
+}

@@ -1,0 +1,27 @@
+"""heapscope: what uses memory in a Python program, and why it is still alive.
+
+Start a session with :func:`hpy` (Heapy's API)::
+
+    from heapscope import hpy
+    h = hpy()
+    h.setref()          # reference point
+    ...                 # run the code under suspicion
+    print(h.heap())     # what survived, by kind
+"""
+
+from ._native import CaptureError, DifferentHeapsError, HeapscopeError, NotOneObjectError
+from .identity_set import IdentitySet
+from .session import Session, hpy
+from .stat import Stat
+
+__all__ = [
+    "CaptureError",
+    "DifferentHeapsError",
+    "HeapscopeError",
+    "IdentitySet",
+    "NotOneObjectError",
+    "Session",
+    "Stat",
+    "hpy",
+]
+__version__ = "0.1.0"

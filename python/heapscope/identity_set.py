@@ -1,0 +1,268 @@
+"""IdentitySet: a finite set of real objects, by identity, over one captured graph.
+
+Holds strong references (through its graph). Prints as its partition by its equivalence
+relation (default Clodo); ``len(x)`` is the number of rows, ``x[i]`` the i-th row as a
+set; iterating is an error by design (use ``x.nodes`` for the objects). Set algebra runs
+in Rust over bitsets when both operands come from the same capture.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import kind_names
+from ._native import NodeSet
+from .tables import PAGE_ROWS, Everything, Page, Table, id_table, set_table
+
+if TYPE_CHECKING:
+    from .session import Session
+
+ERS = ("Clodo", "Type", "Size", "Id", "Module", "Unity")
+MAX_SUMMARY_LENGTH = 80
+
+
+class IdentitySet:
+    """A set of objects by identity; see the module doc."""
+
+    __slots__ = ("_nodes", "_session", "_er", "_part", "_table")
+
+    def __init__(self, nodes: NodeSet, session: Session, er: str = "Clodo") -> None:
+        if er not in ERS:
+            raise ValueError(f"unknown equivalence relation {er!r}; expected one of {', '.join(ERS)}")
+        self._nodes = nodes
+        self._session = session
+        self._er = er
+        self._part: Any = None
+        self._table: Table | None = None
+
+    # -- sizes and members -------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        """Number of objects."""
+        return self._nodes.count
+
+    @property
+    def size(self) -> int:
+        """Total individual size in bytes."""
+        return self._nodes.size
+
+    indisize = size
+
+    @property
+    def nodes(self) -> list[Any]:
+        """The member objects (a new list, address order)."""
+        return self._nodes.objects()
+
+    @property
+    def theone(self) -> Any:
+        """The only member; raises NotOneObjectError otherwise."""
+        return self._nodes.theone()
+
+    @property
+    def er(self) -> str:
+        return self._er
+
+    # -- partitions ----------------------------------------------------------------------
+    def by(self, er: str) -> IdentitySet:
+        """The same set, printed and indexed by another equivalence relation."""
+        return IdentitySet(self._nodes, self._session, er)
+
+    byclodo = property(lambda self: self.by("Clodo"), doc="Partition by class, dicts by owner.")
+    bytype = property(lambda self: self.by("Type"), doc="Partition by type.")
+    bysize = property(lambda self: self.by("Size"), doc="Partition by individual size.")
+    byid = property(lambda self: self.by("Id"), doc="One row per object.")
+    bymodule = property(lambda self: self.by("Module"), doc="Each module its own row.")
+    byunity = property(lambda self: self.by("Unity"), doc="One row for everything.")
+
+    def _partition(self) -> Any:
+        if self._part is None:
+            self._part = self._nodes.partition(self._er)
+        return self._part
+
+    def __len__(self) -> int:
+        return len(self._partition())
+
+    def __getitem__(self, index: int | slice) -> IdentitySet:
+        part = self._partition()
+        n = len(part)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(n)
+            if step != 1:
+                raise ValueError("row slices must have step 1")
+            if start >= stop:
+                return IdentitySet(self._nodes.difference(self._nodes), self._session, self._er)
+            return IdentitySet(part.rows_set(start, stop), self._session, self._er)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(f"row {index} out of range for a partition of {n} rows")
+        return IdentitySet(part.rows_set(index, index + 1), self._session, self._er)
+
+    def __iter__(self) -> Any:
+        raise TypeError(
+            "an IdentitySet is not iterable by design: index rows with x[i], or use x.nodes for the objects"
+        )
+
+    # -- printing ------------------------------------------------------------------------
+    def _get_table(self) -> Table:
+        if self._table is None:
+            self._table = self._make_id_table() if self._er == "Id" else self._make_set_table()
+        return self._table
+
+    def _make_set_table(self) -> Table:
+        part = self._partition()
+        rows = [(name, count, size) for name, count, size, _ in part.rows()]
+        if self._er == "Module":
+            rows.sort(key=lambda r: (-r[2], r[0]))
+        return set_table(part.count, part.size, part.header, rows)
+
+    def _members_with_kinds(self) -> list[tuple[Any, str, int]]:
+        clodo = self._nodes.partition("Clodo")
+        out = []
+        for i, (name, _c, _s, _o) in enumerate(clodo.rows()):
+            row = clodo.rows_set(i, i + 1)
+            for obj in row.objects():
+                out.append((obj, name, row.size_of(obj) or 0))
+        return out
+
+    def _make_id_table(self) -> Table:
+        members = self._members_with_kinds()
+        kinds = {k for _, k, _ in members}
+        single = len(kinds) == 1
+        if single:
+            kind_label = f"<{next(iter(kinds))}>"
+            header = kind_names.renderer(type(members[0][0]))[1]
+            key: Callable[[tuple[Any, str, int]], Any] = lambda m: (-m[2], kind_names.sort_key(m[0]))
+        else:
+            kind_label = "<mixed>"
+            header = "Brief"
+            key = lambda m: (-m[2], m[1], kind_names.sort_key(m[0]))
+        members.sort(key=key)
+
+        def renderer(obj: Any, kind: str) -> Callable[[], str]:
+            if single:
+                return lambda: kind_names.render(obj)
+            return lambda: f"{kind}: {kind_names.render(obj)}"
+
+        rows = [(renderer(o, k), s) for o, k, s in members]
+        return id_table(self.count, self.size, kind_label, header, rows)
+
+    def __repr__(self) -> str:
+        return self._get_table().first_page()
+
+    __str__ = __repr__
+
+    @property
+    def more(self) -> Page:
+        """The next page of rows."""
+        return Page(self._get_table(), PAGE_ROWS)
+
+    @property
+    def all(self) -> Everything:
+        """Every row."""
+        return Everything(self._get_table())
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    @property
+    def brief(self) -> str:
+        """A one-line summary: ``<count (kinds...): members...>``, at most 80 characters."""
+        part = self._nodes.partition("Clodo")
+        rows = part.rows()
+        names = sorted(r[0] for r in rows)
+        if not names:
+            return "<0 Nothing>"
+        kinds = names[0] if len(names) == 1 else "(" + " | ".join(names) + ")"
+        s = f"<{self.count} {kinds}: "
+        budget = len(s)
+        pieces: list[str] = []
+        for i, (name, count, _size, _o) in enumerate(rows):
+            members = part.rows_set(i, i + 1).objects()
+            rendered = _render_some(members, MAX_SUMMARY_LENGTH - budget)
+            if len(rows) > 1:
+                rendered = f"<{count} {name}: {rendered}>"
+            pieces.append(rendered)
+            budget += len(rendered) + 3
+            if budget > MAX_SUMMARY_LENGTH:
+                break
+        if len(pieces) > 1:
+            pieces.sort(key=lambda x: x[x.index(" "):])
+        s += " | ".join(pieces) + ">"
+        if len(s) > MAX_SUMMARY_LENGTH:
+            s = s[: MAX_SUMMARY_LENGTH - 4] + "...>"
+        return s
+
+    # -- set algebra ---------------------------------------------------------------------
+    def _pair(self, other: object) -> tuple[NodeSet, NodeSet]:
+        if not isinstance(other, IdentitySet):
+            raise TypeError(f"expected an IdentitySet, got {type(other).__name__}")
+        if self._nodes.same_heap(other._nodes):
+            return self._nodes, other._nodes
+        return self._session._common_heap(self._nodes, other._nodes)
+
+    def _wrap(self, nodes: NodeSet) -> IdentitySet:
+        return IdentitySet(nodes, self._session, self._er)
+
+    def __and__(self, other: IdentitySet) -> IdentitySet:
+        a, b = self._pair(other)
+        return self._wrap(a.intersection(b))
+
+    def __or__(self, other: IdentitySet) -> IdentitySet:
+        a, b = self._pair(other)
+        return self._wrap(a.union(b))
+
+    def __sub__(self, other: IdentitySet) -> IdentitySet:
+        a, b = self._pair(other)
+        return self._wrap(a.difference(b))
+
+    def __xor__(self, other: IdentitySet) -> IdentitySet:
+        a, b = self._pair(other)
+        return self._wrap(a.symmetric_difference(b))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IdentitySet):
+            return NotImplemented
+        a, b = self._pair(other)
+        return bool(a.issubset(b) and b.issubset(a))
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __le__(self, other: IdentitySet) -> bool:
+        a, b = self._pair(other)
+        return bool(a.issubset(b))
+
+    def __lt__(self, other: IdentitySet) -> bool:
+        a, b = self._pair(other)
+        return bool(a.issubset(b)) and a.count < b.count
+
+    def __ge__(self, other: IdentitySet) -> bool:
+        return other.__le__(self)
+
+    def __gt__(self, other: IdentitySet) -> bool:
+        return other.__lt__(self)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._nodes.addresses()))
+
+    def disjoint(self, other: IdentitySet) -> bool:
+        a, b = self._pair(other)
+        return bool(a.isdisjoint(b))
+
+    def __contains__(self, obj: object) -> bool:
+        return bool(self._nodes.contains_object(obj))
+
+
+def _render_some(members: list[Any], max_length: int) -> str:
+    strs: list[str] = []
+    total = 0
+    for obj in members:
+        rs = kind_names.render(obj)
+        if total and total + len(rs) + 2 >= max_length:
+            strs[-1] += "..."
+            break
+        total += len(rs) + 2
+        strs.append(rs)
+    return ", ".join(strs)

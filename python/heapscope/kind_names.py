@@ -1,0 +1,135 @@
+"""Heapy's names for kinds and its one-line renderings of objects (for byid rows).
+
+Types are named as Heapy names them: builtins by their bare name (``int``), types of
+the ``types`` module as ``types.CodeType`` (``module`` and ``function`` stay short),
+everything else ``module.name``. Names are computed once per type by the capture.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import reprlib
+import types
+from typing import Any, Callable
+
+_SHORT = {types.ModuleType: "module", types.FunctionType: "function"}
+_INV: dict[type, str] = {}
+for _k, _v in sorted(types.__dict__.items()):
+    if isinstance(_v, type):
+        _INV[_v] = f"types.{_k}"
+for _k, _v in sorted(builtins.__dict__.items()):
+    if isinstance(_v, type):
+        _INV[_v] = _k
+
+
+def type_name(t: type) -> str:
+    """Heapy's kind name of a type. Never raises (hostile metaclasses included)."""
+    try:
+        short = _SHORT.get(t)
+        if short is not None:
+            return short
+        named = _INV.get(t)
+        if named is not None:
+            return named
+    except TypeError:  # unhashable metaclass instance
+        pass
+    name = type.__dict__["__name__"].__get__(t)
+    module = type.__dict__["__module__"].__get__(t)
+    if not isinstance(module, str):
+        return f"<unknown module>.{name}"
+    return f"{module}.{name}"
+
+
+def _address(x: Any) -> str:
+    return hex(id(x))
+
+
+def _address_len(x: Any) -> str:
+    return f"{hex(id(x))}*{len(x)}"
+
+
+def _code(x: types.CodeType) -> str:
+    return f"{os.path.basename(x.co_filename)}:{x.co_firstlineno}:{x.co_name}"
+
+
+def _frame(x: types.FrameType) -> str:
+    return f"<{x.f_code.co_name} at {hex(id(x))}>"
+
+
+def _function(x: types.FunctionType) -> str:
+    return f"{x.__module__}.{x.__name__}"
+
+
+def _builtin_function(x: types.BuiltinFunctionType) -> str:
+    m = x.__module__
+    return x.__name__ if m in (None, "builtins") else f"{m}.{x.__name__}"
+
+
+def _method(x: types.MethodType) -> str:
+    cn = type_name(x.__self__.__class__)
+    cn = f"<{cn} at {hex(id(x.__self__))}>"
+    return f"{cn}.{x.__func__.__name__}"
+
+
+def _module(x: types.ModuleType) -> str:
+    return str(x.__name__)
+
+
+def _traceback(x: types.TracebackType) -> str:
+    return f"<in frame {_frame(x.tb_frame)} at {hex(id(x))}>"
+
+
+Render = Callable[[Any], str]
+
+# render function, column header, sort key within one size (Heapy's sortrender)
+_RENDERS: dict[type, tuple[Render, str]] = {
+    bool: (repr, "Value"),
+    complex: (repr, "Value"),
+    float: (repr, "Value"),
+    int: (repr, "Value"),
+    type(None): (repr, "Value"),
+    dict: (_address_len, "Address*Length"),
+    list: (_address_len, "Address*Length"),
+    tuple: (_address_len, "Address*Length"),
+    types.BuiltinFunctionType: (_builtin_function, "Name"),
+    types.CodeType: (_code, "File:Line:Name"),
+    types.FrameType: (_frame, "Name at Address"),
+    types.FunctionType: (_function, "Name"),
+    types.MethodType: (_method, "Type/<Type at address> . method"),
+    types.ModuleType: (_module, "Name"),
+    types.TracebackType: (_traceback, "Frame at Address"),
+    bytes: (reprlib.repr, "Representation (limited)"),
+    str: (reprlib.repr, "Representation (limited)"),
+    type: (type_name, "Name"),
+}
+
+
+def renderer(t: type) -> tuple[Render, str]:
+    """How Heapy renders one object of type ``t`` in a byid row, and the column header."""
+    found = _RENDERS.get(t)
+    if found is not None:
+        return found
+    if isinstance(t, type) and issubclass(t, type):
+        return (type_name, "Name")
+    return (_address, "Address")
+
+
+def render(x: Any) -> str:
+    """One object's byid rendering; never raises."""
+    fn, _ = renderer(type(x))
+    try:
+        return fn(x)
+    except Exception:  # noqa: BLE001 - a hostile object must not break a table
+        return _address(x)
+
+
+def sort_key(x: Any) -> Any:
+    """Order within one size class: strings by value, the rest by address or rendering."""
+    t = type(x)
+    if t is str or t is bytes:
+        return (0, x, 0)
+    fn, header = renderer(t)
+    if header.startswith("Address"):
+        return (1, "", id(x))
+    return (1, render(x), id(x))

@@ -1,0 +1,171 @@
+"""The ``hpy()`` session: heap(), heapu(), reference points, iso/idset, Root.
+
+All analysis state (the reference point, the graphs it made) belongs to the session.
+The session's own objects are hidden from ``heap()``: instances of heapscope's classes
+are never reported nor walked through, and heapscope's own frames are skipped.
+
+Reference points (``setref``/``setrelheap``) cost memory:
+
+* ``setref()`` (default, exact, Heapy's behaviour) keeps a strong reference to every
+  object of the heap at that moment, so later ``heap()`` calls can leave them out by
+  identity. Objects that would have been freed stay alive while the reference exists.
+* ``setref(light=True)`` keeps only ``(address, type)`` pairs: 16 bytes per object and
+  nothing kept alive. An object freed after the reference point whose address is reused
+  by a new object of the same type is then wrongly left out.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from array import array
+from typing import Any, Iterable
+
+from . import _native, kind_names
+from .identity_set import IdentitySet
+from .root import PACKAGE_DIR, RootState
+from .stat import Stat
+from .tables import Everything, Page, Table
+
+
+class _Reference:
+    """A reference point: either the set itself (exact) or address/type pairs (light)."""
+
+    __slots__ = ("nodes", "addresses", "types")
+
+    def __init__(self, nodes: _native.NodeSet, light: bool) -> None:
+        if light:
+            addrs, types = nodes.address_type_pairs()
+            self.nodes = None
+            self.addresses = array("Q", addrs)
+            self.types = array("Q", types)
+        else:
+            self.nodes = nodes
+            self.addresses = None
+            self.types = None
+
+    def subtract_from(self, nodes: _native.NodeSet) -> _native.NodeSet:
+        if self.nodes is not None:
+            return nodes.without_addresses(self.nodes.addresses())
+        assert self.addresses is not None and self.types is not None
+        return nodes.without_pairs(list(self.addresses), list(self.types))
+
+
+class Session:
+    """A heapscope session, as returned by :func:`hpy`."""
+
+    __slots__ = ("_relheap", "_relheapu", "_graphs", "Root", "__weakref__")
+
+    def __init__(self) -> None:
+        self._relheap: _Reference | None = None
+        self._relheapu: _Reference | None = None
+        self._graphs: weakref.WeakSet[_native.LiveGraph] = weakref.WeakSet()
+        self.Root = RootState()
+
+    # -- capture ---------------------------------------------------------------------------
+    def _capture(self, *, from_roots: bool, seeds: list[Any], closure: bool = True) -> _native.LiveGraph:
+        graph = _native.capture_graph(
+            from_roots=from_roots,
+            seeds=seeds,
+            hidden_types=hidden_types(),
+            hidden_objects=[],
+            skip_prefix=PACKAGE_DIR,
+            namer=kind_names.type_name,
+            closure=closure,
+        )
+        self._graphs.add(graph)
+        return graph
+
+    def heap(self) -> IdentitySet:
+        """Every object reachable from the roots, less the session's own and the reference
+        point's. Runs ``gc.collect()`` first."""
+        gc.collect()
+        nodes = self._capture(from_roots=True, seeds=[]).full()
+        if self._relheap is not None:
+            nodes = self._relheap.subtract_from(nodes)
+        return IdentitySet(nodes, self)
+
+    def _unreachable(self) -> _native.NodeSet:
+        gc.collect()
+        graph = self._capture(from_roots=True, seeds=gc.get_objects())
+        nodes = graph.unreachable(hidden_types())
+        for other in list(self._graphs):
+            if other is not graph:
+                nodes = nodes.without_addresses(other.full().addresses())
+        return nodes
+
+    def heapu(self) -> Stat:
+        """Objects alive but unreachable from the roots (held only from C, leaked
+        references), with what they reference; a Stat, so nothing is kept alive."""
+        nodes = self._unreachable()
+        if self._relheapu is not None:
+            nodes = self._relheapu.subtract_from(nodes)
+        part = nodes.partition("Clodo")
+        rows = [(name, count, size) for name, count, size, _ in part.rows()]
+        return Stat(part.count, part.size, part.header, rows)
+
+    # -- reference points ------------------------------------------------------------------
+    def setrelheap(self, reference: IdentitySet | None = None, *, light: bool = False) -> None:
+        """Make ``heap()`` leave out ``reference`` (default: the current heap)."""
+        self._relheap = None
+        ref = reference if reference is not None else self.heap()
+        self._relheap = _Reference(ref._nodes, light)
+
+    def setrelheapu(self, reference: IdentitySet | None = None, *, light: bool = True) -> None:
+        """Make ``heapu()`` leave out the objects unreachable now (or ``reference``)."""
+        self._relheapu = None
+        nodes = reference._nodes if reference is not None else self._unreachable()
+        self._relheapu = _Reference(nodes, light)
+
+    def setref(self, *, light: bool = False) -> None:
+        """Set the reference point of both ``heap()`` and ``heapu()`` to now.
+
+        ``light=False`` keeps the current heap alive (exact); ``light=True`` keeps only
+        address/type pairs (see the module doc for the trade-off)."""
+        self.setrelheap(light=light)
+        self.setrelheapu()
+
+    def clearref(self) -> None:
+        """Drop the reference points (and whatever they kept alive)."""
+        self._relheap = None
+        self._relheapu = None
+
+    # -- sets from objects -----------------------------------------------------------------
+    def iso(self, *objects: Any) -> IdentitySet:
+        """The set of exactly these objects (by identity)."""
+        return self.idset(objects)
+
+    def idset(self, iterable: Iterable[Any]) -> IdentitySet:
+        """The set of the objects of an iterable (by identity)."""
+        objects = list(iterable)
+        graph = self._capture(from_roots=False, seeds=objects, closure=False)
+        return IdentitySet(graph.full(), self)
+
+    def _common_heap(self, a: _native.NodeSet, b: _native.NodeSet) -> tuple[_native.NodeSet, _native.NodeSet]:
+        """Re-express two sets from different captures over one graph of their union."""
+        objs_a = a.objects()
+        objs_b = b.objects()
+        graph = self._capture(from_roots=False, seeds=objs_a + objs_b, closure=False)
+        return graph.set_of(objs_a), graph.set_of(objs_b)
+
+
+def hidden_types() -> list[type]:
+    """Types whose instances are heapscope's own and never reported."""
+    return [
+        Session,
+        IdentitySet,
+        Stat,
+        RootState,
+        _Reference,
+        Table,
+        Page,
+        Everything,
+        _native.LiveGraph,
+        _native.NodeSet,
+        _native.Partition,
+    ]
+
+
+def hpy() -> Session:
+    """Start a heapscope session (Heapy's entry point)."""
+    return Session()

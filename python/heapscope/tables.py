@@ -1,0 +1,155 @@
+"""Heapy's printed tables, line for line, with paging.
+
+A table has a label line, a column header and rows; it prints its first ten rows and
+``<N more rows. Type e.g. '_.more' to view.>``. ``.more`` gives the next page (header
+and rows), ``.all`` every row. Rows are formatted only when shown, so a byid table of a
+whole heap costs nothing until it is printed.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Callable, Sequence
+
+LINE_LENGTH = 100
+PAGE_ROWS = 10
+
+SET_HEADER = " Index  Count   %     Size   % Cumulative  % "
+ID_HEADER = " Index     Size   %   Cumulative  %   "
+
+
+def _pct(part: int, total: int) -> int:
+    # Heapy rounds with '%.0f' (half to even); keep that exactly.
+    return int("%.0f" % (part * 100.0 / total)) if total else 0
+
+
+def _wrap_row(prefix: str, name: str) -> str:
+    lines = name.split("\n")
+    indent = " " * len(prefix)
+    out = textwrap.wrap(prefix + lines[0], width=LINE_LENGTH, subsequent_indent=indent) or [prefix]
+    for extra in lines[1:]:
+        out.extend(textwrap.wrap(extra, width=LINE_LENGTH, initial_indent=indent, subsequent_indent=indent))
+    return "\n".join(out)
+
+
+class Table:
+    """A label, a header and lazily formatted rows."""
+
+    __slots__ = ("label", "header", "_numrows", "_format_row")
+
+    def __init__(self, label: str, header: str, numrows: int, format_row: Callable[[int], str]) -> None:
+        self.label = label
+        self.header = header
+        self._numrows = numrows
+        self._format_row = format_row
+
+    @property
+    def numrows(self) -> int:
+        return self._numrows
+
+    def lines(self, start: int, stop: int) -> list[str]:
+        return [self._format_row(i) for i in range(start, min(stop, self._numrows))]
+
+    def _more_msg(self, shown_to: int) -> list[str]:
+        left = self._numrows - shown_to
+        return [f"<{left} more rows. Type e.g. '_.more' to view.>"] if left > 0 else []
+
+    def first_page(self) -> str:
+        out = [self.label]
+        if self.header:
+            out.append(self.header)
+        out += self.lines(0, PAGE_ROWS)
+        out += self._more_msg(PAGE_ROWS)
+        return "\n".join(out)
+
+    def page(self, start: int) -> str:
+        out = [self.header] if self.header else []
+        out += self.lines(start, start + PAGE_ROWS)
+        out += self._more_msg(start + PAGE_ROWS)
+        return "\n".join(out)
+
+    def everything(self) -> str:
+        out = [self.label]
+        if self.header:
+            out.append(self.header)
+        out += self.lines(0, self._numrows)
+        return "\n".join(out)
+
+
+def set_table(count: int, size: int, kind_header: str, rows: Sequence[tuple[str, int, int]]) -> Table:
+    """Heapy's SetFormat: ``Partition of a set of N objects...`` with Count/Size columns."""
+    s = "" if count == 1 else "s"
+    label = f"Partition of a set of {count} object{s}. Total size = {size} bytes."
+    header = (
+        "\n".join(textwrap.wrap(SET_HEADER + kind_header, width=LINE_LENGTH, subsequent_indent=" " * len(SET_HEADER)))
+        if (count or size)
+        else ""
+    )
+    cumul: list[int] = []
+    acc = 0
+    for _, _, rsize in rows:
+        acc += rsize
+        cumul.append(acc)
+
+    def fmt(i: int) -> str:
+        name, rcount, rsize = rows[i]
+        prefix = "%6d %6d %3d %8d %3d %9d %3d " % (
+            i, rcount, _pct(rcount, count), rsize, _pct(rsize, size), cumul[i], _pct(cumul[i], size)
+        )
+        return _wrap_row(prefix, name)
+
+    return Table(label, header, len(rows), fmt)
+
+
+def id_table(count: int, size: int, kind_label: str, kind_header: str, rows: Sequence[tuple[Callable[[], str], int]]) -> Table:
+    """Heapy's IdFormat (byid): ``Set of N <kind> objects...`` with one row per object."""
+    s = "" if count == 1 else "s"
+    label = f"Set of {count} {kind_label} object{s}. Total size = {size} bytes."
+    header = ID_HEADER + kind_header if (count or size) else ""
+    cumul: list[int] = []
+    acc = 0
+    for _, rsize in rows:
+        acc += rsize
+        cumul.append(acc)
+
+    def fmt(i: int) -> str:
+        render, rsize = rows[i]
+        pct = rsize * 100.0 / size if size else 0.0
+        cpct = cumul[i] * 100.0 / size if size else 0.0
+        prefix = "%6d %8d %5.1f %9d %5.1f " % (i, rsize, pct, cumul[i], cpct)
+        return _wrap_row(prefix, render())
+
+    return Table(label, header, len(rows), fmt)
+
+
+class Page:
+    """What ``.more`` returns: prints one page; its own ``.more`` is the next one."""
+
+    __slots__ = ("_table", "_start")
+
+    def __init__(self, table: Table, start: int) -> None:
+        self._table = table
+        self._start = start
+
+    def __repr__(self) -> str:
+        return self._table.page(self._start)
+
+    __str__ = __repr__
+
+    @property
+    def more(self) -> Page:
+        return Page(self._table, self._start + PAGE_ROWS)
+
+
+class Everything:
+    """What ``.all`` returns: prints the whole table."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def __repr__(self) -> str:
+        return self._table.everything()
+
+    __str__ = __repr__
