@@ -7,13 +7,25 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc/capture_shim.h");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     let config = pyo3_build_config::get();
-    let python = config.executable().map(str::to_string).unwrap_or_else(|| "python3".to_string());
+    let python = config
+        .executable()
+        .map(str::to_string)
+        .unwrap_or_else(|| "python3".to_string());
     let out = Command::new(&python)
-        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['include'])"])
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['include'])",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("cannot run {python} to find the Python headers: {e}"));
-    assert!(out.status.success(), "{python} failed to report its include directory");
-    let include = String::from_utf8(out.stdout).expect("utf-8 include path").trim().to_string();
+    assert!(
+        out.status.success(),
+        "{python} failed to report its include directory"
+    );
+    let include = String::from_utf8(out.stdout)
+        .expect("utf-8 include path")
+        .trim()
+        .to_string();
     cc::Build::new()
         .file("csrc/capture_shim.c")
         .include(&include)

@@ -84,7 +84,10 @@ impl AddressIndex {
 
     #[inline]
     fn split(addr: u64) -> (u64, usize) {
-        (addr >> PAGE_SHIFT, ((addr >> SLOT_SHIFT) as usize) & (BITS_PER_PAGE - 1))
+        (
+            addr >> PAGE_SHIFT,
+            ((addr >> SLOT_SHIFT) as usize) & (BITS_PER_PAGE - 1),
+        )
     }
 
     #[inline]
@@ -200,7 +203,13 @@ mod tests {
     #[test]
     fn insert_dedups_and_ranks_follow_address_order() {
         let mut idx = AddressIndex::new();
-        let addrs = [0x7f00_0010_0000u64, 0x10, 0x7f00_0010_0008, 0x5555_0000_0040, 0x18];
+        let addrs = [
+            0x7f00_0010_0000u64,
+            0x10,
+            0x7f00_0010_0008,
+            0x5555_0000_0040,
+            0x18,
+        ];
         for a in addrs {
             assert!(idx.insert(a));
         }
@@ -209,7 +218,10 @@ mod tests {
         idx.remove(0x18);
         assert_eq!(idx.len(), 4);
         let sorted = idx.freeze();
-        assert_eq!(sorted, vec![0x10, 0x5555_0000_0040, 0x7f00_0010_0000, 0x7f00_0010_0008]);
+        assert_eq!(
+            sorted,
+            vec![0x10, 0x5555_0000_0040, 0x7f00_0010_0000, 0x7f00_0010_0008]
+        );
         for (i, a) in sorted.iter().enumerate() {
             assert_eq!(idx.rank(*a), Some(NodeId(i as u32)));
         }
@@ -220,7 +232,9 @@ mod tests {
     #[test]
     fn many_addresses_across_pages() {
         let mut idx = AddressIndex::new();
-        let mut expect: Vec<u64> = (0..50_000u64).map(|i| (i * 7919 * 16) % (1 << 32) + 0x1000_0000).collect();
+        let mut expect: Vec<u64> = (0..50_000u64)
+            .map(|i| (i * 7919 * 16) % (1 << 32) + 0x1000_0000)
+            .collect();
         for &a in &expect {
             idx.insert(a);
         }

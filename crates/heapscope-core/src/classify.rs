@@ -150,8 +150,18 @@ impl Partition {
                 size,
             })
             .collect();
-        rows.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)).then(a.key.cmp(&b.key)));
-        Partition { classifier, rows, count, size }
+        rows.sort_by(|a, b| {
+            b.size
+                .cmp(&a.size)
+                .then_with(|| a.name.cmp(&b.name))
+                .then(a.key.cmp(&b.key))
+        });
+        Partition {
+            classifier,
+            rows,
+            count,
+            size,
+        }
     }
 }
 
@@ -164,10 +174,19 @@ mod tests {
     fn clodo_names_owned_dicts() {
         let g = sample_graph();
         let p = Partition::new(&g, &g.full_set(), Classifier::Clodo, |_| unreachable!());
-        let names: Vec<_> = p.rows.iter().map(|r| (r.name.as_str(), r.count, r.size)).collect();
+        let names: Vec<_> = p
+            .rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.count, r.size))
+            .collect();
         assert_eq!(
             names,
-            vec![("dict of __main__.A", 1, 104), ("module", 1, 72), ("dict (no owner)", 1, 64), ("__main__.A", 1, 48)]
+            vec![
+                ("dict of __main__.A", 1, 104),
+                ("module", 1, 72),
+                ("dict (no owner)", 1, 64),
+                ("__main__.A", 1, 48)
+            ]
         );
         assert_eq!(p.count, 4);
         assert_eq!(p.size, 288);
@@ -182,6 +201,9 @@ mod tests {
         let sel = Classifier::Type.select(&g, &g.full_set(), p.rows[0].key);
         assert_eq!(sel.count(), 2);
         let m = Partition::new(&g, &g.full_set(), Classifier::Module, |_| "sys".into());
-        assert_eq!(m.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["~module", "sys"]);
+        assert_eq!(
+            m.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            vec!["~module", "sys"]
+        );
     }
 }

@@ -70,7 +70,11 @@ impl HeapGraph {
     }
 
     pub fn record(&self, n: NodeId) -> NodeRecord {
-        NodeRecord { address: self.address(n), type_id: self.type_of(n), size: self.size_of(n) }
+        NodeRecord {
+            address: self.address(n),
+            type_id: self.type_of(n),
+            size: self.size_of(n),
+        }
     }
 
     pub fn types(&self) -> &[TypeRecord] {
@@ -168,7 +172,9 @@ impl GraphBuilder {
     /// Starts from a frozen address set (see [`AddressIndex::freeze`]).
     pub fn new(index: AddressIndex, addrs: Vec<u64>) -> Result<Self, CoreError> {
         if addrs.len() as u64 >= u64::from(u32::MAX) {
-            return Err(CoreError::TooManyNodes { max: u64::from(u32::MAX) - 1 });
+            return Err(CoreError::TooManyNodes {
+                max: u64::from(u32::MAX) - 1,
+            });
         }
         let n = addrs.len();
         Ok(GraphBuilder {
@@ -209,7 +215,12 @@ impl GraphBuilder {
             return t;
         }
         let t = TypeId(self.types.len() as u32);
-        self.types.push(TypeRecord { address, name: String::new(), is_dict, is_module });
+        self.types.push(TypeRecord {
+            address,
+            name: String::new(),
+            is_dict,
+            is_module,
+        });
         self.type_ids.insert(address, t);
         t
     }
@@ -219,7 +230,9 @@ impl GraphBuilder {
         let id = NodeId(self.node_types.len() as u32);
         self.node_types.push(type_id);
         if self.edges.len() as u64 >= u64::from(u32::MAX) {
-            return Err(CoreError::TooManyNodes { max: u64::from(u32::MAX) - 1 });
+            return Err(CoreError::TooManyNodes {
+                max: u64::from(u32::MAX) - 1,
+            });
         }
         self.edge_starts.push(self.edges.len() as u32);
         Ok(id)
@@ -255,7 +268,11 @@ impl GraphBuilder {
     }
 
     pub fn build(mut self) -> HeapGraph {
-        assert_eq!(self.node_types.len(), self.addrs.len(), "every node must be begun");
+        assert_eq!(
+            self.node_types.len(),
+            self.addrs.len(),
+            "every node must be begun"
+        );
         self.edge_starts.push(self.edges.len() as u32);
         self.owners.sort_unstable_by_key(|&(d, _)| d);
         self.owners.dedup_by_key(|&mut (d, _)| d);
@@ -314,6 +331,9 @@ pub(crate) mod tests {
         let mut start = g.empty_set();
         start.insert(NodeId(0));
         let reach = g.closure(&start, &g.empty_set());
-        assert_eq!(reach.iter().collect::<Vec<_>>(), vec![NodeId(0), NodeId(1), NodeId(3)]);
+        assert_eq!(
+            reach.iter().collect::<Vec<_>>(),
+            vec![NodeId(0), NodeId(1), NodeId(3)]
+        );
     }
 }

@@ -10,11 +10,17 @@ pub struct NodeSet {
 
 impl NodeSet {
     pub fn empty(universe: usize) -> Self {
-        NodeSet { words: vec![0; universe.div_ceil(64)], universe }
+        NodeSet {
+            words: vec![0; universe.div_ceil(64)],
+            universe,
+        }
     }
 
     pub fn full(universe: usize) -> Self {
-        let mut s = NodeSet { words: vec![u64::MAX; universe.div_ceil(64)], universe };
+        let mut s = NodeSet {
+            words: vec![u64::MAX; universe.div_ceil(64)],
+            universe,
+        };
         s.trim();
         s
     }
@@ -87,7 +93,12 @@ impl NodeSet {
     fn zip_with(&self, other: &NodeSet, f: impl Fn(u64, u64) -> u64) -> NodeSet {
         debug_assert_eq!(self.universe, other.universe);
         NodeSet {
-            words: self.words.iter().zip(&other.words).map(|(&a, &b)| f(a, b)).collect(),
+            words: self
+                .words
+                .iter()
+                .zip(&other.words)
+                .map(|(&a, &b)| f(a, b))
+                .collect(),
             universe: self.universe,
         }
     }
@@ -109,11 +120,17 @@ impl NodeSet {
     }
 
     pub fn is_subset(&self, other: &NodeSet) -> bool {
-        self.words.iter().zip(&other.words).all(|(&a, &b)| a & !b == 0)
+        self.words
+            .iter()
+            .zip(&other.words)
+            .all(|(&a, &b)| a & !b == 0)
     }
 
     pub fn is_disjoint(&self, other: &NodeSet) -> bool {
-        self.words.iter().zip(&other.words).all(|(&a, &b)| a & b == 0)
+        self.words
+            .iter()
+            .zip(&other.words)
+            .all(|(&a, &b)| a & b == 0)
     }
 
     /// The single member, if there is exactly one.
@@ -133,8 +150,14 @@ mod tests {
         let a = NodeSet::from_ids(130, [0, 1, 64, 129].map(NodeId));
         let b = NodeSet::from_ids(130, [1, 2, 129].map(NodeId));
         assert_eq!(a.union(&b).count(), 5);
-        assert_eq!(a.intersection(&b).iter().collect::<Vec<_>>(), vec![NodeId(1), NodeId(129)]);
-        assert_eq!(a.difference(&b).iter().collect::<Vec<_>>(), vec![NodeId(0), NodeId(64)]);
+        assert_eq!(
+            a.intersection(&b).iter().collect::<Vec<_>>(),
+            vec![NodeId(1), NodeId(129)]
+        );
+        assert_eq!(
+            a.difference(&b).iter().collect::<Vec<_>>(),
+            vec![NodeId(0), NodeId(64)]
+        );
         assert_eq!(a.symmetric_difference(&b).count(), 3);
         assert!(a.intersection(&b).is_subset(&a));
         assert!(!a.is_disjoint(&b));

@@ -73,7 +73,11 @@ unsafe extern "C" fn visit_reach(obj: *mut PyObject, arg: *mut c_void) -> c_int 
     0
 }
 
-unsafe extern "C" fn visit_root(name: *const c_char, obj: *mut PyObject, arg: *mut c_void) -> c_int {
+unsafe extern "C" fn visit_root(
+    name: *const c_char,
+    obj: *mut PyObject,
+    arg: *mut c_void,
+) -> c_int {
     if obj.is_null() {
         return 0;
     }
@@ -85,7 +89,9 @@ unsafe extern "C" fn visit_root(name: *const c_char, obj: *mut PyObject, arg: *m
         }
         return 0;
     }
-    let label = unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned();
+    let label = unsafe { CStr::from_ptr(name) }
+        .to_string_lossy()
+        .into_owned();
     walk.roots.push((label, obj as usize));
     walk.reach(obj);
     0
@@ -117,7 +123,9 @@ fn type_name(py: Python<'_>, namer: Option<&Bound<'_, PyAny>>, tp: *mut PyObject
     if raw.is_null() {
         "<unnamed type>".to_string()
     } else {
-        unsafe { CStr::from_ptr(raw) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(raw) }
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -131,12 +139,22 @@ pub fn roots(skip_prefix: &CStr) -> Vec<(String, usize)> {
         hidden_found: Vec::new(),
         roots: Vec::new(),
     };
-    unsafe { shim::hs_roots(visit_root, &mut walk as *mut Walk as *mut c_void, skip_prefix.as_ptr()) };
+    unsafe {
+        shim::hs_roots(
+            visit_root,
+            &mut walk as *mut Walk as *mut c_void,
+            skip_prefix.as_ptr(),
+        )
+    };
     walk.roots
 }
 
 /// Runs a capture. The GIL is held throughout (`py`).
-pub fn capture(py: Python<'_>, spec: &CaptureSpec, namer: Option<&Bound<'_, PyAny>>) -> Result<Captured, CoreError> {
+pub fn capture(
+    py: Python<'_>,
+    spec: &CaptureSpec,
+    namer: Option<&Bound<'_, PyAny>>,
+) -> Result<Captured, CoreError> {
     let mut walk = Walk {
         seen: AddressIndex::new(),
         stack: Vec::with_capacity(1 << 16),
@@ -165,16 +183,18 @@ pub fn capture(py: Python<'_>, spec: &CaptureSpec, namer: Option<&Bound<'_, PyAn
     for &h in &walk.hidden_found {
         walk.seen.remove(h as u64);
     }
-    let Walk { mut seen, hidden_found, roots, .. } = walk;
+    let Walk {
+        mut seen,
+        hidden_found,
+        roots,
+        ..
+    } = walk;
     let addrs = seen.freeze();
+    let mut builder = GraphBuilder::new(seen, addrs)?;
     // Strong references before anything can run Python code.
-    for &a in &addrs {
+    for &a in builder.addresses() {
         unsafe { ffi::Py_INCREF(a as *mut PyObject) };
     }
-    let mut builder = match GraphBuilder::new(seen, addrs) {
-        Ok(b) => b,
-        Err(e) => return Err(e),
-    };
     build_nodes(py, &mut builder, namer);
     for (name, a) in roots {
         if let Some(n) = builder.node_of(a as u64) {
@@ -188,7 +208,11 @@ pub fn capture(py: Python<'_>, spec: &CaptureSpec, namer: Option<&Bound<'_, PyAn
         let s = unsafe { sizes.size_of(a as *mut PyObject) };
         builder.set_size(NodeId(i as u32), s);
     }
-    Ok(Captured { graph: builder.build(), size_failures: sizes.failures, hidden: hidden_found })
+    Ok(Captured {
+        graph: builder.build(),
+        size_failures: sizes.failures,
+        hidden: hidden_found,
+    })
 }
 
 fn build_nodes(py: Python<'_>, builder: &mut GraphBuilder, namer: Option<&Bound<'_, PyAny>>) {
@@ -206,9 +230,17 @@ fn build_nodes(py: Python<'_>, builder: &mut GraphBuilder, namer: Option<&Bound<
             last_type = (tp, t);
             t
         };
-        builder.begin_node(tid).expect("node count checked at GraphBuilder::new");
+        builder
+            .begin_node(tid)
+            .expect("node count checked at GraphBuilder::new");
         let mut pass = EdgePass { builder };
-        unsafe { shim::hs_traverse(obj, visit_edge, &mut pass as *mut EdgePass<'_> as *mut c_void) };
+        unsafe {
+            shim::hs_traverse(
+                obj,
+                visit_edge,
+                &mut pass as *mut EdgePass<'_> as *mut c_void,
+            )
+        };
         let dict = unsafe { shim::hs_owned_dict(obj) };
         if !dict.is_null() {
             if let Some(d) = builder.node_of(dict as u64) {
@@ -218,6 +250,9 @@ fn build_nodes(py: Python<'_>, builder: &mut GraphBuilder, namer: Option<&Bound<
     }
     // Name the types now that no traversal is under way (naming may run Python code).
     let type_addrs: Vec<u64> = builder.type_addresses();
-    let names: Vec<String> = type_addrs.iter().map(|&t| type_name(py, namer, t as *mut PyObject)).collect();
+    let names: Vec<String> = type_addrs
+        .iter()
+        .map(|&t| type_name(py, namer, t as *mut PyObject))
+        .collect();
     builder.set_type_names(names);
 }

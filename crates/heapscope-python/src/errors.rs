@@ -5,15 +5,30 @@ use heapscope_core::CoreError;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
-pyo3::create_exception!(heapscope, HeapscopeError, PyException, "Base of every heapscope error.");
-pyo3::create_exception!(heapscope, CaptureError, HeapscopeError, "The heap could not be captured.");
+pyo3::create_exception!(
+    heapscope,
+    HeapscopeError,
+    PyException,
+    "Base of every heapscope error."
+);
+pyo3::create_exception!(
+    heapscope,
+    CaptureError,
+    HeapscopeError,
+    "The heap could not be captured."
+);
 pyo3::create_exception!(
     heapscope,
     DifferentHeapsError,
     HeapscopeError,
     "An operation mixed sets captured from different heaps in a way that needs one heap."
 );
-pyo3::create_exception!(heapscope, NotOneObjectError, HeapscopeError, "The set does not hold exactly one object.");
+pyo3::create_exception!(
+    heapscope,
+    NotOneObjectError,
+    HeapscopeError,
+    "The set does not hold exactly one object."
+);
 
 /// Converts a core error into the matching Python exception.
 pub fn to_pyerr(e: CoreError) -> PyErr {

@@ -76,7 +76,10 @@ impl LiveGraph {
 
     fn full(slf: &Bound<'_, Self>) -> NodeSetHandle {
         let set = slf.get().graph.full_set();
-        NodeSetHandle { graph: slf.clone().unbind(), set }
+        NodeSetHandle {
+            graph: slf.clone().unbind(),
+            set,
+        }
     }
 
     /// Nodes reachable from the root edges.
@@ -87,14 +90,20 @@ impl LiveGraph {
             start.insert(*n);
         }
         let set = g.closure(&start, &g.empty_set());
-        NodeSetHandle { graph: slf.clone().unbind(), set }
+        NodeSetHandle {
+            graph: slf.clone().unbind(),
+            set,
+        }
     }
 
     /// The set of those of `objects` that are nodes of this graph.
     fn set_of(slf: &Bound<'_, Self>, objects: Vec<Bound<'_, PyAny>>) -> NodeSetHandle {
         let g = &slf.get().graph;
         let set = g.set_of_addresses(objects.iter().map(|o| o.as_ptr() as u64));
-        NodeSetHandle { graph: slf.clone().unbind(), set }
+        NodeSetHandle {
+            graph: slf.clone().unbind(),
+            set,
+        }
     }
 
     /// Objects alive but not reachable from the roots, minus what hidden objects (instances
@@ -116,20 +125,27 @@ impl LiveGraph {
         let reachable = g.closure(&start, &hidden);
         let ours = g.closure(&hidden, &reachable);
         let set = g.full_set().difference(&reachable).difference(&ours);
-        NodeSetHandle { graph: slf.clone().unbind(), set }
+        NodeSetHandle {
+            graph: slf.clone().unbind(),
+            set,
+        }
     }
 
     /// The set of nodes at these addresses (absent ones are skipped).
     fn set_of_addresses(slf: &Bound<'_, Self>, addresses: Vec<u64>) -> NodeSetHandle {
         let set = slf.get().graph.set_of_addresses(addresses);
-        NodeSetHandle { graph: slf.clone().unbind(), set }
+        NodeSetHandle {
+            graph: slf.clone().unbind(),
+            set,
+        }
     }
 }
 
 /// The interpreter's root members `(name, object)`, as `heap()` starts from them.
 #[pyfunction]
 pub fn root_members(py: Python<'_>, skip_prefix: &str) -> PyResult<Vec<(String, Py<PyAny>)>> {
-    let prefix = CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?;
+    let prefix =
+        CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?;
     Ok(crate::capture::roots(&prefix)
         .into_iter()
         .map(|(name, a)| (name, object_at(py, a as u64)))
@@ -155,12 +171,17 @@ pub fn capture_graph(
         seeds: seeds.iter().map(|o| o.as_ptr() as usize).collect(),
         hidden_types: hidden_types.iter().map(|o| o.as_ptr() as usize).collect(),
         hidden_objects: hidden_objects.iter().map(|o| o.as_ptr() as usize).collect(),
-        skip_prefix: CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?,
+        skip_prefix: CString::new(skip_prefix)
+            .map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?,
         no_closure: !closure,
     };
     drop(seeds);
     let captured = capture(py, &spec, namer.as_ref()).map_err(to_pyerr)?;
-    Ok(LiveGraph { graph: captured.graph, size_failures: captured.size_failures, hidden: captured.hidden })
+    Ok(LiveGraph {
+        graph: captured.graph,
+        size_failures: captured.size_failures,
+        hidden: captured.hidden,
+    })
 }
 
 /// A set of nodes of one `LiveGraph`.
@@ -175,12 +196,17 @@ impl NodeSetHandle {
         if self.graph.as_ptr() == other.graph.as_ptr() {
             Ok(())
         } else {
-            Err(DifferentHeapsError::new_err("the two sets were captured from different heaps"))
+            Err(DifferentHeapsError::new_err(
+                "the two sets were captured from different heaps",
+            ))
         }
     }
 
     fn derive(&self, py: Python<'_>, set: NodeSet) -> NodeSetHandle {
-        NodeSetHandle { graph: self.graph.clone_ref(py), set }
+        NodeSetHandle {
+            graph: self.graph.clone_ref(py),
+            set,
+        }
     }
 }
 
@@ -192,7 +218,11 @@ fn classifier_named(name: &str) -> PyResult<Classifier> {
         "Id" => Classifier::Id,
         "Module" => Classifier::Module,
         "Unity" => Classifier::Unity,
-        other => return Err(PyValueError::new_err(format!("unknown classifier {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown classifier {other:?}"
+            )))
+        }
     })
 }
 
@@ -232,7 +262,11 @@ impl NodeSetHandle {
         Ok(self.derive(py, self.set.difference(&other.set)))
     }
 
-    fn symmetric_difference(&self, py: Python<'_>, other: &NodeSetHandle) -> PyResult<NodeSetHandle> {
+    fn symmetric_difference(
+        &self,
+        py: Python<'_>,
+        other: &NodeSetHandle,
+    ) -> PyResult<NodeSetHandle> {
         self.same_graph(other)?;
         Ok(self.derive(py, self.set.symmetric_difference(&other.set)))
     }
@@ -262,7 +296,12 @@ impl NodeSetHandle {
     /// The members except those recorded as `(address, type address)` pairs: a light
     /// reference point that holds no objects (a reused address only matches when the new
     /// object has the same type).
-    fn without_pairs(&self, py: Python<'_>, addresses: Vec<u64>, type_addresses: Vec<u64>) -> NodeSetHandle {
+    fn without_pairs(
+        &self,
+        py: Python<'_>,
+        addresses: Vec<u64>,
+        type_addresses: Vec<u64>,
+    ) -> NodeSetHandle {
         let g = &self.graph.get().graph;
         let mut set = self.set.clone();
         for (a, t) in addresses.into_iter().zip(type_addresses) {
@@ -278,7 +317,10 @@ impl NodeSetHandle {
     /// `(addresses, type addresses)` of the members, for a light reference point.
     fn address_type_pairs(&self) -> (Vec<u64>, Vec<u64>) {
         let g = &self.graph.get().graph;
-        self.set.iter().map(|n| (g.address(n), g.type_record(g.type_of(n)).address)).unzip()
+        self.set
+            .iter()
+            .map(|n| (g.address(n), g.type_record(g.type_of(n)).address))
+            .unzip()
     }
 
     fn contains_object(&self, obj: &Bound<'_, PyAny>) -> bool {
@@ -302,14 +344,18 @@ impl NodeSetHandle {
     fn theone(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         match self.set.only() {
             Some(n) => Ok(object_at(py, self.graph.get().graph.address(n))),
-            None => Err(to_pyerr(heapscope_core::CoreError::NotOne { count: self.set.count() })),
+            None => Err(to_pyerr(heapscope_core::CoreError::NotOne {
+                count: self.set.count(),
+            })),
         }
     }
 
     /// Individual size of one member object.
     fn size_of(&self, obj: &Bound<'_, PyAny>) -> Option<u64> {
         let g = &self.graph.get().graph;
-        g.node_of(obj.as_ptr() as u64).filter(|n| self.set.contains(*n)).map(|n| g.size_of(n))
+        g.node_of(obj.as_ptr() as u64)
+            .filter(|n| self.set.contains(*n))
+            .map(|n| g.size_of(n))
     }
 
     fn fingerprint(&self) -> u64 {
@@ -337,7 +383,11 @@ impl NodeSetHandle {
             }
             _ => String::new(),
         });
-        Ok(PartitionHandle { graph: self.graph.clone_ref(py), set: self.set.clone(), part })
+        Ok(PartitionHandle {
+            graph: self.graph.clone_ref(py),
+            set: self.set.clone(),
+            part,
+        })
     }
 }
 
@@ -372,9 +422,16 @@ impl PartitionHandle {
 
     /// Rows as `(name, count, size, object or None)`; the object is given for byid rows.
     #[pyo3(signature = (start=0, stop=None))]
-    fn rows(&self, py: Python<'_>, start: usize, stop: Option<usize>) -> Vec<(String, u64, u64, Option<Py<PyAny>>)> {
+    fn rows(
+        &self,
+        py: Python<'_>,
+        start: usize,
+        stop: Option<usize>,
+    ) -> Vec<(String, u64, u64, Option<Py<PyAny>>)> {
         let g = &self.graph.get().graph;
-        let stop = stop.unwrap_or(self.part.rows.len()).min(self.part.rows.len());
+        let stop = stop
+            .unwrap_or(self.part.rows.len())
+            .min(self.part.rows.len());
         self.part.rows[start.min(stop)..stop]
             .iter()
             .map(|r| {
@@ -392,7 +449,10 @@ impl PartitionHandle {
         let g = &self.graph.get().graph;
         let n = self.part.rows.len();
         if start >= n {
-            return Err(to_pyerr(heapscope_core::CoreError::RowOutOfRange { index: start, rows: n }));
+            return Err(to_pyerr(heapscope_core::CoreError::RowOutOfRange {
+                index: start,
+                rows: n,
+            }));
         }
         let mut out = NodeSet::empty(self.set.universe());
         for row in &self.part.rows[start..stop.min(n)] {
@@ -402,6 +462,9 @@ impl PartitionHandle {
                 out = out.union(&self.part.classifier.select(g, &self.set, row.key));
             }
         }
-        Ok(NodeSetHandle { graph: self.graph.clone_ref(py), set: out })
+        Ok(NodeSetHandle {
+            graph: self.graph.clone_ref(py),
+            set: out,
+        })
     }
 }

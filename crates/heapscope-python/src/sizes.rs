@@ -48,7 +48,8 @@ impl SizeCache {
                 s
             }
         };
-        let mut base = unsafe { shim::hs_call_sizeof(obj, strategy.kind, strategy.func, strategy.descr) };
+        let mut base =
+            unsafe { shim::hs_call_sizeof(obj, strategy.kind, strategy.func, strategy.descr) };
         if base < 0 {
             self.failures += 1;
             base = unsafe { shim::hs_formula_sizeof(obj) };

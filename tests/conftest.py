@@ -1,0 +1,36 @@
+"""Shared helpers for the heapscope test suite."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from heapscope import hpy
+
+ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+\d+\s+(\d+)\s+\d+\s+\d+\s+\d+ (.*)$")
+
+
+def table_rows(x: Any) -> dict[str, tuple[int, int]]:
+    """Parses a printed Set table (``x.all``) into ``{kind: (count, size)}``."""
+    rows: list[list] = []
+    for line in str(x.all).splitlines()[2:]:
+        m = ROW.match(line)
+        if m is None:
+            # a long kind name wrapped onto a continuation line (Heapy wraps at 100)
+            assert rows and line.startswith(" " * 40), f"unparsable table row: {line!r}"
+            rows[-1][0] += " " + line.strip()
+            continue
+        rows.append([m.group(4).strip(), int(m.group(2)), int(m.group(3))])
+    return {name: (count, size) for name, count, size in rows}
+
+
+def normalise(text: str) -> str:
+    """Replaces addresses so tables can be compared as exact text."""
+    return re.sub(r"0x[0-9a-f]+", "0xADDR", text)
+
+
+@pytest.fixture
+def h() -> Any:
+    return hpy()
