@@ -35,21 +35,20 @@ def main(requests: int = 1000) -> int:
     h = hpy()
     handle_request(0)  # warm-up: imports, caches, the first list growth
     h.setref()
-    started = time.perf_counter()
     for i in range(1, requests + 1):
         handle_request(i)
+    started = time.perf_counter()
     survivors = h.heap()
     took = time.perf_counter() - started
     print(f"heapscope demo: handled {requests} requests, then took a census of what survived them.\n")
     print(survivors)
     print()
-    top = survivors[0]
-    print(f"Largest surviving kind, one row per object (first rows):\n{top.byid}\n")
-    contexts = survivors.bytype
+    in_step = [row for row in survivors.rows if row.count >= requests and row.count % requests == 0]
+    print(f"Kinds that grew in step with the {requests} requests (the leak's signature):")
+    for row in in_step:
+        print(f"  {row.count // requests} x {row.name} per request ({row.size // row.count} bytes each)")
     print(
-        f"{requests} requests left {survivors.count} objects ({survivors.size} bytes) alive: "
-        f"about {survivors.count // requests} objects and {survivors.size // requests} bytes per request."
+        f"\nIn all {survivors.count} objects ({survivors.size} bytes) survived: about "
+        f"{survivors.size // requests} bytes per request. [census took {took:.2f} s]"
     )
-    print(f"They are held by heapscope.demo.AUDIT_LOG ({len(AUDIT_LOG)} entries). [{took:.2f} s]")
-    del contexts
     return 0

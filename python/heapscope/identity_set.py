@@ -8,7 +8,7 @@ in Rust over bitsets when both operands come from the same capture.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from . import kind_names
 from ._native import NodeSet
@@ -19,6 +19,14 @@ if TYPE_CHECKING:
 
 ERS = ("Clodo", "Type", "Size", "Id", "Module", "Unity")
 MAX_SUMMARY_LENGTH = 80
+
+
+class PartitionRow(NamedTuple):
+    """One row of a printed partition."""
+
+    name: str
+    count: int
+    size: int
 
 
 class IdentitySet:
@@ -82,6 +90,13 @@ class IdentitySet:
     def __len__(self) -> int:
         return len(self._partition())
 
+    @property
+    def rows(self) -> list[PartitionRow]:
+        """The partition's rows as data: ``(name, count, size)``, in printed order."""
+        if self._er == "Id":
+            return [PartitionRow(r(), 1, size) for r, size in self._get_table_rows()]
+        return [PartitionRow(name, count, size) for name, count, size in self._set_rows()]
+
     def __getitem__(self, index: int | slice) -> IdentitySet:
         part = self._partition()
         n = len(part)
@@ -109,12 +124,15 @@ class IdentitySet:
             self._table = self._make_id_table() if self._er == "Id" else self._make_set_table()
         return self._table
 
-    def _make_set_table(self) -> Table:
-        part = self._partition()
-        rows = [(name, count, size) for name, count, size, _ in part.rows()]
+    def _set_rows(self) -> list[tuple[str, int, int]]:
+        rows = [(name, count, size) for name, count, size, _ in self._partition().rows()]
         if self._er == "Module":
             rows.sort(key=lambda r: (-r[2], r[0]))
-        return set_table(part.count, part.size, part.header, rows)
+        return rows
+
+    def _make_set_table(self) -> Table:
+        part = self._partition()
+        return set_table(part.count, part.size, part.header, self._set_rows())
 
     def _members_with_kinds(self) -> list[tuple[Any, str, int]]:
         clodo = self._nodes.partition("Clodo")
@@ -126,7 +144,16 @@ class IdentitySet:
         return out
 
     def _make_id_table(self) -> Table:
+        label, header, rows = self._id_layout()
+        return id_table(self.count, self.size, label, header, rows)
+
+    def _get_table_rows(self) -> list[tuple[Callable[[], str], int]]:
+        return self._id_layout()[2]
+
+    def _id_layout(self) -> tuple[str, str, list[tuple[Callable[[], str], int]]]:
         members = self._members_with_kinds()
+        if not members:
+            return "<Nothing>", "", []
         kinds = {k for _, k, _ in members}
         single = len(kinds) == 1
         if single:
@@ -145,7 +172,7 @@ class IdentitySet:
             return lambda: f"{kind}: {kind_names.render(obj)}"
 
         rows = [(renderer(o, k), s) for o, k, s in members]
-        return id_table(self.count, self.size, kind_label, header, rows)
+        return kind_label, header, rows
 
     def __repr__(self) -> str:
         return self._get_table().first_page()

@@ -125,11 +125,12 @@ def render(x: Any) -> str:
 
 
 def sort_key(x: Any) -> Any:
-    """Order within one size class: strings by value, the rest by address or rendering."""
+    """Order within one size class, as Heapy's sortrender: values (numbers, strings,
+    bytes) by value, address-rendered kinds by address, the rest by their rendering."""
     t = type(x)
-    if t is str or t is bytes:
-        return (0, x, 0)
     fn, header = renderer(t)
+    if header in ("Value", "Representation (limited)"):
+        return (0, x)
     if header.startswith("Address"):
-        return (1, "", id(x))
-    return (1, render(x), id(x))
+        return (1, id(x))
+    return (2, render(x))

@@ -1,0 +1,28 @@
+"""The quick-start demo and the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from heapscope.__main__ import main
+
+
+def test_demo_finds_the_leaking_kinds(capsys):
+    assert main(["demo", "--requests", "300"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[2].startswith("Partition of a set of ")
+    assert "1 x heapscope.demo.RequestContext per request" in out
+    assert "1 x bytes per request" in out
+    from heapscope import demo
+
+    demo.AUDIT_LOG.clear()
+
+
+def test_cli_help_and_errors():
+    run = subprocess.run([sys.executable, "-m", "heapscope", "--help"], capture_output=True, text=True, check=False)
+    assert run.returncode == 0 and "demo" in run.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "heapscope", "demo", "--requests", "0"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2 and "--requests must be at least 1" in bad.stderr
