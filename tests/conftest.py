@@ -23,7 +23,11 @@ def table_rows(x: Any) -> dict[str, tuple[int, int]]:
             rows[-1][0] += " " + line.strip()
             continue
         rows.append([m.group(4).strip(), int(m.group(2)), int(m.group(3))])
-    return {name: (count, size) for name, count, size in rows}
+    out: dict[str, tuple[int, int]] = {}
+    for name, count, size in rows:  # two modules may share a name: add them up
+        c, sz = out.get(name, (0, 0))
+        out[name] = (c + count, sz + size)
+    return out
 
 
 def normalise(text: str) -> str:
