@@ -167,15 +167,15 @@ hs_owned_dict(PyObject *obj)
 Py_ssize_t
 hs_presize(PyObject *obj)
 {
-#if PY_VERSION_HEX >= 0x030C0000
-    /* Mirrors _PySys_GetSizeOf: 3.12+ adds no pre-header for static type objects. */
+#if PY_VERSION_HEX >= 0x030D0000
+    /* Mirrors _PySys_GetSizeOf: 3.13 adds no pre-header for static type objects. */
     if (PyType_Check(obj) && Py_IS_TYPE(obj, &PyType_Type)
         && !(((PyTypeObject *)obj)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
         return 0;
     }
     return (Py_ssize_t)_PyType_PreHeaderSize(Py_TYPE(obj));
 #elif PY_VERSION_HEX >= 0x030B0000
-    /* 3.11's getsizeof adds the pre-header of the type, even for static types. */
+    /* 3.11/3.12 getsizeof adds the pre-header of the type, even for static types. */
     return (Py_ssize_t)_PyType_PreHeaderSize(Py_TYPE(obj));
 #else
     return PyObject_IS_GC(obj) ? (Py_ssize_t)sizeof(PyGC_Head) : 0;
