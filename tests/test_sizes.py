@@ -89,7 +89,10 @@ def test_instances_with_managed_values_match_tracemalloc(n):
         tracemalloc.stop()
     h = hpy()
     s = h.idset(slots)
-    assert s.size == traced
+    # Usually exact; stray allocations by the interpreter during the loop (seen once on
+    # 3.11: +120 bytes for 200 instances) are tolerated up to 1%. Missing the values
+    # would be ~40% off.
+    assert abs(s.size - traced) <= traced // 100, (s.size, traced)
     per = s.size // n
     if MANAGED_VALUES:
         assert per > sys.getsizeof(slots[0])  # getsizeof misses the values
