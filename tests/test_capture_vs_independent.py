@@ -20,7 +20,8 @@ import sys
 import types
 from array import array
 
-from heapscope import hpy
+from heapscope import _native, hpy
+from heapscope.root import PACKAGE_DIR
 from heapscope.session import hidden_types
 
 HEAPTYPE = 1 << 9
@@ -44,7 +45,10 @@ def independent_walk() -> tuple[array, list]:
         if type(o) is types.CodeType:
             stack += [o.co_consts, o.co_names, o.co_filename, o.co_name, o.co_linetable]
             stack += [getattr(o, a) for a in ("co_qualname", "co_exceptiontable") if hasattr(o, a)]
-            if sys.version_info >= (3, 11):
+            if sys.version_info >= (3, 12):
+                # computed once, then cached on the code object (which heapscope visits)
+                stack += [o.co_varnames, o.co_cellvars, o.co_freevars]
+            elif sys.version_info >= (3, 11):
                 stack += o.co_varnames + o.co_cellvars + o.co_freevars  # the strs, not the new tuples
             else:
                 stack += [o.co_code, o.co_varnames, o.co_cellvars, o.co_freevars]
@@ -93,17 +97,16 @@ def test_heap_plus_unreachable_equals_independent_walk():
         if not t or not all(type(s) is str for s in t):
             return False
         st = frozenset(t)
-        if sys.version_info >= (3, 12):
-            # TODO: 3.12+ name sets do not line up with co_varnames+cellvars+freevars for
-            # many codes (not yet understood); accept any all-str tuple here for now.
-            return True
         return st in name_sets or any(ns <= st for ns in by_first_name.get(t[0], ()))
 
     localsplus_lengths = {len(set(c.co_varnames + c.co_cellvars + c.co_freevars)) for c in codes}
     made_by_measurement = {id(ids), id(objs), id(by_id), id(theirs)}
+    # Interpreter/thread-state members that no GC object holds (e.g. an empty, untracked
+    # thread-state dict) are found from the roots only.
+    root_objects = {id(o) for _, o in _native.root_members(PACKAGE_DIR)}
     unexplained_extra = []
     for o in extra:
-        if id(o) in made_by_measurement or session_owned(o):
+        if id(o) in made_by_measurement or session_owned(o) or id(o) in root_objects:
             continue
         if type(o) is types.FrameType and not gc.is_tracked(o):
             continue  # frame object of an executing frame: untracked, found from the thread state

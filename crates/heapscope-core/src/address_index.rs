@@ -8,9 +8,7 @@
 //! rank table so that `address -> NodeId` is one lookup plus a popcount, and node ids come
 //! out in address order without a sort.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use crate::fast_hash::FastMap;
 use crate::NodeId;
 
 const PAGE_SHIFT: u32 = 20;
@@ -18,31 +16,29 @@ const SLOT_SHIFT: u32 = 3;
 const BITS_PER_PAGE: usize = 1 << (PAGE_SHIFT - SLOT_SHIFT);
 const WORDS_PER_PAGE: usize = BITS_PER_PAGE / 64;
 
-/// Multiplicative hasher for page keys (they are already well spread integers).
-#[derive(Default)]
-struct PageKeyHasher(u64);
-
-impl Hasher for PageKeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type PageMap = HashMap<u64, u32, BuildHasherDefault<PageKeyHasher>>;
+type PageMap = FastMap<u64, u32>;
 
 struct Page {
     key: u64,
     bits: Box<[u64]>,
     /// Rank of the first bit of each word, filled by `freeze`.
     word_rank: Box<[u32]>,
+}
+
+/// Remembers the last page a rank query hit; consecutive queries tend to share pages.
+#[derive(Clone, Copy, Debug)]
+pub struct RankCursor {
+    key: u64,
+    page: usize,
+}
+
+impl Default for RankCursor {
+    fn default() -> Self {
+        RankCursor {
+            key: u64::MAX,
+            page: 0,
+        }
+    }
 }
 
 /// Set of object addresses with rank queries once frozen.
@@ -189,6 +185,24 @@ impl AddressIndex {
         Some(NodeId(page.word_rank[bit / 64] + below))
     }
 
+    /// [`AddressIndex::rank`] with a page cache owned by the caller (hot loops).
+    #[inline]
+    pub fn rank_cached(&self, cursor: &mut RankCursor, addr: u64) -> Option<NodeId> {
+        let (key, bit) = Self::split(addr);
+        if key != cursor.key {
+            cursor.page = *self.page_of.get(&key)? as usize;
+            cursor.key = key;
+        }
+        let page = &self.pages[cursor.page];
+        let word = page.bits[bit / 64];
+        let mask = 1u64 << (bit % 64);
+        if word & mask == 0 {
+            return None;
+        }
+        let below = (word & (mask - 1)).count_ones();
+        Some(NodeId(page.word_rank[bit / 64] + below))
+    }
+
     /// Bytes held by the index (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
         self.pages.len() * WORDS_PER_PAGE * (8 + if self.frozen { 4 } else { 0 })
@@ -226,6 +240,12 @@ mod tests {
             assert_eq!(idx.rank(*a), Some(NodeId(i as u32)));
         }
         assert_eq!(idx.rank(0x18), None);
+        let mut cursor = RankCursor::default();
+        for (i, a) in sorted.iter().enumerate().rev() {
+            assert_eq!(idx.rank_cached(&mut cursor, *a), Some(NodeId(i as u32)));
+        }
+        assert_eq!(idx.rank_cached(&mut cursor, 0x18), None);
+        assert_eq!(idx.rank_cached(&mut cursor, 0x1234_5678), None);
         assert_eq!(idx.rank(0x1234_5678), None);
     }
 

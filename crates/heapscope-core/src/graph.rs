@@ -4,9 +4,7 @@
 //! Built once per capture by [`GraphBuilder`] and immutable afterwards; every analysis
 //! borrows it. Roughly 24 bytes per node plus 4 per edge.
 
-use std::collections::HashMap;
-
-use crate::{AddressIndex, CoreError, NodeId, NodeSet, TypeId};
+use crate::{AddressIndex, CoreError, FastMap, NodeId, NodeSet, RankCursor, TypeId};
 
 /// One entry of the type table. `name` is the Heapy-style kind name (`int`,
 /// `__main__.Leaky`, `types.CodeType`), filled in by whoever can render types.
@@ -158,7 +156,8 @@ impl HeapGraph {
 pub struct GraphBuilder {
     index: AddressIndex,
     addrs: Vec<u64>,
-    type_ids: HashMap<u64, TypeId>,
+    type_ids: FastMap<u64, TypeId>,
+    cursor: RankCursor,
     types: Vec<TypeRecord>,
     node_types: Vec<TypeId>,
     sizes: Vec<u64>,
@@ -180,7 +179,8 @@ impl GraphBuilder {
         Ok(GraphBuilder {
             index,
             addrs,
-            type_ids: HashMap::new(),
+            type_ids: FastMap::default(),
+            cursor: RankCursor::default(),
             types: Vec::new(),
             node_types: Vec::with_capacity(n),
             sizes: vec![0; n],
@@ -205,8 +205,10 @@ impl GraphBuilder {
         &self.addrs
     }
 
-    pub fn node_of(&self, addr: u64) -> Option<NodeId> {
-        self.index.rank(addr)
+    /// The node at `addr`, if any (page-cached: meant for the edge pass).
+    #[inline]
+    pub fn node_of(&mut self, addr: u64) -> Option<NodeId> {
+        self.index.rank_cached(&mut self.cursor, addr)
     }
 
     /// Interns a type by address; `is_dict`/`is_module` tell Clodo and Module about it.

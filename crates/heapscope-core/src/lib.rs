@@ -11,13 +11,15 @@
 mod address_index;
 mod classify;
 mod error;
+mod fast_hash;
 mod graph;
 mod ids;
 mod nodeset;
 
-pub use address_index::AddressIndex;
+pub use address_index::{AddressIndex, RankCursor};
 pub use classify::{Classifier, KindKey, Partition, PartitionRow};
 pub use error::CoreError;
+pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{GraphBuilder, HeapGraph, NodeRecord, TypeRecord};
 pub use ids::{NodeId, TypeId};
 pub use nodeset::NodeSet;
