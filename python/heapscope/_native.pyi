@@ -13,7 +13,7 @@ class LiveGraph:
     @property
     def node_count(self) -> int: ...
     @property
-    def edge_count(self) -> int: ...
+    def edge_count(self) -> int | None: ...
     @property
     def size_failures(self) -> int: ...
     @property
@@ -76,8 +76,10 @@ def capture_graph(
     skip_prefix: str,
     namer: Callable[[type], str] | None = None,
     closure: bool = True,
+    edges: bool = True,
 ) -> LiveGraph:
-    """Walk from the roots (and/or seeds), closing over referents unless closure=False.
+    """Walk from the roots (and/or seeds), closing over referents unless closure=False;
+    record forward edges unless edges=False (a census needs none).
     Instances of hidden_types and hidden_objects are neither kept nor walked through;
     frames of the calling thread whose code file starts with skip_prefix are skipped."""
 

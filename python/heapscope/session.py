@@ -63,7 +63,9 @@ class Session:
         self.Root = RootState()
 
     # -- capture ---------------------------------------------------------------------------
-    def _capture(self, *, from_roots: bool, seeds: list[Any], closure: bool = True) -> _native.LiveGraph:
+    def _capture(
+        self, *, from_roots: bool, seeds: list[Any], closure: bool = True, edges: bool = False
+    ) -> _native.LiveGraph:
         graph = _native.capture_graph(
             from_roots=from_roots,
             seeds=seeds,
@@ -72,6 +74,7 @@ class Session:
             skip_prefix=PACKAGE_DIR,
             namer=kind_names.type_name,
             closure=closure,
+            edges=edges,
         )
         self._graphs.add(graph)
         return graph
@@ -87,7 +90,7 @@ class Session:
 
     def _unreachable(self) -> _native.NodeSet:
         gc.collect()
-        graph = self._capture(from_roots=True, seeds=gc.get_objects())
+        graph = self._capture(from_roots=True, seeds=gc.get_objects(), edges=True)
         nodes = graph.unreachable(hidden_types())
         for other in list(self._graphs):
             if other is not graph:

@@ -5,16 +5,27 @@
 //! through a small hash map with a one-entry cache (consecutive visits tend to hit the
 //! same arena). A bitmap is 5–8x faster than a hash set for the dedup test and costs
 //! 1/64 of the heap's address span. After [`AddressIndex::freeze`] every page carries a
-//! rank table so that `address -> NodeId` is one lookup plus a popcount, and node ids come
-//! out in address order without a sort.
+//! rank table so that `address -> rank` (position in address order) is one lookup plus a
+//! popcount.
+//!
+//! While the walk runs, a seen address can be named by a 32-bit [`AddressCode`] (page in
+//! insertion order, slot in page), so edges can be recorded in 4 bytes before ranks exist;
+//! [`AddressIndex::rank_of_code`] resolves them after the freeze.
 
 use crate::fast_hash::FastMap;
-use crate::NodeId;
 
 const PAGE_SHIFT: u32 = 20;
 const SLOT_SHIFT: u32 = 3;
 const BITS_PER_PAGE: usize = 1 << (PAGE_SHIFT - SLOT_SHIFT);
 const WORDS_PER_PAGE: usize = BITS_PER_PAGE / 64;
+const RECENT: usize = 512;
+const SLOT_BITS: u32 = PAGE_SHIFT - SLOT_SHIFT;
+/// Pages a code can name (the top code value stays free as a marker).
+const MAX_CODED_PAGES: usize = (1 << (32 - SLOT_BITS)) - 1;
+
+/// A seen address as `page << 17 | slot` (pages in insertion order); `None` past 32767
+/// pages (32 GiB of touched address space), where callers keep the full address.
+pub type AddressCode = u32;
 
 type PageMap = FastMap<u64, u32>;
 
@@ -45,10 +56,13 @@ impl Default for RankCursor {
 pub struct AddressIndex {
     page_of: PageMap,
     pages: Vec<Page>,
-    last_key: u64,
-    last_page: usize,
+    /// Direct-mapped cache `key -> page` in front of the hash map (walks jump between a
+    /// few hundred arenas; a one-entry cache misses most of the time).
+    recent: Box<[(u64, u32); RECENT]>,
     len: usize,
     frozen: bool,
+    /// Insertion-order page index -> sorted page index, filled by `freeze`.
+    sorted_pos: Vec<u32>,
 }
 
 impl Default for AddressIndex {
@@ -62,10 +76,10 @@ impl AddressIndex {
         AddressIndex {
             page_of: PageMap::default(),
             pages: Vec::new(),
-            last_key: u64::MAX,
-            last_page: 0,
+            recent: Box::new([(u64::MAX, 0); RECENT]),
             len: 0,
             frozen: false,
+            sorted_pos: Vec::new(),
         }
     }
 
@@ -88,8 +102,9 @@ impl AddressIndex {
 
     #[inline]
     fn page_for_insert(&mut self, key: u64) -> usize {
-        if key == self.last_key {
-            return self.last_page;
+        let slot = (key as usize) % RECENT;
+        if self.recent[slot].0 == key {
+            return self.recent[slot].1 as usize;
         }
         let next = self.pages.len();
         let idx = *self.page_of.entry(key).or_insert(next as u32) as usize;
@@ -100,9 +115,17 @@ impl AddressIndex {
                 word_rank: Box::new([]),
             });
         }
-        self.last_key = key;
-        self.last_page = idx;
+        self.recent[slot] = (key, idx as u32);
         idx
+    }
+
+    #[inline]
+    fn page_for_query(&self, key: u64) -> Option<usize> {
+        let slot = (key as usize) % RECENT;
+        if self.recent[slot].0 == key {
+            return Some(self.recent[slot].1 as usize);
+        }
+        self.page_of.get(&key).map(|&p| p as usize)
     }
 
     /// Adds `addr`; returns true when it was not present before.
@@ -121,12 +144,42 @@ impl AddressIndex {
         true
     }
 
+    /// Adds `addr`; returns whether it was new and its code (if it has one).
+    #[inline]
+    pub fn insert_coded(&mut self, addr: u64) -> (bool, Option<AddressCode>) {
+        debug_assert!(!self.frozen, "insert after freeze");
+        let (key, bit) = Self::split(addr);
+        let page = self.page_for_insert(key);
+        let word = &mut self.pages[page].bits[bit / 64];
+        let mask = 1u64 << (bit % 64);
+        let fresh = *word & mask == 0;
+        if fresh {
+            *word |= mask;
+            self.len += 1;
+        }
+        let code = (page < MAX_CODED_PAGES).then_some(((page as u32) << SLOT_BITS) | bit as u32);
+        (fresh, code)
+    }
+
+    /// The rank of a coded address, if it is still in the set. Needs `freeze`.
+    #[inline]
+    pub fn rank_of_code(&self, code: AddressCode) -> Option<u32> {
+        let page = &self.pages[self.sorted_pos[(code >> SLOT_BITS) as usize] as usize];
+        let bit = (code as usize) & (BITS_PER_PAGE - 1);
+        let word = page.bits[bit / 64];
+        let mask = 1u64 << (bit % 64);
+        if word & mask == 0 {
+            return None;
+        }
+        Some(page.word_rank[bit / 64] + (word & (mask - 1)).count_ones())
+    }
+
     /// Removes `addr` if present (used to drop hidden objects before freezing).
     pub fn remove(&mut self, addr: u64) {
         debug_assert!(!self.frozen, "remove after freeze");
         let (key, bit) = Self::split(addr);
-        if let Some(&page) = self.page_of.get(&key) {
-            let word = &mut self.pages[page as usize].bits[bit / 64];
+        if let Some(page) = self.page_for_query(key) {
+            let word = &mut self.pages[page].bits[bit / 64];
             let mask = 1u64 << (bit % 64);
             if *word & mask != 0 {
                 *word &= !mask;
@@ -138,59 +191,84 @@ impl AddressIndex {
     #[inline]
     pub fn contains(&self, addr: u64) -> bool {
         let (key, bit) = Self::split(addr);
-        match self.page_of.get(&key) {
-            Some(&page) => self.pages[page as usize].bits[bit / 64] & (1u64 << (bit % 64)) != 0,
+        match self.page_for_query(key) {
+            Some(page) => self.pages[page].bits[bit / 64] & (1u64 << (bit % 64)) != 0,
             None => false,
         }
     }
 
     /// Sorts pages by address and builds rank tables. Returns the addresses in ascending
-    /// order: position `i` of the result is the address of `NodeId(i)`.
+    /// order (position `i` has rank `i`).
     pub fn freeze(&mut self) -> Vec<u64> {
+        self.freeze_inner(true)
+    }
+
+    /// [`AddressIndex::freeze`] without listing the addresses (the walk has them).
+    pub fn freeze_ranks_only(&mut self) {
+        self.freeze_inner(false);
+    }
+
+    fn freeze_inner(&mut self, list: bool) -> Vec<u64> {
+        let mut order: Vec<u32> = (0..self.pages.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| self.pages[i as usize].key);
+        self.sorted_pos = vec![0; self.pages.len()];
+        for (new, &old) in order.iter().enumerate() {
+            self.sorted_pos[old as usize] = new as u32;
+        }
         self.pages.sort_unstable_by_key(|p| p.key);
         self.page_of.clear();
-        let mut addrs = Vec::with_capacity(self.len);
+        let mut addrs = Vec::with_capacity(if list { self.len } else { 0 });
+        let mut rank = 0u32;
         for (idx, page) in self.pages.iter_mut().enumerate() {
             self.page_of.insert(page.key, idx as u32);
             let mut ranks = Vec::with_capacity(WORDS_PER_PAGE);
             let base = page.key << PAGE_SHIFT;
             for (w, &word) in page.bits.iter().enumerate() {
-                ranks.push(addrs.len() as u32);
-                let mut bits = word;
-                while bits != 0 {
-                    let b = bits.trailing_zeros() as u64;
-                    addrs.push(base + (((w as u64) * 64 + b) << SLOT_SHIFT));
-                    bits &= bits - 1;
+                ranks.push(rank);
+                rank += word.count_ones();
+                if list {
+                    let mut bits = word;
+                    while bits != 0 {
+                        let b = bits.trailing_zeros() as u64;
+                        addrs.push(base + (((w as u64) * 64 + b) << SLOT_SHIFT));
+                        bits &= bits - 1;
+                    }
                 }
             }
             page.word_rank = ranks.into_boxed_slice();
         }
-        self.last_key = u64::MAX;
+        self.recent.fill((u64::MAX, 0));
+        for (idx, page) in self.pages.iter().enumerate() {
+            let slot = (page.key as usize) % RECENT;
+            if self.recent[slot].0 == u64::MAX {
+                self.recent[slot] = (page.key, idx as u32);
+            }
+        }
         self.frozen = true;
         addrs
     }
 
-    /// The node id of `addr` (its rank among all addresses), if present. Needs `freeze`.
+    /// The rank of `addr` among all addresses, if present. Needs `freeze`.
     #[inline]
-    pub fn rank(&self, addr: u64) -> Option<NodeId> {
+    pub fn rank(&self, addr: u64) -> Option<u32> {
         debug_assert!(self.frozen, "rank before freeze");
         let (key, bit) = Self::split(addr);
-        let page = &self.pages[*self.page_of.get(&key)? as usize];
+        let page = &self.pages[self.page_for_query(key)?];
         let word = page.bits[bit / 64];
         let mask = 1u64 << (bit % 64);
         if word & mask == 0 {
             return None;
         }
         let below = (word & (mask - 1)).count_ones();
-        Some(NodeId(page.word_rank[bit / 64] + below))
+        Some(page.word_rank[bit / 64] + below)
     }
 
     /// [`AddressIndex::rank`] with a page cache owned by the caller (hot loops).
     #[inline]
-    pub fn rank_cached(&self, cursor: &mut RankCursor, addr: u64) -> Option<NodeId> {
+    pub fn rank_cached(&self, cursor: &mut RankCursor, addr: u64) -> Option<u32> {
         let (key, bit) = Self::split(addr);
         if key != cursor.key {
-            cursor.page = *self.page_of.get(&key)? as usize;
+            cursor.page = self.page_for_query(key)?;
             cursor.key = key;
         }
         let page = &self.pages[cursor.page];
@@ -200,13 +278,14 @@ impl AddressIndex {
             return None;
         }
         let below = (word & (mask - 1)).count_ones();
-        Some(NodeId(page.word_rank[bit / 64] + below))
+        Some(page.word_rank[bit / 64] + below)
     }
 
     /// Bytes held by the index (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
         self.pages.len() * WORDS_PER_PAGE * (8 + if self.frozen { 4 } else { 0 })
             + self.page_of.capacity() * 16
+            + self.sorted_pos.capacity() * 4
     }
 }
 
@@ -237,16 +316,38 @@ mod tests {
             vec![0x10, 0x5555_0000_0040, 0x7f00_0010_0000, 0x7f00_0010_0008]
         );
         for (i, a) in sorted.iter().enumerate() {
-            assert_eq!(idx.rank(*a), Some(NodeId(i as u32)));
+            assert_eq!(idx.rank(*a), Some(i as u32));
         }
         assert_eq!(idx.rank(0x18), None);
         let mut cursor = RankCursor::default();
         for (i, a) in sorted.iter().enumerate().rev() {
-            assert_eq!(idx.rank_cached(&mut cursor, *a), Some(NodeId(i as u32)));
+            assert_eq!(idx.rank_cached(&mut cursor, *a), Some(i as u32));
         }
         assert_eq!(idx.rank_cached(&mut cursor, 0x18), None);
         assert_eq!(idx.rank_cached(&mut cursor, 0x1234_5678), None);
         assert_eq!(idx.rank(0x1234_5678), None);
+    }
+
+    #[test]
+    fn codes_resolve_to_ranks_after_freeze() {
+        let mut idx = AddressIndex::new();
+        let addrs = [
+            0x7f00_0030_0000u64,
+            0x5555_0000_0040,
+            0x7f00_0010_0008,
+            0x5555_0000_0020,
+        ];
+        let codes: Vec<_> = addrs.iter().map(|&a| idx.insert_coded(a)).collect();
+        assert!(codes.iter().all(|&(fresh, code)| fresh && code.is_some()));
+        assert_eq!(idx.insert_coded(addrs[1]), (false, codes[1].1));
+        idx.remove(addrs[2]);
+        idx.freeze_ranks_only();
+        let ranks: Vec<_> = codes
+            .iter()
+            .map(|&(_, c)| idx.rank_of_code(c.unwrap()))
+            .collect();
+        assert_eq!(ranks, vec![Some(2), Some(1), None, Some(0)]);
+        assert_eq!(idx.rank(addrs[0]), Some(2));
     }
 
     #[test]
@@ -262,6 +363,6 @@ mod tests {
         expect.dedup();
         let sorted = idx.freeze();
         assert_eq!(sorted, expect);
-        assert_eq!(idx.rank(expect[12345]), Some(NodeId(12345)));
+        assert_eq!(idx.rank(expect[12345]), Some(12345));
     }
 }

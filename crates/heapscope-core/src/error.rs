@@ -7,6 +7,8 @@ use thiserror::Error;
 pub enum CoreError {
     #[error("the heap has more than {max} objects, which heapscope cannot index")]
     TooManyNodes { max: u64 },
+    #[error("internal: {seen} objects were seen but only {nodes} became nodes")]
+    UnprocessedNodes { seen: u64, nodes: u64 },
     #[error("index {index} out of range for a partition of {rows} rows")]
     RowOutOfRange { index: usize, rows: usize },
     #[error("the two sets belong to different heap graphs")]

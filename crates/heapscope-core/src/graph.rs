@@ -1,10 +1,11 @@
 //! The captured heap: nodes in address order, a type table, individual sizes, dict
 //! ownership (for Clodo) and forward edges in CSR form, plus the named root edges.
 //!
-//! Built once per capture by [`GraphBuilder`] and immutable afterwards; every analysis
-//! borrows it. Roughly 24 bytes per node plus 4 per edge.
+//! Recorded once per capture by a [`WalkRecorder`] (node ids in the order the walk
+//! processed objects), finished by a [`GraphBuilder`], immutable afterwards; every
+//! analysis borrows it. Roughly 28 bytes per node plus 4 per edge.
 
-use crate::{AddressIndex, CoreError, FastMap, NodeId, NodeSet, RankCursor, TypeId};
+use crate::{AddressIndex, CoreError, FastMap, NodeId, NodeSet, TypeId};
 
 /// One entry of the type table. `name` is the Heapy-style kind name (`int`,
 /// `__main__.Leaky`, `types.CodeType`), filled in by whoever can render types.
@@ -28,14 +29,24 @@ pub struct NodeRecord {
 pub struct HeapGraph {
     addrs: Vec<u64>,
     index: AddressIndex,
+    /// Rank (position in address order) -> node id.
+    perm: Vec<u32>,
     node_types: Vec<TypeId>,
     sizes: Vec<u64>,
     types: Vec<TypeRecord>,
     /// Owned dicts, sorted by node: `(dict, type of its owner)`.
     dict_owners: Vec<(NodeId, TypeId)>,
-    edge_starts: Vec<u32>,
-    edges: Vec<NodeId>,
+    /// Forward edges; `None` when the capture did not record them (a census needs none).
+    edges: Option<Csr>,
     roots: Vec<(String, NodeId)>,
+}
+
+/// Forward edges in compressed sparse rows: node `n`'s referents are
+/// `targets[starts[n]..starts[n + 1]]` (multi-edges kept).
+#[derive(Clone, Debug, Default)]
+pub struct Csr {
+    starts: Vec<u32>,
+    targets: Vec<NodeId>,
 }
 
 impl HeapGraph {
@@ -43,8 +54,13 @@ impl HeapGraph {
         self.addrs.len()
     }
 
-    pub fn edge_count(&self) -> usize {
-        self.edges.len()
+    /// Number of edges, if they were recorded.
+    pub fn edge_count(&self) -> Option<usize> {
+        self.edges.as_ref().map(|e| e.targets.len())
+    }
+
+    pub fn has_edges(&self) -> bool {
+        self.edges.is_some()
     }
 
     pub fn address(&self, n: NodeId) -> u64 {
@@ -56,7 +72,7 @@ impl HeapGraph {
     }
 
     pub fn node_of(&self, addr: u64) -> Option<NodeId> {
-        self.index.rank(addr)
+        self.index.rank(addr).map(|r| NodeId(self.perm[r as usize]))
     }
 
     pub fn type_of(&self, n: NodeId) -> TypeId {
@@ -91,10 +107,15 @@ impl HeapGraph {
             .map(|i| self.dict_owners[i].1)
     }
 
+    /// Referents of `n` (panics on a graph captured without edges: check `has_edges`).
     pub fn referents(&self, n: NodeId) -> &[NodeId] {
-        let lo = self.edge_starts[n.index()] as usize;
-        let hi = self.edge_starts[n.index() + 1] as usize;
-        &self.edges[lo..hi]
+        let e = self
+            .edges
+            .as_ref()
+            .expect("this graph was captured without edges");
+        let lo = e.starts[n.index()] as usize;
+        let hi = e.starts[n.index() + 1] as usize;
+        &e.targets[lo..hi]
     }
 
     pub fn roots(&self) -> &[(String, NodeId)] {
@@ -145,75 +166,26 @@ impl HeapGraph {
             + self.node_types.capacity() * 4
             + self.sizes.capacity() * 8
             + self.dict_owners.capacity() * 8
-            + self.edge_starts.capacity() * 4
-            + self.edges.capacity() * 4
+            + self
+                .edges
+                .as_ref()
+                .map_or(0, |e| e.starts.capacity() * 4 + e.targets.capacity() * 4)
+            + self.perm.capacity() * 4
             + self.index.heap_bytes()
     }
 }
 
-/// Fills a [`HeapGraph`]: first the address set (ids are ranks in address order), then
-/// per node, in id order, its type, size and referents.
-pub struct GraphBuilder {
-    index: AddressIndex,
-    addrs: Vec<u64>,
-    type_ids: FastMap<u64, TypeId>,
-    cursor: RankCursor,
+/// The type table of a capture: types interned by address as the walk meets them.
+#[derive(Default)]
+pub struct TypeTable {
+    ids: FastMap<u64, TypeId>,
     types: Vec<TypeRecord>,
-    node_types: Vec<TypeId>,
-    sizes: Vec<u64>,
-    owners: Vec<(NodeId, TypeId)>,
-    edge_starts: Vec<u32>,
-    edges: Vec<NodeId>,
-    roots: Vec<(String, NodeId)>,
 }
 
-impl GraphBuilder {
-    /// Starts from a frozen address set (see [`AddressIndex::freeze`]).
-    pub fn new(index: AddressIndex, addrs: Vec<u64>) -> Result<Self, CoreError> {
-        if addrs.len() as u64 >= u64::from(u32::MAX) {
-            return Err(CoreError::TooManyNodes {
-                max: u64::from(u32::MAX) - 1,
-            });
-        }
-        let n = addrs.len();
-        Ok(GraphBuilder {
-            index,
-            addrs,
-            type_ids: FastMap::default(),
-            cursor: RankCursor::default(),
-            types: Vec::new(),
-            node_types: Vec::with_capacity(n),
-            sizes: vec![0; n],
-            owners: Vec::new(),
-            edge_starts: Vec::with_capacity(n + 1),
-            edges: Vec::with_capacity(n * 2),
-            roots: Vec::new(),
-        })
-    }
-
-    /// Builds from a plain list of addresses (any order, duplicates allowed).
-    pub fn from_addresses(addrs: impl IntoIterator<Item = u64>) -> Result<Self, CoreError> {
-        let mut index = AddressIndex::new();
-        for a in addrs {
-            index.insert(a);
-        }
-        let sorted = index.freeze();
-        Self::new(index, sorted)
-    }
-
-    pub fn addresses(&self) -> &[u64] {
-        &self.addrs
-    }
-
-    /// The node at `addr`, if any (page-cached: meant for the edge pass).
-    #[inline]
-    pub fn node_of(&mut self, addr: u64) -> Option<NodeId> {
-        self.index.rank_cached(&mut self.cursor, addr)
-    }
-
+impl TypeTable {
     /// Interns a type by address; `is_dict`/`is_module` tell Clodo and Module about it.
-    pub fn intern_type(&mut self, address: u64, is_dict: bool, is_module: bool) -> TypeId {
-        if let Some(&t) = self.type_ids.get(&address) {
+    pub fn intern(&mut self, address: u64, is_dict: bool, is_module: bool) -> TypeId {
+        if let Some(&t) = self.ids.get(&address) {
             return t;
         }
         let t = TypeId(self.types.len() as u32);
@@ -223,46 +195,259 @@ impl GraphBuilder {
             is_dict,
             is_module,
         });
-        self.type_ids.insert(address, t);
+        self.ids.insert(address, t);
         t
     }
 
-    /// Starts the next node (ids are taken in order); its edges follow.
-    pub fn begin_node(&mut self, type_id: TypeId) -> Result<NodeId, CoreError> {
-        let id = NodeId(self.node_types.len() as u32);
-        self.node_types.push(type_id);
-        if self.edges.len() as u64 >= u64::from(u32::MAX) {
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+}
+
+/// Marks an edge whose target address had no [`AddressCode`] (kept in `overflow`).
+const OVERFLOW_MARK: u32 = u32::MAX;
+
+/// Records a walk as it happens: each processed object becomes the next node (ids in
+/// processing order) and its referents are recorded as 4-byte address codes, so the
+/// heap is traversed once. [`WalkRecorder::finish`] resolves codes to node ids.
+#[derive(Default)]
+pub struct WalkRecorder {
+    index: AddressIndex,
+    addrs: Vec<u64>,
+    node_types: Vec<TypeId>,
+    edge_starts: Vec<u32>,
+    edges: Vec<u32>,
+    overflow: Vec<u64>,
+    owners: Vec<(u64, TypeId)>,
+    pub types: TypeTable,
+    record_edges: bool,
+}
+
+impl WalkRecorder {
+    /// A recorder; without `record_edges` referents are only marked seen (a census).
+    pub fn new(record_edges: bool) -> Self {
+        WalkRecorder {
+            record_edges,
+            ..Self::default()
+        }
+    }
+
+    /// Marks `addr` seen; true when it was not seen before.
+    #[inline]
+    pub fn reach(&mut self, addr: u64) -> bool {
+        self.index.insert(addr)
+    }
+
+    /// Whether `addr` was seen.
+    pub fn seen(&self, addr: u64) -> bool {
+        self.index.contains(addr)
+    }
+
+    /// Un-sees an object that must not become a node (hidden objects).
+    pub fn forget(&mut self, addr: u64) {
+        self.index.remove(addr);
+    }
+
+    /// Starts the next node; its referents follow through `edge_to`/`edge_to_seen`.
+    pub fn begin_node(&mut self, addr: u64, type_id: TypeId) -> Result<NodeId, CoreError> {
+        let id = self.addrs.len();
+        if id as u64 >= u64::from(u32::MAX) - 1
+            || self.edges.len() as u64 >= u64::from(u32::MAX) - 1
+        {
             return Err(CoreError::TooManyNodes {
-                max: u64::from(u32::MAX) - 1,
+                max: u64::from(u32::MAX) - 2,
             });
         }
-        self.edge_starts.push(self.edges.len() as u32);
-        Ok(id)
+        self.addrs.push(addr);
+        self.node_types.push(type_id);
+        if self.record_edges {
+            self.edge_starts.push(self.edges.len() as u32);
+        }
+        Ok(NodeId(id as u32))
     }
 
     #[inline]
-    pub fn add_edge(&mut self, to: NodeId) {
-        self.edges.push(to);
+    fn push_edge(&mut self, addr: u64, code: Option<u32>) {
+        match code {
+            Some(c) => self.edges.push(c),
+            None => {
+                self.edges.push(OVERFLOW_MARK);
+                self.overflow.push(addr);
+            }
+        }
     }
 
-    pub fn set_size(&mut self, n: NodeId, size: u64) {
-        self.sizes[n.index()] = size;
+    /// Records an edge from the current node and marks the target seen; true when the
+    /// target is new (the caller then schedules it).
+    #[inline]
+    pub fn edge_to(&mut self, addr: u64) -> bool {
+        if !self.record_edges {
+            return self.index.insert(addr);
+        }
+        let (fresh, code) = self.index.insert_coded(addr);
+        self.push_edge(addr, code);
+        fresh
     }
 
-    pub fn set_dict_owner(&mut self, dict: NodeId, owner_type: TypeId) {
-        self.owners.push((dict, owner_type));
+    /// Records an edge only if its target was already seen (captures without closure).
+    pub fn edge_to_seen(&mut self, addr: u64) {
+        if self.record_edges && self.index.contains(addr) {
+            let (_, code) = self.index.insert_coded(addr);
+            self.push_edge(addr, code);
+        }
+    }
+
+    pub fn set_dict_owner(&mut self, dict_addr: u64, owner_type: TypeId) {
+        self.owners.push((dict_addr, owner_type));
+    }
+
+    /// Addresses of the nodes begun so far, in id order.
+    pub fn node_addresses(&self) -> &[u64] {
+        &self.addrs
+    }
+
+    /// Fails when a seen address (not forgotten) never became a node: `finish` would
+    /// then be unable to index the graph.
+    pub fn check(&self) -> Result<(), CoreError> {
+        if self.index.len() == self.addrs.len() {
+            Ok(())
+        } else {
+            Err(CoreError::UnprocessedNodes {
+                seen: self.index.len() as u64,
+                nodes: self.addrs.len() as u64,
+            })
+        }
+    }
+
+    /// Freezes the address set and resolves edges and dict owners to node ids. Every
+    /// seen address that was not forgotten must have been begun as a node.
+    pub fn finish(self) -> Result<GraphBuilder, CoreError> {
+        self.check()?;
+        let WalkRecorder {
+            mut index,
+            addrs,
+            node_types,
+            edge_starts,
+            edges,
+            overflow,
+            owners,
+            types,
+            record_edges,
+        } = self;
+        index.freeze_ranks_only();
+        let mut perm = vec![0u32; addrs.len()];
+        for (k, &a) in addrs.iter().enumerate() {
+            let r = index.rank(a).expect("every node address is in the index");
+            perm[r as usize] = k as u32;
+        }
+        let edges =
+            record_edges.then(|| resolve_edges(&index, &perm, edge_starts, edges, &overflow));
+        let n = addrs.len();
+        let mut builder = GraphBuilder {
+            index,
+            perm,
+            addrs,
+            types,
+            node_types,
+            sizes: vec![0; n],
+            owners: Vec::new(),
+            edges,
+            roots: Vec::new(),
+        };
+        for (dict, owner) in owners {
+            if let Some(d) = builder.node_of(dict) {
+                builder.owners.push((d, owner));
+            }
+        }
+        Ok(builder)
+    }
+}
+
+/// Turns recorded address codes into node ids in place, dropping edges to objects that
+/// did not become nodes (hidden ones).
+fn resolve_edges(
+    index: &AddressIndex,
+    perm: &[u32],
+    mut starts: Vec<u32>,
+    mut codes: Vec<u32>,
+    overflow: &[u64],
+) -> Csr {
+    let total = codes.len();
+    let mut write = 0usize;
+    let mut next_overflow = 0usize;
+    for k in 0..starts.len() {
+        let lo = starts[k] as usize;
+        let hi = starts.get(k + 1).map_or(total, |&e| e as usize);
+        starts[k] = write as u32;
+        for i in lo..hi {
+            let code = codes[i];
+            let rank = if code == OVERFLOW_MARK {
+                next_overflow += 1;
+                index.rank(overflow[next_overflow - 1])
+            } else {
+                index.rank_of_code(code)
+            };
+            if let Some(r) = rank {
+                codes[write] = perm[r as usize];
+                write += 1;
+            }
+        }
+    }
+    codes.truncate(write);
+    starts.push(write as u32);
+    Csr {
+        starts,
+        targets: codes.into_iter().map(NodeId).collect(),
+    }
+}
+
+/// A graph whose nodes and edges are known, waiting for sizes, roots and type names.
+pub struct GraphBuilder {
+    index: AddressIndex,
+    perm: Vec<u32>,
+    addrs: Vec<u64>,
+    types: TypeTable,
+    node_types: Vec<TypeId>,
+    sizes: Vec<u64>,
+    owners: Vec<(NodeId, TypeId)>,
+    edges: Option<Csr>,
+    roots: Vec<(String, NodeId)>,
+}
+
+impl GraphBuilder {
+    /// Node addresses in id order.
+    pub fn addresses(&self) -> &[u64] {
+        &self.addrs
+    }
+
+    #[inline]
+    pub fn node_of(&self, addr: u64) -> Option<NodeId> {
+        self.index.rank(addr).map(|r| NodeId(self.perm[r as usize]))
+    }
+
+    /// Node ids in address order (visiting objects this way is cache-friendlier).
+    pub fn ids_in_address_order(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.perm.iter().map(|&k| NodeId(k))
     }
 
     /// Addresses of the interned types, by `TypeId`.
     pub fn type_addresses(&self) -> Vec<u64> {
-        self.types.iter().map(|t| t.address).collect()
+        self.types.types.iter().map(|t| t.address).collect()
     }
 
     /// Kind names of the interned types, by `TypeId`.
     pub fn set_type_names(&mut self, names: Vec<String>) {
-        for (rec, name) in self.types.iter_mut().zip(names) {
+        for (rec, name) in self.types.types.iter_mut().zip(names) {
             rec.name = name;
         }
+    }
+
+    pub fn set_size(&mut self, n: NodeId, size: u64) {
+        self.sizes[n.index()] = size;
     }
 
     pub fn add_root(&mut self, name: String, target: NodeId) {
@@ -270,23 +455,16 @@ impl GraphBuilder {
     }
 
     pub fn build(mut self) -> HeapGraph {
-        assert_eq!(
-            self.node_types.len(),
-            self.addrs.len(),
-            "every node must be begun"
-        );
-        self.edge_starts.push(self.edges.len() as u32);
         self.owners.sort_unstable_by_key(|&(d, _)| d);
         self.owners.dedup_by_key(|&mut (d, _)| d);
-        self.edges.shrink_to_fit();
         HeapGraph {
             addrs: self.addrs,
             index: self.index,
+            perm: self.perm,
             node_types: self.node_types,
             sizes: self.sizes,
-            types: self.types,
+            types: self.types.types,
             dict_owners: self.owners,
-            edge_starts: self.edge_starts,
             edges: self.edges,
             roots: self.roots,
         }
@@ -299,25 +477,61 @@ pub(crate) mod tests {
 
     /// A small graph: 4 nodes of types A(0), dict(1), module(2); node 1 is A's dict.
     pub(crate) fn sample_graph() -> HeapGraph {
-        let mut b = GraphBuilder::from_addresses([0x100, 0x200, 0x300, 0x400]).unwrap();
-        let a = b.intern_type(0x9000, false, false);
-        let d = b.intern_type(0x9100, true, false);
-        let m = b.intern_type(0x9200, false, true);
-        let n0 = b.begin_node(a).unwrap();
-        b.add_edge(NodeId(1));
-        let n1 = b.begin_node(d).unwrap();
-        b.add_edge(NodeId(3));
-        b.begin_node(m).unwrap();
-        b.add_edge(NodeId(3));
-        b.begin_node(d).unwrap();
-        b.set_size(n0, 48);
-        b.set_size(n1, 104);
-        b.set_size(NodeId(2), 72);
-        b.set_size(NodeId(3), 64);
-        b.set_dict_owner(n1, a);
+        let mut w = WalkRecorder::new(true);
+        for a in [0x100, 0x200, 0x300, 0x400] {
+            w.reach(a);
+        }
+        let a = w.types.intern(0x9000, false, false);
+        let d = w.types.intern(0x9100, true, false);
+        let m = w.types.intern(0x9200, false, true);
+        w.begin_node(0x100, a).unwrap();
+        w.edge_to(0x200);
+        w.set_dict_owner(0x200, a);
+        w.begin_node(0x200, d).unwrap();
+        w.edge_to(0x400);
+        w.begin_node(0x300, m).unwrap();
+        w.edge_to(0x400);
+        w.begin_node(0x400, d).unwrap();
+        let mut b = w.finish().unwrap();
+        for (n, size) in [48, 104, 72, 64].into_iter().enumerate() {
+            b.set_size(NodeId(n as u32), size);
+        }
         b.add_root("i0_modules".into(), NodeId(2));
         b.set_type_names(vec!["__main__.A".into(), "dict".into(), "module".into()]);
         b.build()
+    }
+
+    #[test]
+    fn processing_order_gives_ids_and_hidden_edges_are_dropped() {
+        let mut w = WalkRecorder::new(true);
+        let t = w.types.intern(0x9000, false, false);
+        w.reach(0x5000);
+        w.begin_node(0x5000, t).unwrap();
+        assert!(w.edge_to(0x1000));
+        assert!(w.edge_to(0x7000)); // will be hidden
+        assert!(!w.edge_to(0x5000));
+        w.begin_node(0x1000, t).unwrap();
+        w.forget(0x7000);
+        let g = w.finish().unwrap().build();
+        assert_eq!(g.node_of(0x5000), Some(NodeId(0)));
+        assert_eq!(g.node_of(0x1000), Some(NodeId(1)));
+        assert_eq!(g.node_of(0x7000), None);
+        assert_eq!(g.referents(NodeId(0)), &[NodeId(1), NodeId(0)]);
+        let mut census = WalkRecorder::new(false);
+        census.reach(0x20);
+        census.begin_node(0x20, t).unwrap();
+        assert!(census.edge_to(0x30));
+        census.begin_node(0x30, t).unwrap();
+        let g = census.finish().unwrap().build();
+        assert!(!g.has_edges());
+        assert_eq!(g.edge_count(), None);
+        assert_eq!(g.node_of(0x30), Some(NodeId(1)));
+        let mut w = WalkRecorder::new(true);
+        w.reach(0x10);
+        assert!(matches!(
+            w.finish(),
+            Err(CoreError::UnprocessedNodes { seen: 1, nodes: 0 })
+        ));
     }
 
     #[test]

@@ -3,10 +3,15 @@
  * our counts and sizes with gc.get_referents walks, sys.getsizeof and tracemalloc. */
 #define Py_BUILD_CORE 1
 #include "capture_shim.h"
+#include <stddef.h>
 #include <string.h>
 #include "internal/pycore_interp.h"
 #include "internal/pycore_object.h"
 #include "internal/pycore_moduleobject.h"
+#if PY_VERSION_HEX >= 0x030C0000
+#include "internal/pycore_typeobject.h"
+#include "internal/pycore_long.h"
+#endif
 #if PY_VERSION_HEX < 0x030B0000
 #include "frameobject.h"
 #endif
@@ -72,16 +77,9 @@ visit_static_type(PyTypeObject *tp, visitproc visit, void *arg)
 {
     /* type_traverse aborts on static types: read their members directly. */
 #if PY_VERSION_HEX >= 0x030C0000
-    /* 3.12+: static builtin types keep tp_dict in the interpreter state. PyType_GetDict
-     * returns a new reference to the existing dict (nothing is created). */
-    PyObject *dict = PyType_GetDict(tp);
-    if (dict != NULL) {
-        int r = visit(dict, arg);
-        Py_DECREF(dict);
-        if (r) return r;
-    } else {
-        PyErr_Clear();
-    }
+    /* 3.12+: static builtin types keep tp_dict in the interpreter state;
+     * _PyType_GetDict returns it borrowed (no refcount traffic during a walk). */
+    VISIT(_PyType_GetDict(tp));
 #else
     VISIT(tp->tp_dict);
 #endif
@@ -118,6 +116,11 @@ PyObject *
 hs_owned_dict(PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
+#if PY_VERSION_HEX >= 0x030B0000
+    if (tp->tp_dictoffset == 0 && !(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) return NULL;
+#else
+    if (tp->tp_dictoffset == 0) return NULL;
+#endif
     if (PyModule_Check(obj)) {
         return ((PyModuleObject *)obj)->md_dict;
     }
@@ -125,12 +128,7 @@ hs_owned_dict(PyObject *obj)
         PyTypeObject *t = (PyTypeObject *)obj;
 #if PY_VERSION_HEX >= 0x030C0000
         if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
-            /* Borrow: PyType_GetDict returns a new reference to a dict that the
-             * interpreter state keeps alive. */
-            PyObject *d = PyType_GetDict(t);
-            if (d == NULL) { PyErr_Clear(); return NULL; }
-            Py_DECREF(d);
-            return d;
+            return _PyType_GetDict(t);
         }
 #endif
         return t->tp_dict;
@@ -475,11 +473,47 @@ hs_sizeof_kind(PyTypeObject *tp, PyCFunction *out_fn, PyObject **out_descr)
     return HS_SIZEOF_CALL;
 }
 
+/* __sizeof__ of the commonest exact builtin types without calling it (same formulas as
+ * CPython's own, per version; tests compare every heap object with sys.getsizeof).
+ * -1 when not handled here. */
+static Py_ssize_t
+fast_sizeof(PyObject *obj)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp == &PyLong_Type) {
+#if PY_VERSION_HEX >= 0x030C0000
+        Py_ssize_t n = _PyLong_DigitCount((PyLongObject *)obj);
+        return (Py_ssize_t)offsetof(PyLongObject, long_value.ob_digit) + Py_MAX(n, 1) * (Py_ssize_t)sizeof(digit);
+#elif PY_VERSION_HEX >= 0x030B0000
+        Py_ssize_t n = Py_ABS(Py_SIZE(obj));
+        return (Py_ssize_t)offsetof(PyLongObject, ob_digit) + Py_MAX(n, 1) * (Py_ssize_t)sizeof(digit);
+#else
+        Py_ssize_t n = Py_ABS(Py_SIZE(obj));
+        return (Py_ssize_t)offsetof(PyLongObject, ob_digit) + n * (Py_ssize_t)sizeof(digit);
+#endif
+    }
+    if (tp == &PyList_Type) {
+        return tp->tp_basicsize + ((PyListObject *)obj)->allocated * (Py_ssize_t)sizeof(void *);
+    }
+    if (tp == &PyUnicode_Type && PyUnicode_IS_COMPACT_ASCII(obj)) {
+        Py_ssize_t len = PyUnicode_GET_LENGTH(obj);
+        Py_ssize_t size = (Py_ssize_t)sizeof(PyASCIIObject) + len + 1;
+#if PY_VERSION_HEX < 0x030C0000
+        /* a wchar_t copy made by the legacy PyUnicode_AsUnicode API */
+        if (((PyASCIIObject *)obj)->wstr != NULL) size += (len + 1) * (Py_ssize_t)sizeof(wchar_t);
+#endif
+        return size;
+    }
+    return -1;
+}
+
 Py_ssize_t
 hs_call_sizeof(PyObject *obj, int kind, PyCFunction fn, PyObject *descr)
 {
     PyObject *res;
     if (kind == HS_SIZEOF_FORMULA) return hs_formula_sizeof(obj);
+    Py_ssize_t fast = fast_sizeof(obj);
+    if (fast >= 0) return fast;
     if (kind == HS_SIZEOF_CMETHOD) {
         res = fn(obj, NULL);
     } else {
@@ -494,4 +528,20 @@ hs_call_sizeof(PyObject *obj, int kind, PyCFunction fn, PyObject *descr)
     Py_DECREF(res);
     if (n < 0) { PyErr_Clear(); return -1; }
     return n;
+}
+
+int
+hs_size_is_constant(PyTypeObject *tp)
+{
+    /* Every instance has the same size: object.__sizeof__ formula without items, no
+     * per-object managed/inline values, and not a type object (whose pre-header depends
+     * on the object). */
+    if (tp->tp_itemsize != 0) return 0;
+    if (PyType_IsSubtype(tp, &PyType_Type)) return 0;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (tp->tp_flags & (Py_TPFLAGS_MANAGED_DICT | Py_TPFLAGS_INLINE_VALUES)) return 0;
+#elif PY_VERSION_HEX >= 0x030B0000
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) return 0;
+#endif
+    return 1;
 }

@@ -46,6 +46,9 @@ int hs_sizeof_kind(PyTypeObject *tp, PyCFunction *out_fn, PyObject **out_descr);
  * returns something that is not a non-negative int. */
 Py_ssize_t hs_call_sizeof(PyObject *obj, int kind, PyCFunction fn, PyObject *descr);
 
+/* 1 if every instance of tp (whose __sizeof__ is the object formula) has one size. */
+int hs_size_is_constant(PyTypeObject *tp);
+
 /* basicsize + itemsize * |ob_size|, what object.__sizeof__ returns. */
 Py_ssize_t hs_formula_sizeof(PyObject *obj);
 #endif

@@ -1,17 +1,17 @@
-//! Live capture: walk the interpreter from its roots and fill a core graph.
+//! Live capture: walk the interpreter from its roots and record a core graph.
 //!
-//! Pass 1 closes over referents from the roots (and optionally extra seeds such as the
-//! GC list), deduplicating by address in a paged bitmap. No Python code can run during
-//! it: only C traversal functions are called, under the GIL. Hidden objects (the
-//! session's own, our frames) are marked seen but neither kept nor traversed.
-//! Then every kept object gets a strong reference, and pass 2 visits the kept objects
-//! in address order to record types, dict owners and edges as node ids. Sizes come last,
-//! because `__sizeof__` may run user code.
+//! One traversal: objects are taken off a stack, each becomes the next node (its type,
+//! its `__dict__` owner, a strong reference) and its referents are recorded as edges
+//! while being marked seen in a paged bitmap. No Python code can run during the walk:
+//! only C traversal functions are called, under the GIL. Hidden objects (the session's
+//! own, our frames) are marked seen but never become nodes or get walked through.
+//! After the walk the recorder resolves edges to node ids; type names and sizes come
+//! last, because both may run user code (every node is strongly referenced by then).
 
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_void};
 
-use heapscope_core::{AddressIndex, CoreError, GraphBuilder, HeapGraph, NodeId, TypeId};
+use heapscope_core::{CoreError, HeapGraph, NodeId, TypeId, WalkRecorder};
 use pyo3::ffi::{self, PyObject};
 use pyo3::prelude::*;
 
@@ -32,6 +32,8 @@ pub struct CaptureSpec {
     pub skip_prefix: CString,
     /// Only these objects, no closure (for `iso`).
     pub no_closure: bool,
+    /// Record edges (needed for reachability; a census needs none).
+    pub record_edges: bool,
 }
 
 /// A captured graph plus what the capture learnt along the way.
@@ -43,32 +45,24 @@ pub struct Captured {
 }
 
 struct Walk {
-    seen: AddressIndex,
+    rec: WalkRecorder,
     stack: Vec<usize>,
-    hidden_types: Vec<usize>,
     hidden_found: Vec<usize>,
     roots: Vec<(String, usize)>,
+    /// Record edges only to objects already seen (no closure).
+    closed: bool,
 }
 
-impl Walk {
-    #[inline]
-    fn reach(&mut self, obj: *mut PyObject) {
-        let a = obj as usize;
-        if self.seen.insert(a as u64) {
-            let tp = unsafe { ffi::Py_TYPE(obj) } as usize;
-            if self.hidden_types.contains(&tp) {
-                self.hidden_found.push(a);
-            } else {
-                self.stack.push(a);
-            }
-        }
-    }
-}
-
-unsafe extern "C" fn visit_reach(obj: *mut PyObject, arg: *mut c_void) -> c_int {
+/// Visits a referent of the node being processed: records the edge, schedules new ones.
+unsafe extern "C" fn visit_referent(obj: *mut PyObject, arg: *mut c_void) -> c_int {
     if !obj.is_null() {
         let walk = unsafe { &mut *(arg as *mut Walk) };
-        walk.reach(obj);
+        let a = obj as u64;
+        if walk.closed {
+            walk.rec.edge_to_seen(a);
+        } else if walk.rec.edge_to(a) {
+            walk.stack.push(a as usize);
+        }
     }
     0
 }
@@ -82,9 +76,9 @@ unsafe extern "C" fn visit_root(
         return 0;
     }
     let walk = unsafe { &mut *(arg as *mut Walk) };
+    let a = obj as usize;
     if name.is_null() {
-        let a = obj as usize;
-        if walk.seen.insert(a as u64) {
+        if walk.rec.reach(a as u64) {
             walk.hidden_found.push(a);
         }
         return 0;
@@ -92,21 +86,9 @@ unsafe extern "C" fn visit_root(
     let label = unsafe { CStr::from_ptr(name) }
         .to_string_lossy()
         .into_owned();
-    walk.roots.push((label, obj as usize));
-    walk.reach(obj);
-    0
-}
-
-struct EdgePass<'a> {
-    builder: &'a mut GraphBuilder,
-}
-
-unsafe extern "C" fn visit_edge(obj: *mut PyObject, arg: *mut c_void) -> c_int {
-    if !obj.is_null() {
-        let pass = unsafe { &mut *(arg as *mut EdgePass<'_>) };
-        if let Some(n) = pass.builder.node_of(obj as u64) {
-            pass.builder.add_edge(n);
-        }
+    walk.roots.push((label, a));
+    if walk.rec.reach(a as u64) {
+        walk.stack.push(a);
     }
     0
 }
@@ -133,11 +115,11 @@ fn type_name(py: Python<'_>, namer: Option<&Bound<'_, PyAny>>, tp: *mut PyObject
 /// at once (no Python code runs in between).
 pub fn roots(skip_prefix: &CStr) -> Vec<(String, usize)> {
     let mut walk = Walk {
-        seen: AddressIndex::new(),
+        rec: WalkRecorder::new(false),
         stack: Vec::new(),
-        hidden_types: Vec::new(),
         hidden_found: Vec::new(),
         roots: Vec::new(),
+        closed: true,
     };
     unsafe {
         shim::hs_roots(
@@ -149,21 +131,44 @@ pub fn roots(skip_prefix: &CStr) -> Vec<(String, usize)> {
     walk.roots
 }
 
+/// Direct-mapped cache type address -> TypeId: walk order interleaves types, so a
+/// one-entry cache misses on most nodes and a hash lookup per node shows in profiles.
+struct TypeCache {
+    slots: [(usize, TypeId); 256],
+}
+
+impl TypeCache {
+    #[inline]
+    fn type_id(&mut self, rec: &mut WalkRecorder, obj: *mut PyObject) -> TypeId {
+        let tp = unsafe { ffi::Py_TYPE(obj) } as usize;
+        let slot = (tp >> 4) % self.slots.len();
+        if self.slots[slot].0 == tp {
+            return self.slots[slot].1;
+        }
+        let is_dict = tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) as usize;
+        let is_module = unsafe { ffi::PyModule_Check(obj) } != 0;
+        let t = rec.types.intern(tp as u64, is_dict, is_module);
+        self.slots[slot] = (tp, t);
+        t
+    }
+}
+
 /// Runs a capture. The GIL is held throughout (`py`).
 pub fn capture(
     py: Python<'_>,
     spec: &CaptureSpec,
     namer: Option<&Bound<'_, PyAny>>,
 ) -> Result<Captured, CoreError> {
+    let mut timer = PhaseTimer::from_env();
     let mut walk = Walk {
-        seen: AddressIndex::new(),
+        rec: WalkRecorder::new(spec.record_edges),
         stack: Vec::with_capacity(1 << 16),
-        hidden_types: spec.hidden_types.clone(),
         hidden_found: Vec::new(),
         roots: Vec::new(),
+        closed: spec.no_closure,
     };
     for &h in &spec.hidden_objects {
-        if walk.seen.insert(h as u64) {
+        if walk.rec.reach(h as u64) {
             walk.hidden_found.push(h);
         }
     }
@@ -172,87 +177,110 @@ pub fn capture(
         unsafe { shim::hs_roots(visit_root, warg, spec.skip_prefix.as_ptr()) };
     }
     for &s in &spec.seeds {
-        unsafe { visit_reach(s as *mut PyObject, warg) };
+        if walk.rec.reach(s as u64) {
+            walk.stack.push(s);
+        }
     }
-    if spec.no_closure {
-        walk.stack.clear();
-    }
+    let mut types = TypeCache {
+        slots: [(0, TypeId(0)); 256],
+    };
+    let mut failed = None;
     while let Some(a) = walk.stack.pop() {
-        unsafe { shim::hs_traverse(a as *mut PyObject, visit_reach, warg) };
+        let obj = a as *mut PyObject;
+        let tp = unsafe { ffi::Py_TYPE(obj) } as usize;
+        if spec.hidden_types.contains(&tp) {
+            walk.hidden_found.push(a);
+            continue;
+        }
+        let tid = types.type_id(&mut walk.rec, obj);
+        if let Err(e) = walk.rec.begin_node(a as u64, tid) {
+            failed = Some(e);
+            break;
+        }
+        // The strong reference is taken before anything can run Python code.
+        unsafe { ffi::Py_INCREF(obj) };
+        unsafe { shim::hs_traverse(obj, visit_referent, warg) };
+        let dict = unsafe { shim::hs_owned_dict(obj) };
+        if !dict.is_null() {
+            walk.rec.set_dict_owner(dict as u64, tid);
+        }
     }
-    for &h in &walk.hidden_found {
-        walk.seen.remove(h as u64);
-    }
+    timer.lap("walk");
     let Walk {
-        mut seen,
+        mut rec,
         hidden_found,
         roots,
         ..
     } = walk;
-    let addrs = seen.freeze();
-    let mut builder = GraphBuilder::new(seen, addrs)?;
-    // Strong references before anything can run Python code.
-    for &a in builder.addresses() {
-        unsafe { ffi::Py_INCREF(a as *mut PyObject) };
+    if let Some(e) = failed {
+        release(rec.node_addresses());
+        return Err(e);
     }
-    build_nodes(py, &mut builder, namer);
+    for &h in &hidden_found {
+        rec.forget(h as u64);
+    }
+    if let Err(e) = rec.check() {
+        release(rec.node_addresses());
+        return Err(e);
+    }
+    let mut builder = rec.finish()?;
+    timer.lap("resolve");
     for (name, a) in roots {
         if let Some(n) = builder.node_of(a as u64) {
             builder.add_root(name, n);
         }
     }
+    // Name the types now that no traversal is under way (naming may run Python code).
+    let names: Vec<String> = builder
+        .type_addresses()
+        .iter()
+        .map(|&t| type_name(py, namer, t as *mut PyObject))
+        .collect();
+    builder.set_type_names(names);
     let mut sizes = SizeCache::default();
-    let count = builder.addresses().len();
-    for i in 0..count {
-        let a = builder.addresses()[i];
+    let order: Vec<NodeId> = builder.ids_in_address_order().collect();
+    for n in order {
+        let a = builder.addresses()[n.index()];
         let s = unsafe { sizes.size_of(a as *mut PyObject) };
-        builder.set_size(NodeId(i as u32), s);
+        builder.set_size(n, s);
     }
+    timer.lap("sizes");
+    let graph = builder.build();
     Ok(Captured {
-        graph: builder.build(),
+        graph,
         size_failures: sizes.failures,
         hidden: hidden_found,
     })
 }
 
-fn build_nodes(py: Python<'_>, builder: &mut GraphBuilder, namer: Option<&Bound<'_, PyAny>>) {
-    let count = builder.addresses().len();
-    let mut last_type: (usize, TypeId) = (0, TypeId(u32::MAX));
-    for i in 0..count {
-        let obj = builder.addresses()[i] as *mut PyObject;
-        let tp = unsafe { ffi::Py_TYPE(obj) } as usize;
-        let tid = if tp == last_type.0 {
-            last_type.1
-        } else {
-            let is_dict = tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) as usize;
-            let is_module = unsafe { ffi::PyModule_Check(obj) } != 0;
-            let t = builder.intern_type(tp as u64, is_dict, is_module);
-            last_type = (tp, t);
-            t
-        };
-        builder
-            .begin_node(tid)
-            .expect("node count checked at GraphBuilder::new");
-        let mut pass = EdgePass { builder };
-        unsafe {
-            shim::hs_traverse(
-                obj,
-                visit_edge,
-                &mut pass as *mut EdgePass<'_> as *mut c_void,
-            )
-        };
-        let dict = unsafe { shim::hs_owned_dict(obj) };
-        if !dict.is_null() {
-            if let Some(d) = builder.node_of(dict as u64) {
-                builder.set_dict_owner(d, tid);
-            }
+/// Drops the strong references of a capture that failed half-way.
+fn release(addresses: &[u64]) {
+    for &a in addresses {
+        unsafe { ffi::Py_DECREF(a as *mut PyObject) };
+    }
+}
+
+/// Phase timings on stderr when `HEAPSCOPE_TIMINGS` is set (for profiling captures).
+struct PhaseTimer {
+    last: Option<std::time::Instant>,
+}
+
+impl PhaseTimer {
+    fn from_env() -> Self {
+        let on = std::env::var_os("HEAPSCOPE_TIMINGS").is_some();
+        PhaseTimer {
+            last: on.then(std::time::Instant::now),
         }
     }
-    // Name the types now that no traversal is under way (naming may run Python code).
-    let type_addrs: Vec<u64> = builder.type_addresses();
-    let names: Vec<String> = type_addrs
-        .iter()
-        .map(|&t| type_name(py, namer, t as *mut PyObject))
-        .collect();
-    builder.set_type_names(names);
+
+    fn lap(&mut self, phase: &str) {
+        if let Some(last) = self.last {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "heapscope capture: {phase:<7} {:8.1} ms",
+                (now - last).as_secs_f64() * 1e3
+            );
+            self.last = Some(now);
+        }
+    }
 }

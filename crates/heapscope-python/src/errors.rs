@@ -34,7 +34,9 @@ pyo3::create_exception!(
 pub fn to_pyerr(e: CoreError) -> PyErr {
     let msg = e.to_string();
     match e {
-        CoreError::TooManyNodes { .. } => CaptureError::new_err(msg),
+        CoreError::TooManyNodes { .. } | CoreError::UnprocessedNodes { .. } => {
+            CaptureError::new_err(msg)
+        }
         CoreError::DifferentGraphs => DifferentHeapsError::new_err(msg),
         CoreError::EmptySet | CoreError::NotOne { .. } => NotOneObjectError::new_err(msg),
         CoreError::RowOutOfRange { .. } => pyo3::exceptions::PyIndexError::new_err(msg),

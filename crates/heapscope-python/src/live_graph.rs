@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::capture::{capture, CaptureSpec};
-use crate::errors::{to_pyerr, DifferentHeapsError};
+use crate::errors::{to_pyerr, CaptureError, DifferentHeapsError};
 
 #[pyclass(frozen, weakref, module = "heapscope._native")]
 pub struct LiveGraph {
@@ -43,8 +43,9 @@ impl LiveGraph {
         self.graph.node_count()
     }
 
+    /// Number of edges, or None when the capture recorded none.
     #[getter]
-    fn edge_count(&self) -> usize {
+    fn edge_count(&self) -> Option<usize> {
         self.graph.edge_count()
     }
 
@@ -83,17 +84,18 @@ impl LiveGraph {
     }
 
     /// Nodes reachable from the root edges.
-    fn reachable_from_roots(slf: &Bound<'_, Self>) -> NodeSetHandle {
+    fn reachable_from_roots(slf: &Bound<'_, Self>) -> PyResult<NodeSetHandle> {
         let g = &slf.get().graph;
+        require_edges(g)?;
         let mut start = g.empty_set();
         for (_, n) in g.roots() {
             start.insert(*n);
         }
         let set = g.closure(&start, &g.empty_set());
-        NodeSetHandle {
+        Ok(NodeSetHandle {
             graph: slf.clone().unbind(),
             set,
-        }
+        })
     }
 
     /// The set of those of `objects` that are nodes of this graph.
@@ -109,8 +111,12 @@ impl LiveGraph {
     /// Objects alive but not reachable from the roots, minus what hidden objects (instances
     /// of `hidden_types`) hold: Heapy's `heapu`. Reachability does not pass through hidden
     /// objects; whatever only they reach is the session's own and left out.
-    fn unreachable(slf: &Bound<'_, Self>, hidden_types: Vec<Bound<'_, PyAny>>) -> NodeSetHandle {
+    fn unreachable(
+        slf: &Bound<'_, Self>,
+        hidden_types: Vec<Bound<'_, PyAny>>,
+    ) -> PyResult<NodeSetHandle> {
         let g = &slf.get().graph;
+        require_edges(g)?;
         let hidden_type_addrs: Vec<u64> = hidden_types.iter().map(|t| t.as_ptr() as u64).collect();
         let mut hidden = g.empty_set();
         for n in g.full_set().iter() {
@@ -125,10 +131,10 @@ impl LiveGraph {
         let reachable = g.closure(&start, &hidden);
         let ours = g.closure(&hidden, &reachable);
         let set = g.full_set().difference(&reachable).difference(&ours);
-        NodeSetHandle {
+        Ok(NodeSetHandle {
             graph: slf.clone().unbind(),
             set,
-        }
+        })
     }
 
     /// The set of nodes at these addresses (absent ones are skipped).
@@ -138,6 +144,16 @@ impl LiveGraph {
             graph: slf.clone().unbind(),
             set,
         }
+    }
+}
+
+fn require_edges(g: &HeapGraph) -> PyResult<()> {
+    if g.has_edges() {
+        Ok(())
+    } else {
+        Err(CaptureError::new_err(
+            "this capture recorded no edges (capture_graph(edges=True) records them)",
+        ))
     }
 }
 
@@ -154,7 +170,7 @@ pub fn root_members(py: Python<'_>, skip_prefix: &str) -> PyResult<Vec<(String, 
 
 /// Captures a heap. See `heapscope/_native.pyi` for the meaning of each argument.
 #[pyfunction]
-#[pyo3(signature = (*, from_roots, seeds, hidden_types, hidden_objects, skip_prefix, namer=None, closure=true))]
+#[pyo3(signature = (*, from_roots, seeds, hidden_types, hidden_objects, skip_prefix, namer=None, closure=true, edges=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn capture_graph(
     py: Python<'_>,
@@ -165,6 +181,7 @@ pub fn capture_graph(
     skip_prefix: &str,
     namer: Option<Bound<'_, PyAny>>,
     closure: bool,
+    edges: bool,
 ) -> PyResult<LiveGraph> {
     let spec = CaptureSpec {
         from_roots,
@@ -174,6 +191,7 @@ pub fn capture_graph(
         skip_prefix: CString::new(skip_prefix)
             .map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?,
         no_closure: !closure,
+        record_edges: edges,
     };
     drop(seeds);
     let captured = capture(py, &spec, namer.as_ref()).map_err(to_pyerr)?;

@@ -25,4 +25,5 @@ unsafe extern "C" {
         descr: *mut PyObject,
     ) -> Py_ssize_t;
     pub fn hs_formula_sizeof(obj: *mut PyObject) -> Py_ssize_t;
+    pub fn hs_size_is_constant(tp: *mut PyTypeObject) -> c_int;
 }
