@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark heapscope against guppy3 (and against heapscope's own capture floor).
+"""Benchmark heapscope against guppy3 and against the floor (a bare closure over the heap).
 
 Usage:
     python benchmarks/run.py [--reps N] [--workloads fresh,instances,mixed]
@@ -23,7 +23,7 @@ import time
 
 TOOLS = ("heapscope", "guppy3", "floor")
 WORKLOADS = ("fresh", "instances", "mixed")
-FLOOR_LABEL = "floor (capture only)"
+FLOOR_LABEL = "floor (bare closure)"
 CHILD_TIMEOUT_S = 900
 
 # Module-level holders for the workloads (kept alive for the whole child run).
@@ -103,10 +103,9 @@ def child_main(tool: str, workload: str) -> None:
         from heapscope import _native
 
         def heap():
-            return _native.capture_graph(
-                from_roots=True, seeds=[], hidden_types=[], hidden_objects=[],
-                skip_prefix="", namer=None,
-            )
+            # BENCHMARKS.md's floor: visit each object once through tp_traverse with
+            # bitmap dedup; no graph, sizes, classification or gc.collect().
+            return _native.bare_closure("")
     else:
         raise SystemExit(f"unknown tool {tool!r}")
 
@@ -131,7 +130,7 @@ def child_main(tool: str, workload: str) -> None:
     rss1 = maxrss_kib()
     d1, f1 = count_materialisable()
 
-    objects = x.node_count if tool == "floor" else x.count
+    objects = x if tool == "floor" else x.count
 
     t0 = time.perf_counter()
     x2 = heap()
@@ -208,11 +207,12 @@ def build_table(res: dict, workloads: list[str], reps: int, elapsed: float) -> s
     out.append(f"Python:   {sys.version.split()[0]} ({platform.python_implementation()}) {sys.executable}")
     out.append(f"Machine:  {platform.platform()} / {platform.machine()} / nproc={os.cpu_count()}")
     out.append(f"Repetitions: {reps} (fresh child process per tool per repetition, tools alternated; medians shown)")
-    out.append(f"Floor:    {FLOOR_LABEL} = heapscope._native.capture_graph(from_roots=True, ...) "
-               "(walk + graph + sizes, no classification)")
+    out.append(f"Floor:    {FLOOR_LABEL} = heapscope._native.bare_closure(): the closure from the roots "
+               "through tp_traverse with bitmap dedup only (no graph, sizes, gc.collect)")
+    out.append("          heap() of heapscope and guppy3 includes gc.collect(); the floor does not.")
     out.append(f"Wall time of whole run: {elapsed:.1f} s")
     out.append("")
-    out.append("Object counts (median x.count; floor = LiveGraph.node_count):")
+    out.append("Object counts (median x.count; floor = objects the closure reached):")
     for w in workloads:
         parts = []
         for t in TOOLS:

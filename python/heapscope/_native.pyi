@@ -84,3 +84,6 @@ def capture_graph(
     frames of the calling thread whose code file starts with skip_prefix are skipped."""
 
 def root_members(skip_prefix: str) -> list[tuple[str, Any]]: ...
+
+def bare_closure(skip_prefix: str) -> int:
+    """Benchmark floor: count objects reached from the roots by a bare closure."""

@@ -29,8 +29,8 @@ pub struct NodeRecord {
 pub struct HeapGraph {
     addrs: Vec<u64>,
     index: AddressIndex,
-    /// Rank (position in address order) -> node id.
-    perm: Vec<u32>,
+    /// Rank (position in address order) -> node id; `None` when ids are ranks.
+    perm: Option<Vec<u32>>,
     node_types: Vec<TypeId>,
     sizes: Vec<u64>,
     types: Vec<TypeRecord>,
@@ -72,7 +72,9 @@ impl HeapGraph {
     }
 
     pub fn node_of(&self, addr: u64) -> Option<NodeId> {
-        self.index.rank(addr).map(|r| NodeId(self.perm[r as usize]))
+        self.index
+            .rank(addr)
+            .map(|r| id_of_rank(self.perm.as_deref(), r))
     }
 
     pub fn type_of(&self, n: NodeId) -> TypeId {
@@ -170,7 +172,7 @@ impl HeapGraph {
                 .edges
                 .as_ref()
                 .map_or(0, |e| e.starts.capacity() * 4 + e.targets.capacity() * 4)
-            + self.perm.capacity() * 4
+            + self.perm.as_ref().map_or(0, |p| p.capacity() * 4)
             + self.index.heap_bytes()
     }
 }
@@ -225,10 +227,13 @@ pub struct WalkRecorder {
     owners: Vec<(u64, TypeId)>,
     pub types: TypeTable,
     record_edges: bool,
+    begun: usize,
 }
 
 impl WalkRecorder {
-    /// A recorder; without `record_edges` referents are only marked seen (a census).
+    /// A recorder. Without `record_edges` (a census) referents are only marked seen and
+    /// begun nodes are only counted: ids become ranks in address order, and the types
+    /// are set afterwards on the builder, in address order.
     pub fn new(record_edges: bool) -> Self {
         WalkRecorder {
             record_edges,
@@ -254,7 +259,7 @@ impl WalkRecorder {
 
     /// Starts the next node; its referents follow through `edge_to`/`edge_to_seen`.
     pub fn begin_node(&mut self, addr: u64, type_id: TypeId) -> Result<NodeId, CoreError> {
-        let id = self.addrs.len();
+        let id = self.begun;
         if id as u64 >= u64::from(u32::MAX) - 1
             || self.edges.len() as u64 >= u64::from(u32::MAX) - 1
         {
@@ -262,9 +267,10 @@ impl WalkRecorder {
                 max: u64::from(u32::MAX) - 2,
             });
         }
-        self.addrs.push(addr);
-        self.node_types.push(type_id);
+        self.begun += 1;
         if self.record_edges {
+            self.addrs.push(addr);
+            self.node_types.push(type_id);
             self.edge_starts.push(self.edges.len() as u32);
         }
         Ok(NodeId(id as u32))
@@ -305,7 +311,7 @@ impl WalkRecorder {
         self.owners.push((dict_addr, owner_type));
     }
 
-    /// Addresses of the nodes begun so far, in id order.
+    /// Addresses of the nodes begun so far, in id order (empty for a census).
     pub fn node_addresses(&self) -> &[u64] {
         &self.addrs
     }
@@ -313,12 +319,12 @@ impl WalkRecorder {
     /// Fails when a seen address (not forgotten) never became a node: `finish` would
     /// then be unable to index the graph.
     pub fn check(&self) -> Result<(), CoreError> {
-        if self.index.len() == self.addrs.len() {
+        if self.index.len() == self.begun {
             Ok(())
         } else {
             Err(CoreError::UnprocessedNodes {
                 seen: self.index.len() as u64,
-                nodes: self.addrs.len() as u64,
+                nodes: self.begun as u64,
             })
         }
     }
@@ -337,19 +343,23 @@ impl WalkRecorder {
             owners,
             types,
             record_edges,
+            ..
         } = self;
+        if !record_edges {
+            let sorted = index.freeze();
+            return Ok(GraphBuilder::census(index, sorted, types, &owners));
+        }
         index.freeze_ranks_only();
         let mut perm = vec![0u32; addrs.len()];
         for (k, &a) in addrs.iter().enumerate() {
             let r = index.rank(a).expect("every node address is in the index");
             perm[r as usize] = k as u32;
         }
-        let edges =
-            record_edges.then(|| resolve_edges(&index, &perm, edge_starts, edges, &overflow));
+        let edges = Some(resolve_edges(&index, &perm, edge_starts, edges, &overflow));
         let n = addrs.len();
         let mut builder = GraphBuilder {
             index,
-            perm,
+            perm: Some(perm),
             addrs,
             types,
             node_types,
@@ -365,6 +375,11 @@ impl WalkRecorder {
         }
         Ok(builder)
     }
+}
+
+#[inline]
+fn id_of_rank(perm: Option<&[u32]>, rank: u32) -> NodeId {
+    NodeId(perm.map_or(rank, |p| p[rank as usize]))
 }
 
 /// Turns recorded address codes into node ids in place, dropping edges to objects that
@@ -408,7 +423,7 @@ fn resolve_edges(
 /// A graph whose nodes and edges are known, waiting for sizes, roots and type names.
 pub struct GraphBuilder {
     index: AddressIndex,
-    perm: Vec<u32>,
+    perm: Option<Vec<u32>>,
     addrs: Vec<u64>,
     types: TypeTable,
     node_types: Vec<TypeId>,
@@ -426,12 +441,57 @@ impl GraphBuilder {
 
     #[inline]
     pub fn node_of(&self, addr: u64) -> Option<NodeId> {
-        self.index.rank(addr).map(|r| NodeId(self.perm[r as usize]))
+        self.index
+            .rank(addr)
+            .map(|r| id_of_rank(self.perm.as_deref(), r))
     }
 
     /// Node ids in address order (visiting objects this way is cache-friendlier).
     pub fn ids_in_address_order(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.perm.iter().map(|&k| NodeId(k))
+        let perm = self.perm.as_deref();
+        (0..self.addrs.len() as u32).map(move |r| id_of_rank(perm, r))
+    }
+
+    /// Whether node types are still to be set (census graphs).
+    pub fn needs_node_types(&self) -> bool {
+        self.node_types.first().is_some_and(|t| t.0 == u32::MAX)
+    }
+
+    /// Starts a census graph (no edges) from a frozen index and its sorted addresses:
+    /// node ids are ranks. Node types are then set with [`GraphBuilder::set_node_type`];
+    /// `owners` are `(dict address, owner type)` pairs met by the walk.
+    pub fn census(
+        index: AddressIndex,
+        sorted: Vec<u64>,
+        types: TypeTable,
+        owners: &[(u64, TypeId)],
+    ) -> Self {
+        let n = sorted.len();
+        let mut b = GraphBuilder {
+            index,
+            perm: None,
+            addrs: sorted,
+            types,
+            node_types: vec![TypeId(u32::MAX); n],
+            sizes: vec![0; n],
+            owners: Vec::new(),
+            edges: None,
+            roots: Vec::new(),
+        };
+        for &(dict, owner) in owners {
+            if let Some(d) = b.node_of(dict) {
+                b.owners.push((d, owner));
+            }
+        }
+        b
+    }
+
+    pub fn set_node_type(&mut self, n: NodeId, t: TypeId) {
+        self.node_types[n.index()] = t;
+    }
+
+    pub fn types_mut(&mut self) -> &mut TypeTable {
+        &mut self.types
     }
 
     /// Addresses of the interned types, by `TypeId`.
@@ -455,6 +515,10 @@ impl GraphBuilder {
     }
 
     pub fn build(mut self) -> HeapGraph {
+        debug_assert!(
+            self.node_types.iter().all(|t| t.0 != u32::MAX),
+            "every node needs a type"
+        );
         self.owners.sort_unstable_by_key(|&(d, _)| d);
         self.owners.dedup_by_key(|&mut (d, _)| d);
         HeapGraph {
@@ -518,13 +582,20 @@ pub(crate) mod tests {
         assert_eq!(g.node_of(0x7000), None);
         assert_eq!(g.referents(NodeId(0)), &[NodeId(1), NodeId(0)]);
         let mut census = WalkRecorder::new(false);
-        census.reach(0x20);
-        census.begin_node(0x20, t).unwrap();
-        assert!(census.edge_to(0x30));
+        census.reach(0x30);
         census.begin_node(0x30, t).unwrap();
-        let g = census.finish().unwrap().build();
+        assert!(census.edge_to(0x20));
+        census.begin_node(0x20, t).unwrap();
+        let mut b = census.finish().unwrap();
+        assert!(b.needs_node_types());
+        let order: Vec<_> = b.ids_in_address_order().collect();
+        for n in order {
+            b.set_node_type(n, t);
+        }
+        let g = b.build();
         assert!(!g.has_edges());
         assert_eq!(g.edge_count(), None);
+        assert_eq!(g.node_of(0x20), Some(NodeId(0)), "census ids are ranks");
         assert_eq!(g.node_of(0x30), Some(NodeId(1)));
         let mut w = WalkRecorder::new(true);
         w.reach(0x10);

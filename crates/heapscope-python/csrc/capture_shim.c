@@ -530,6 +530,15 @@ hs_call_sizeof(PyObject *obj, int kind, PyCFunction fn, PyObject *descr)
     return n;
 }
 
+Py_ssize_t
+hs_size(PyObject *obj, int kind, PyCFunction fn, PyObject *descr, int *failed)
+{
+    Py_ssize_t base = hs_call_sizeof(obj, kind, fn, descr);
+    *failed = base < 0;
+    if (base < 0) base = hs_formula_sizeof(obj);
+    return base + hs_presize(obj) + hs_unreported_size(obj);
+}
+
 int
 hs_size_is_constant(PyTypeObject *tp)
 {

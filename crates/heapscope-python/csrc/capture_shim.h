@@ -46,6 +46,10 @@ int hs_sizeof_kind(PyTypeObject *tp, PyCFunction *out_fn, PyObject **out_descr);
  * returns something that is not a non-negative int. */
 Py_ssize_t hs_call_sizeof(PyObject *obj, int kind, PyCFunction fn, PyObject *descr);
 
+/* The individual size: __sizeof__ per strategy (formula on failure, *failed set) +
+ * getsizeof's pre-header + unreported managed/inline values. */
+Py_ssize_t hs_size(PyObject *obj, int kind, PyCFunction fn, PyObject *descr, int *failed);
+
 /* 1 if every instance of tp (whose __sizeof__ is the object formula) has one size. */
 int hs_size_is_constant(PyTypeObject *tp);
 

@@ -11,7 +11,7 @@
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_void};
 
-use heapscope_core::{CoreError, HeapGraph, NodeId, TypeId, WalkRecorder};
+use heapscope_core::{CoreError, HeapGraph, NodeId, TypeId, TypeTable, WalkRecorder};
 use pyo3::ffi::{self, PyObject};
 use pyo3::prelude::*;
 
@@ -131,6 +131,27 @@ pub fn roots(skip_prefix: &CStr) -> Vec<(String, usize)> {
     walk.roots
 }
 
+/// The benchmark floor: a bare closure from the roots through the same traversal, with
+/// bitmap dedup and nothing else (no nodes, types, sizes or references). Returns the
+/// number of objects reached.
+pub fn bare_closure(skip_prefix: &CStr) -> usize {
+    let mut walk = Walk {
+        rec: WalkRecorder::new(false),
+        stack: Vec::with_capacity(1 << 16),
+        hidden_found: Vec::new(),
+        roots: Vec::new(),
+        closed: false,
+    };
+    let warg = &mut walk as *mut Walk as *mut c_void;
+    unsafe { shim::hs_roots(visit_root, warg, skip_prefix.as_ptr()) };
+    let mut count = 0usize;
+    while let Some(a) = walk.stack.pop() {
+        count += 1;
+        unsafe { shim::hs_traverse(a as *mut PyObject, visit_referent, warg) };
+    }
+    count
+}
+
 /// Direct-mapped cache type address -> TypeId: walk order interleaves types, so a
 /// one-entry cache misses on most nodes and a hash lookup per node shows in profiles.
 struct TypeCache {
@@ -139,7 +160,7 @@ struct TypeCache {
 
 impl TypeCache {
     #[inline]
-    fn type_id(&mut self, rec: &mut WalkRecorder, obj: *mut PyObject) -> TypeId {
+    fn type_id(&mut self, table: &mut TypeTable, obj: *mut PyObject) -> TypeId {
         let tp = unsafe { ffi::Py_TYPE(obj) } as usize;
         let slot = (tp >> 4) % self.slots.len();
         if self.slots[slot].0 == tp {
@@ -147,7 +168,7 @@ impl TypeCache {
         }
         let is_dict = tp == std::ptr::addr_of_mut!(ffi::PyDict_Type) as usize;
         let is_module = unsafe { ffi::PyModule_Check(obj) } != 0;
-        let t = rec.types.intern(tp as u64, is_dict, is_module);
+        let t = table.intern(tp as u64, is_dict, is_module);
         self.slots[slot] = (tp, t);
         t
     }
@@ -192,17 +213,24 @@ pub fn capture(
             walk.hidden_found.push(a);
             continue;
         }
-        let tid = types.type_id(&mut walk.rec, obj);
-        if let Err(e) = walk.rec.begin_node(a as u64, tid) {
+        if spec.record_edges {
+            let tid = types.type_id(&mut walk.rec.types, obj);
+            if let Err(e) = walk.rec.begin_node(a as u64, tid) {
+                failed = Some(e);
+                break;
+            }
+            // The strong reference is taken before anything can run Python code.
+            unsafe { ffi::Py_INCREF(obj) };
+        } else if let Err(e) = walk.rec.begin_node(a as u64, TypeId(0)) {
+            // a census takes its references and types in address order afterwards
             failed = Some(e);
             break;
         }
-        // The strong reference is taken before anything can run Python code.
-        unsafe { ffi::Py_INCREF(obj) };
         unsafe { shim::hs_traverse(obj, visit_referent, warg) };
         let dict = unsafe { shim::hs_owned_dict(obj) };
         if !dict.is_null() {
-            walk.rec.set_dict_owner(dict as u64, tid);
+            let owner = types.type_id(&mut walk.rec.types, obj);
+            walk.rec.set_dict_owner(dict as u64, owner);
         }
     }
     timer.lap("walk");
@@ -224,22 +252,39 @@ pub fn capture(
         return Err(e);
     }
     let mut builder = rec.finish()?;
-    timer.lap("resolve");
+    let mut sizes = SizeCache::default();
+    let mut deferred: Vec<NodeId> = Vec::new();
+    let census = builder.needs_node_types();
+    let order: Vec<NodeId> = builder.ids_in_address_order().collect();
+    for &n in &order {
+        let obj = builder.addresses()[n.index()] as *mut PyObject;
+        if census {
+            // A census takes its strong references and types here, in address order.
+            unsafe { ffi::Py_INCREF(obj) };
+            let t = types.type_id(builder.types_mut(), obj);
+            builder.set_node_type(n, t);
+        }
+        // Sizes that cannot run Python code now; the others once all are referenced.
+        match unsafe { sizes.size_if_safe(obj) } {
+            Some(s) => builder.set_size(n, s),
+            None => deferred.push(n),
+        }
+    }
+    drop(order);
+    timer.lap("nodes");
     for (name, a) in roots {
         if let Some(n) = builder.node_of(a as u64) {
             builder.add_root(name, n);
         }
     }
-    // Name the types now that no traversal is under way (naming may run Python code).
+    // Name the types now that every node is referenced (naming may run Python code).
     let names: Vec<String> = builder
         .type_addresses()
         .iter()
         .map(|&t| type_name(py, namer, t as *mut PyObject))
         .collect();
     builder.set_type_names(names);
-    let mut sizes = SizeCache::default();
-    let order: Vec<NodeId> = builder.ids_in_address_order().collect();
-    for n in order {
+    for n in deferred {
         let a = builder.addresses()[n.index()];
         let s = unsafe { sizes.size_of(a as *mut PyObject) };
         builder.set_size(n, s);

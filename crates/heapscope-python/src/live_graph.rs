@@ -168,6 +168,14 @@ pub fn root_members(py: Python<'_>, skip_prefix: &str) -> PyResult<Vec<(String, 
         .collect())
 }
 
+/// Benchmark floor: objects reached by a bare closure from the roots (no graph).
+#[pyfunction]
+pub fn bare_closure(skip_prefix: &str) -> PyResult<usize> {
+    let prefix =
+        CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?;
+    Ok(crate::capture::bare_closure(&prefix))
+}
+
 /// Captures a heap. See `heapscope/_native.pyi` for the meaning of each argument.
 #[pyfunction]
 #[pyo3(signature = (*, from_roots, seeds, hidden_types, hidden_objects, skip_prefix, namer=None, closure=true, edges=true))]

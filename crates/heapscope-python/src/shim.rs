@@ -10,20 +10,18 @@ pub type RootProc = unsafe extern "C" fn(*const c_char, *mut PyObject, *mut c_vo
 unsafe extern "C" {
     pub fn hs_traverse(obj: *mut PyObject, visit: VisitProc, arg: *mut c_void) -> c_int;
     pub fn hs_owned_dict(obj: *mut PyObject) -> *mut PyObject;
-    pub fn hs_presize(obj: *mut PyObject) -> Py_ssize_t;
-    pub fn hs_unreported_size(obj: *mut PyObject) -> Py_ssize_t;
     pub fn hs_roots(proc_: RootProc, arg: *mut c_void, skip_prefix: *const c_char) -> c_int;
     pub fn hs_sizeof_kind(
         tp: *mut PyTypeObject,
         out_fn: *mut Option<PyCFunction>,
         out_descr: *mut *mut PyObject,
     ) -> c_int;
-    pub fn hs_call_sizeof(
+    pub fn hs_size(
         obj: *mut PyObject,
         kind: c_int,
         func: Option<PyCFunction>,
         descr: *mut PyObject,
+        failed: *mut c_int,
     ) -> Py_ssize_t;
-    pub fn hs_formula_sizeof(obj: *mut PyObject) -> Py_ssize_t;
     pub fn hs_size_is_constant(tp: *mut PyTypeObject) -> c_int;
 }
