@@ -112,15 +112,21 @@ hs_traverse(PyObject *obj, visitproc visit, void *arg)
     return 0;
 }
 
+int
+hs_type_may_own_dict(PyTypeObject *tp)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return tp->tp_dictoffset != 0 || (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT);
+#else
+    return tp->tp_dictoffset != 0;
+#endif
+}
+
 PyObject *
 hs_owned_dict(PyObject *obj)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-#if PY_VERSION_HEX >= 0x030B0000
-    if (tp->tp_dictoffset == 0 && !(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) return NULL;
-#else
-    if (tp->tp_dictoffset == 0) return NULL;
-#endif
+    if (!hs_type_may_own_dict(tp)) return NULL;
     if (PyModule_Check(obj)) {
         return ((PyModuleObject *)obj)->md_dict;
     }

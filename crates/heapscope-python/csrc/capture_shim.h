@@ -19,6 +19,9 @@ int hs_traverse(PyObject *obj, visitproc visit, void *arg);
 /* The existing __dict__ of obj (borrowed), without materialising one; NULL if none. */
 PyObject *hs_owned_dict(PyObject *obj);
 
+/* 0 when no instance of tp can own a __dict__ (hs_owned_dict would return NULL). */
+int hs_type_may_own_dict(PyTypeObject *tp);
+
 /* Bytes sys.getsizeof adds to __sizeof__ (GC header, managed dict/weakref words). */
 Py_ssize_t hs_presize(PyObject *obj);
 

@@ -174,6 +174,33 @@ impl TypeCache {
     }
 }
 
+/// What the walk needs to know of each type, cached direct-mapped (once per object).
+#[derive(Clone, Copy, Default)]
+struct TypeVerdict {
+    hidden: bool,
+    may_own_dict: bool,
+}
+
+struct TypeVerdicts {
+    slots: [(usize, TypeVerdict); 256],
+}
+
+impl TypeVerdicts {
+    #[inline]
+    fn of(&mut self, tp: usize, hidden_types: &[usize]) -> TypeVerdict {
+        let slot = (tp >> 4) % self.slots.len();
+        if self.slots[slot].0 == tp {
+            return self.slots[slot].1;
+        }
+        let v = TypeVerdict {
+            hidden: hidden_types.contains(&tp),
+            may_own_dict: unsafe { shim::hs_type_may_own_dict(tp as *mut ffi::PyTypeObject) } != 0,
+        };
+        self.slots[slot] = (tp, v);
+        v
+    }
+}
+
 /// Runs a capture. The GIL is held throughout (`py`).
 pub fn capture(
     py: Python<'_>,
@@ -202,6 +229,9 @@ pub fn capture(
             walk.stack.push(s);
         }
     }
+    let mut verdicts = TypeVerdicts {
+        slots: [(0, TypeVerdict::default()); 256],
+    };
     let mut types = TypeCache {
         slots: [(0, TypeId(0)); 256],
     };
@@ -209,7 +239,8 @@ pub fn capture(
     while let Some(a) = walk.stack.pop() {
         let obj = a as *mut PyObject;
         let tp = unsafe { ffi::Py_TYPE(obj) } as usize;
-        if spec.hidden_types.contains(&tp) {
+        let verdict = verdicts.of(tp, &spec.hidden_types);
+        if verdict.hidden {
             walk.hidden_found.push(a);
             continue;
         }
@@ -227,10 +258,12 @@ pub fn capture(
             break;
         }
         unsafe { shim::hs_traverse(obj, visit_referent, warg) };
-        let dict = unsafe { shim::hs_owned_dict(obj) };
-        if !dict.is_null() {
-            let owner = types.type_id(&mut walk.rec.types, obj);
-            walk.rec.set_dict_owner(dict as u64, owner);
+        if verdict.may_own_dict {
+            let dict = unsafe { shim::hs_owned_dict(obj) };
+            if !dict.is_null() {
+                let owner = types.type_id(&mut walk.rec.types, obj);
+                walk.rec.set_dict_owner(dict as u64, owner);
+            }
         }
     }
     timer.lap("walk");

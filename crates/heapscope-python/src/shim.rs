@@ -10,6 +10,7 @@ pub type RootProc = unsafe extern "C" fn(*const c_char, *mut PyObject, *mut c_vo
 unsafe extern "C" {
     pub fn hs_traverse(obj: *mut PyObject, visit: VisitProc, arg: *mut c_void) -> c_int;
     pub fn hs_owned_dict(obj: *mut PyObject) -> *mut PyObject;
+    pub fn hs_type_may_own_dict(tp: *mut PyTypeObject) -> c_int;
     pub fn hs_roots(proc_: RootProc, arg: *mut c_void, skip_prefix: *const c_char) -> c_int;
     pub fn hs_sizeof_kind(
         tp: *mut PyTypeObject,
