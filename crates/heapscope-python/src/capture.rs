@@ -288,8 +288,10 @@ pub fn capture(
     let mut sizes = SizeCache::default();
     let mut deferred: Vec<NodeId> = Vec::new();
     let census = builder.needs_node_types();
-    let order: Vec<NodeId> = builder.ids_in_address_order().collect();
-    for &n in &order {
+    // Census ids are ranks already; other graphs are visited through their permutation.
+    let order: Option<Vec<NodeId>> = (!census).then(|| builder.ids_in_address_order().collect());
+    for rank in 0..builder.addresses().len() {
+        let n = order.as_ref().map_or(NodeId(rank as u32), |o| o[rank]);
         let obj = builder.addresses()[n.index()] as *mut PyObject;
         if census {
             // A census takes its strong references and types here, in address order.
