@@ -285,6 +285,7 @@ pub fn capture(
         return Err(e);
     }
     let mut builder = rec.finish()?;
+    timer.lap("freeze");
     let mut sizes = SizeCache::default();
     let mut deferred: Vec<NodeId> = Vec::new();
     let census = builder.needs_node_types();
