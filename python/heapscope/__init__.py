@@ -9,10 +9,10 @@ Start a session with :func:`hpy` (Heapy's API)::
     print(h.heap())     # what survived, by kind
 """
 
-from ._native import CaptureError, DifferentHeapsError, HeapscopeError, NotOneObjectError
+from .errors import CaptureError, DifferentHeapsError, HeapscopeError, NotOneObjectError, StatFormatError
 from .identity_set import IdentitySet
 from .session import Session, hpy
-from .stat import Stat
+from .stat import Stat, load, load_all
 
 __all__ = [
     "CaptureError",
@@ -22,6 +22,9 @@ __all__ = [
     "NotOneObjectError",
     "Session",
     "Stat",
+    "StatFormatError",
     "hpy",
+    "load",
+    "load_all",
 ]
 __version__ = "0.1.0"

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from . import kind_names
 from ._native import NodeSet
-from .tables import PAGE_ROWS, Everything, Page, Table, id_table, set_table
+from .stat import Stat
+from .tables import Paged, Table, id_table, set_table
 
 if TYPE_CHECKING:
     from .session import Session
@@ -29,7 +30,7 @@ class PartitionRow(NamedTuple):
     size: int
 
 
-class IdentitySet:
+class IdentitySet(Paged):
     """A set of objects by identity; see the module doc."""
 
     __slots__ = ("_nodes", "_session", "_er", "_part", "_table")
@@ -174,23 +175,36 @@ class IdentitySet:
         rows = [(renderer(o, k), s) for o, k, s in members]
         return kind_label, header, rows
 
-    def __repr__(self) -> str:
-        return self._get_table().first_page()
+    # -- frozen views --------------------------------------------------------------------
+    @property
+    def stat(self) -> Stat:
+        """The partition as a :class:`Stat`: numbers and kind names, no references."""
+        if self._er == "Id":
+            label, header, rows = self._id_layout()
+            return Stat(
+                self.count,
+                self.size,
+                header,
+                [(render(), 1, size) for render, size in rows],
+                format="IdFormat",
+                kindname=label,
+            )
+        part = self._partition()
+        return Stat(part.count, part.size, part.header, self._set_rows())
 
-    __str__ = __repr__
+    def diff(self, other: IdentitySet) -> Stat:
+        """Heapy's difference table of ``self.stat - other.stat``."""
+        return self.stat - other.stat
 
     @property
-    def more(self) -> Page:
-        """The next page of rows."""
-        return Page(self._get_table(), PAGE_ROWS)
+    def parts(self) -> list[IdentitySet]:
+        """The row sets, largest first."""
+        return [self[i] for i in range(len(self))]
 
     @property
-    def all(self) -> Everything:
-        """Every row."""
-        return Everything(self._get_table())
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
+    def partition(self) -> IdentitySet:
+        """The set itself, printed as its partition (Heapy's ``x.partition``)."""
+        return self
 
     @property
     def brief(self) -> str:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import gc
 import weakref
 from array import array
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from . import _native, kind_names
 from .identity_set import IdentitySet
 from .root import PACKAGE_DIR, RootState
+from . import stat as stat_records
 from .stat import Stat
 from .tables import Everything, Page, Table
 
@@ -143,6 +144,15 @@ class Session:
         objects = list(iterable)
         graph = self._capture(from_roots=False, seeds=objects, closure=False)
         return IdentitySet(graph.full(), self)
+
+    # -- Stat records ----------------------------------------------------------------------
+    def load(self, source: Any) -> Stat:
+        """The first Stat record of a file (path), or the next one from an open file."""
+        return stat_records.load(source)
+
+    def loadall(self, source: Any) -> Iterator[Stat]:
+        """Every Stat record of a file (path) or open file, in order."""
+        return stat_records.load_all(source)
 
     def _common_heap(self, a: _native.NodeSet, b: _native.NodeSet) -> tuple[_native.NodeSet, _native.NodeSet]:
         """Re-express two sets from different captures over one graph of their union."""

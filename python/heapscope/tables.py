@@ -76,6 +76,15 @@ class Table:
         return "\n".join(out)
 
 
+def _cumulative(sizes: Sequence[int]) -> list[int]:
+    out: list[int] = []
+    acc = 0
+    for size in sizes:
+        acc += size
+        out.append(acc)
+    return out
+
+
 def set_table(count: int, size: int, kind_header: str, rows: Sequence[tuple[str, int, int]]) -> Table:
     """Heapy's SetFormat: ``Partition of a set of N objects...`` with Count/Size columns."""
     s = "" if count == 1 else "s"
@@ -85,11 +94,7 @@ def set_table(count: int, size: int, kind_header: str, rows: Sequence[tuple[str,
         if (count or size)
         else ""
     )
-    cumul: list[int] = []
-    acc = 0
-    for _, _, rsize in rows:
-        acc += rsize
-        cumul.append(acc)
+    cumul = _cumulative([r[2] for r in rows])
 
     def fmt(i: int) -> str:
         name, rcount, rsize = rows[i]
@@ -106,11 +111,7 @@ def id_table(count: int, size: int, kind_label: str, kind_header: str, rows: Seq
     s = "" if count == 1 else "s"
     label = f"Set of {count} {kind_label} object{s}. Total size = {size} bytes."
     header = ID_HEADER + kind_header if (count or size) else ""
-    cumul: list[int] = []
-    acc = 0
-    for _, rsize in rows:
-        acc += rsize
-        cumul.append(acc)
+    cumul = _cumulative([r[1] for r in rows])
 
     def fmt(i: int) -> str:
         render, rsize = rows[i]
@@ -120,6 +121,74 @@ def id_table(count: int, size: int, kind_label: str, kind_header: str, rows: Seq
         return _wrap_row(prefix, render())
 
     return Table(label, header, len(rows), fmt)
+
+
+DIFF_HEADER = " Index  Count     Size  Cumulative  % of B "
+
+
+def diff_table(
+    count: int, size: int, b_count: int, b_size: int, kind_header: str, rows: Sequence[tuple[str, int, int]]
+) -> Table:
+    """Heapy's DiffFormat: the summary of ``A - B`` and rows of signed differences."""
+
+    def pct_of_b(n: int) -> str:
+        return "%9.3g" % (n * 100.0 / b_size) if b_size else "   (n.a.)"
+
+    label = (
+        "Summary of difference operation (A-B).\n"
+        "        Count     Size\n"
+        "  A    %6d %8d\n" % (count + b_count, size + b_size)
+        + "  B    %6d %8d\n" % (b_count, b_size)
+        + "  A-B  %6d %8d  = %s %% of B\n" % (count, size, pct_of_b(size))
+    )
+    if count or size:
+        label += "\nDifferences by kind, largest absolute size diffs first."
+    header = (
+        "\n".join(textwrap.wrap(DIFF_HEADER + kind_header, width=LINE_LENGTH, subsequent_indent=" " * len(DIFF_HEADER)))
+        if (count or size)
+        else ""
+    )
+    cumul = _cumulative([r[2] for r in rows])
+
+    def fmt(i: int) -> str:
+        name, rcount, rsize = rows[i]
+        return _wrap_row("%6d %6d %8d %9d %s " % (i, rcount, rsize, cumul[i], pct_of_b(cumul[i])), name)
+
+    return Table(label, header, len(rows), fmt)
+
+
+class Paged:
+    """Printing with Heapy's paging for anything that can make its :class:`Table`."""
+
+    __slots__ = ()
+
+    def _get_table(self) -> Table:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self._get_table().first_page()
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    @property
+    def more(self) -> Page:
+        """The next page of rows."""
+        return Page(self._get_table(), PAGE_ROWS)
+
+    @property
+    def all(self) -> Everything:
+        """Every row."""
+        return Everything(self._get_table())
+
+    def _repr_pretty_(self, p: object, cycle: bool) -> None:
+        p.text(repr(self))  # type: ignore[attr-defined]
+
+    def _repr_html_(self) -> str:
+        """The first page in a notebook (Jupyter shows this instead of the text)."""
+        import html
+
+        return "<pre>" + html.escape(self._get_table().first_page()) + "</pre>"
 
 
 class Page:

@@ -1,0 +1,14 @@
+"""heapscope's exception tree: everything derives from :class:`HeapscopeError`.
+
+Errors raised by the native core are created in one place (``errors.rs`` of the binding
+crate); errors of the Python layer subclass the same root here.
+"""
+
+from ._native import CaptureError, DifferentHeapsError, HeapscopeError, NotOneObjectError
+
+
+class StatFormatError(HeapscopeError):
+    """A Stat record (a dump file) could not be read."""
+
+
+__all__ = ["CaptureError", "DifferentHeapsError", "HeapscopeError", "NotOneObjectError", "StatFormatError"]
