@@ -11,6 +11,7 @@ Start a session with :func:`hpy` (Heapy's API)::
 
 from .errors import CaptureError, DifferentHeapsError, HeapscopeError, NotOneObjectError, StatFormatError
 from .identity_set import IdentitySet
+from .profile import profile
 from .session import Session, hpy
 from .stat import Stat, load, load_all
 
@@ -26,5 +27,6 @@ __all__ = [
     "hpy",
     "load",
     "load_all",
+    "profile",
 ]
 __version__ = "0.1.0"

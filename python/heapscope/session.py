@@ -164,7 +164,10 @@ class Session:
 
 def hidden_types() -> list[type]:
     """Types whose instances are heapscope's own and never reported."""
+    from .profile import profile
+
     return [
+        profile,
         Session,
         IdentitySet,
         Stat,
