@@ -9,7 +9,8 @@ import pytest
 
 from heapscope import hpy
 
-ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+\d+\s+(\d+)\s+\d+\s+\d+\s+\d+ (.*)$")
+# the kind name may be empty (textwrap strips the trailing blank, as in Heapy)
+ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+\d+\s+(\d+)\s+\d+\s+\d+\s+\d+(?: (.*))?$")
 
 
 def table_rows(x: Any) -> dict[str, tuple[int, int]]:
@@ -22,7 +23,7 @@ def table_rows(x: Any) -> dict[str, tuple[int, int]]:
             assert rows and line.startswith(" " * 40), f"unparsable table row: {line!r}"
             rows[-1][0] += " " + line.strip()
             continue
-        rows.append([m.group(4).strip(), int(m.group(2)), int(m.group(3))])
+        rows.append([(m.group(4) or "").strip(), int(m.group(2)), int(m.group(3))])
     out: dict[str, tuple[int, int]] = {}
     for name, count, size in rows:  # two modules may share a name: add them up
         c, sz = out.get(name, (0, 0))

@@ -8,10 +8,24 @@ in Rust over bitsets when both operands come from the same capture.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from . import kind_names
 from ._native import NodeSet
+from .kinds import (
+    AnythingKind,
+    ClassKind,
+    Complement,
+    DictOfKind,
+    EquivalenceRelation,
+    Kind,
+    ModuleKind,
+    SizeKind,
+    TypeKind,
+    UniSet,
+    Union,
+)
 from .stat import Stat
 from .tables import Paged, Table, id_table, set_table
 
@@ -30,12 +44,15 @@ class PartitionRow(NamedTuple):
     size: int
 
 
-class IdentitySet(Paged):
+class IdentitySet(Paged, UniSet):
     """A set of objects by identity; see the module doc."""
 
+    _is_concrete_set = True
     __slots__ = ("_nodes", "_session", "_er", "_part", "_table")
 
-    def __init__(self, nodes: NodeSet, session: Session, er: str = "Clodo") -> None:
+    def __init__(self, nodes: NodeSet, session: Session, er: str | EquivalenceRelation = "Clodo") -> None:
+        if isinstance(er, EquivalenceRelation):
+            er = er.name
         if er not in ERS:
             raise ValueError(f"unknown equivalence relation {er!r}; expected one of {', '.join(ERS)}")
         self._nodes = nodes
@@ -68,11 +85,39 @@ class IdentitySet(Paged):
         return self._nodes.theone()
 
     @property
-    def er(self) -> str:
-        return self._er
+    def er(self) -> EquivalenceRelation:
+        """The equivalence relation the set is partitioned by."""
+        return EquivalenceRelation(self._session, self._er)
+
+    @property
+    def kind(self) -> UniSet:
+        """The kind of the set: its row kinds (under its equivalence relation) joined."""
+        part = self._partition()
+        kinds = sorted((self._row_kind(tag, obj, n) for tag, obj, n in part.row_kinds()), key=_kind_order)
+        if not kinds:
+            return self._session.Nothing
+        if len(kinds) == 1:
+            return kinds[0]
+        return Union(*kinds)
+
+    def _row_kind(self, tag: str, obj: Any, number: int | None) -> UniSet:
+        s = self._session
+        if tag == "type":
+            return ClassKind(s, obj) if self._er == "Clodo" else TypeKind(s, obj)
+        if tag == "dictof":
+            return DictOfKind(s, obj)
+        if tag == "size":
+            return SizeKind(s, number or 0)
+        if tag == "module":
+            return ModuleKind(s, obj.__name__)
+        if tag == "id":
+            return s.iso(obj)
+        if tag == "notmodule":
+            return Complement(TypeKind(s, type(sys)).alt("<="))
+        return AnythingKind(s)
 
     # -- partitions ----------------------------------------------------------------------
-    def by(self, er: str) -> IdentitySet:
+    def by(self, er: str | EquivalenceRelation) -> IdentitySet:
         """The same set, printed and indexed by another equivalence relation."""
         return IdentitySet(self._nodes, self._session, er)
 
@@ -235,9 +280,20 @@ class IdentitySet(Paged):
         return s
 
     # -- set algebra ---------------------------------------------------------------------
-    def _pair(self, other: object) -> tuple[NodeSet, NodeSet]:
-        if not isinstance(other, IdentitySet):
-            raise TypeError(f"expected an IdentitySet, got {type(other).__name__}")
+    # Two IdentitySets combine by identity (bitsets, in Rust). With a kind, & and -
+    # select members (in Rust over this set's graph); |, ^ and ~ stay symbolic.
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        if nodes.same_heap(self._nodes):
+            return nodes.intersection(self._nodes)
+        return nodes.graph.set_of(self._nodes.objects()).intersection(nodes)
+
+    def _contains(self, obj: object) -> bool:
+        return bool(self._nodes.contains_object(obj))
+
+    def _session_of(self) -> Session:
+        return self._session
+
+    def _pair(self, other: IdentitySet) -> tuple[NodeSet, NodeSet]:
         if self._nodes.same_heap(other._nodes):
             return self._nodes, other._nodes
         return self._session._common_heap(self._nodes, other._nodes)
@@ -245,55 +301,81 @@ class IdentitySet(Paged):
     def _wrap(self, nodes: NodeSet) -> IdentitySet:
         return IdentitySet(nodes, self._session, self._er)
 
-    def __and__(self, other: IdentitySet) -> IdentitySet:
-        a, b = self._pair(other)
-        return self._wrap(a.intersection(b))
+    def __and__(self, other: UniSet) -> IdentitySet:  # type: ignore[override]
+        if isinstance(other, IdentitySet):
+            a, b = self._pair(other)
+            return self._wrap(a.intersection(b))
+        if isinstance(other, UniSet):
+            return self._wrap(other._select(self._nodes))
+        return NotImplemented
 
-    def __or__(self, other: IdentitySet) -> IdentitySet:
-        a, b = self._pair(other)
-        return self._wrap(a.union(b))
+    __rand__ = __and__
 
-    def __sub__(self, other: IdentitySet) -> IdentitySet:
-        a, b = self._pair(other)
-        return self._wrap(a.difference(b))
+    def __sub__(self, other: UniSet) -> IdentitySet:  # type: ignore[override]
+        if isinstance(other, IdentitySet):
+            a, b = self._pair(other)
+            return self._wrap(a.difference(b))
+        if isinstance(other, UniSet):
+            return self._wrap(self._nodes.difference(other._select(self._nodes)))
+        return NotImplemented
 
-    def __xor__(self, other: IdentitySet) -> IdentitySet:
-        a, b = self._pair(other)
-        return self._wrap(a.symmetric_difference(b))
+    def __or__(self, other: UniSet) -> UniSet:  # type: ignore[override]
+        if isinstance(other, IdentitySet):
+            a, b = self._pair(other)
+            return self._wrap(a.union(b))
+        return UniSet.__or__(self, other)
+
+    def __xor__(self, other: UniSet) -> UniSet:  # type: ignore[override]
+        if isinstance(other, IdentitySet):
+            a, b = self._pair(other)
+            return self._wrap(a.symmetric_difference(b))
+        return UniSet.__xor__(self, other)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, IdentitySet):
-            return NotImplemented
-        a, b = self._pair(other)
-        return bool(a.issubset(b) and b.issubset(a))
+        if isinstance(other, IdentitySet):
+            a, b = self._pair(other)
+            return bool(a.issubset(b) and b.issubset(a))
+        if isinstance(other, Kind):
+            return False
+        return NotImplemented
 
     def __ne__(self, other: object) -> bool:
         eq = self.__eq__(other)
         return eq if eq is NotImplemented else not eq
 
-    def __le__(self, other: IdentitySet) -> bool:
-        a, b = self._pair(other)
-        return bool(a.issubset(b))
+    def __le__(self, other: UniSet) -> bool:
+        if isinstance(other, IdentitySet):
+            a, b = self._pair(other)
+            return bool(a.issubset(b))
+        return bool(self._nodes.issubset(other._select(self._nodes)))
 
-    def __lt__(self, other: IdentitySet) -> bool:
-        a, b = self._pair(other)
-        return bool(a.issubset(b)) and a.count < b.count
+    def __lt__(self, other: UniSet) -> bool:
+        if isinstance(other, IdentitySet):
+            return self.__le__(other) and self != other
+        return self.__le__(other)
 
-    def __ge__(self, other: IdentitySet) -> bool:
-        return other.__le__(self)
+    def __ge__(self, other: UniSet) -> bool:
+        if isinstance(other, IdentitySet):
+            return other.__le__(self)
+        raise TypeError("a set cannot contain a symbolic kind")
 
-    def __gt__(self, other: IdentitySet) -> bool:
-        return other.__lt__(self)
+    def __gt__(self, other: UniSet) -> bool:
+        if isinstance(other, IdentitySet):
+            return other.__lt__(self)
+        raise TypeError("a set cannot contain a symbolic kind")
 
     def __hash__(self) -> int:
         return hash(tuple(self._nodes.addresses()))
 
-    def disjoint(self, other: IdentitySet) -> bool:
-        a, b = self._pair(other)
-        return bool(a.isdisjoint(b))
+    def disjoint(self, other: UniSet) -> bool:
+        return (self & other).count == 0
 
     def __contains__(self, obj: object) -> bool:
-        return bool(self._nodes.contains_object(obj))
+        return self._contains(obj)
+
+
+def _kind_order(kind: UniSet) -> str:
+    return getattr(kind, "brief", "")
 
 
 def _render_some(members: list[Any], max_length: int) -> str:

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Iterator
 
 from . import _native, kind_names
 from .identity_set import IdentitySet
+from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
 from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
 from .stat import Stat
@@ -145,6 +146,47 @@ class Session:
         graph = self._capture(from_roots=False, seeds=objects, closure=False)
         return IdentitySet(graph.full(), self)
 
+    # -- equivalence relations and kinds -----------------------------------------------------
+    @property
+    def Clodo(self) -> EquivalenceRelation:  # noqa: N802 - Heapy's names
+        """Class, with dicts classed by their owner: ``Clodo(C)``, ``Clodo(dictof=C)``."""
+        return EquivalenceRelation(self, "Clodo")
+
+    @property
+    def Type(self) -> EquivalenceRelation:  # noqa: N802
+        """Exact type: ``Type(dict)``."""
+        return EquivalenceRelation(self, "Type")
+
+    @property
+    def Size(self) -> EquivalenceRelation:  # noqa: N802
+        """Individual size: ``Size(56)``."""
+        return EquivalenceRelation(self, "Size")
+
+    @property
+    def Id(self) -> EquivalenceRelation:  # noqa: N802
+        """Identity: ``Id(obj)`` is the set of just obj."""
+        return EquivalenceRelation(self, "Id")
+
+    @property
+    def Module(self) -> EquivalenceRelation:  # noqa: N802
+        """Modules by name: ``Module('sys')``."""
+        return EquivalenceRelation(self, "Module")
+
+    @property
+    def Unity(self) -> EquivalenceRelation:  # noqa: N802
+        """One class for everything."""
+        return EquivalenceRelation(self, "Unity")
+
+    @property
+    def Anything(self) -> AnythingKind:  # noqa: N802
+        """The kind every object is in."""
+        return AnythingKind(self)
+
+    @property
+    def Nothing(self) -> NothingKind:  # noqa: N802
+        """The kind no object is in."""
+        return NothingKind(self)
+
     # -- Stat records ----------------------------------------------------------------------
     def load(self, source: Any) -> Stat:
         """The first Stat record of a file (path), or the next one from an open file."""
@@ -166,10 +208,17 @@ def hidden_types() -> list[type]:
     """Types whose instances are heapscope's own and never reported."""
     from .profile import profile
 
+    def subclasses(base: type) -> list[type]:
+        out = [base]
+        for sub in base.__subclasses__():
+            out += subclasses(sub)
+        return out
+
     return [
+        *subclasses(UniSet),
+        EquivalenceRelation,
         profile,
         Session,
-        IdentitySet,
         Stat,
         RootState,
         _Reference,

@@ -19,5 +19,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(live_graph::capture_graph, m)?)?;
     m.add_function(wrap_pyfunction!(live_graph::root_members, m)?)?;
     m.add_function(wrap_pyfunction!(live_graph::bare_closure, m)?)?;
+    m.add_function(wrap_pyfunction!(live_graph::owned_dict, m)?)?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use std::ffi::CString;
 
-use heapscope_core::{Classifier, HeapGraph, KindKey, NodeSet, Partition};
+use heapscope_core::{Classifier, HeapGraph, KindKey, NodeSet, Partition, TypeId};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -166,6 +166,13 @@ pub fn root_members(py: Python<'_>, skip_prefix: &str) -> PyResult<Vec<(String, 
         .into_iter()
         .map(|(name, a)| (name, object_at(py, a as u64)))
         .collect())
+}
+
+/// The existing `__dict__` of `obj` (never materialised), or None.
+#[pyfunction]
+pub fn owned_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
+    let d = unsafe { crate::shim::hs_owned_dict(obj.as_ptr()) };
+    (!d.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(py, d) }.unbind())
 }
 
 /// Benchmark floor: objects reached by a bare closure from the roots (no graph).
@@ -396,6 +403,41 @@ impl NodeSetHandle {
         self.graph.as_ptr() == other.graph.as_ptr() && self.set == other.set
     }
 
+    /// The members of one class: `kind` is `type` (exact type at `address`), `class`
+    /// (Clodo: that type, dicts excluded), `dictof` (dicts owned by an instance of the type
+    /// at `address`; 0 = dicts with no owner) or `size` (`address` is the size).
+    fn select(&self, py: Python<'_>, kind: &str, address: u64) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        let type_id = || {
+            g.types()
+                .iter()
+                .position(|t| t.address == address)
+                .map(|i| TypeId(i as u32))
+        };
+        let (classifier, key) = match kind {
+            "type" => match type_id() {
+                Some(t) => (Classifier::Type, KindKey::Type(t)),
+                None => return Ok(self.derive(py, g.empty_set())),
+            },
+            "class" => match type_id() {
+                Some(t) => (Classifier::Clodo, KindKey::Type(t)),
+                None => return Ok(self.derive(py, g.empty_set())),
+            },
+            "dictof" if address == 0 => (Classifier::Clodo, KindKey::DictNoOwner),
+            "dictof" => match type_id() {
+                Some(t) => (Classifier::Clodo, KindKey::DictOf(t)),
+                None => return Ok(self.derive(py, g.empty_set())),
+            },
+            "size" => (Classifier::Size, KindKey::Size(address)),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown selection kind {other:?}"
+                )))
+            }
+        };
+        Ok(self.derive(py, classifier.select(g, &self.set, key)))
+    }
+
     fn partition(&self, py: Python<'_>, classifier: &str) -> PyResult<PartitionHandle> {
         let cls = classifier_named(classifier)?;
         let g = &self.graph.get().graph;
@@ -416,6 +458,9 @@ impl NodeSetHandle {
         })
     }
 }
+
+/// `(tag, object, number)` describing one row's class (see `Partition.row_kinds`).
+type RowKind = (&'static str, Option<Py<PyAny>>, Option<u64>);
 
 /// Rows of a set under a classifier, in Heapy's order.
 #[pyclass(frozen, name = "Partition", module = "heapscope._native")]
@@ -466,6 +511,28 @@ impl PartitionHandle {
                     _ => None,
                 };
                 (r.name.clone(), r.count, r.size, obj)
+            })
+            .collect()
+    }
+
+    /// What each row's class is, for making kinds: `(tag, object, number)` with tag
+    /// `type` (object: the type), `dictof` (object: owner type, or None for no owner),
+    /// `size` (number), `id` (object), `module` (object), `notmodule` or `unity`.
+    fn row_kinds(&self, py: Python<'_>) -> Vec<RowKind> {
+        let g = &self.graph.get().graph;
+        let type_obj = |t: TypeId| object_at(py, g.type_record(t).address);
+        self.part
+            .rows
+            .iter()
+            .map(|r| match r.key {
+                KindKey::Type(t) => ("type", Some(type_obj(t)), None),
+                KindKey::DictOf(t) => ("dictof", Some(type_obj(t)), None),
+                KindKey::DictNoOwner => ("dictof", None, None),
+                KindKey::Size(s) => ("size", None, Some(s)),
+                KindKey::Id(n) => ("id", Some(object_at(py, g.address(n))), None),
+                KindKey::Module(n) => ("module", Some(object_at(py, g.address(n))), None),
+                KindKey::NotModule => ("notmodule", None, None),
+                KindKey::Unity => ("unity", None, None),
             })
             .collect()
     }

@@ -1,0 +1,531 @@
+"""Kinds: symbolic sets, and the equivalence relations that make them.
+
+A kind can test membership but cannot list its members. Kinds are made by calling an
+equivalence relation of the session (``h.Type(dict)``, ``h.Clodo(dictof=C)``,
+``h.Size(56)``, ``h.Module('sys')``) or are the constants ``h.Anything``/``h.Nothing``.
+Kinds and IdentitySets share one algebra: ``&``/``-`` of a set and a kind select members
+(in Rust, over the set's graph), while ``|``, ``^`` and ``~`` with a kind stay symbolic.
+
+Every kind's repr can be evaluated back where the session's name is bound (the prefix
+is the name the session has in ``__main__``, else ``hpy()``) and the types it mentions
+are importable by the names shown (builtins bare, ``__main__`` classes by their
+qualified name, others as ``module.qualname``).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import _native, kind_names
+
+if TYPE_CHECKING:
+    from ._native import NodeSet
+    from .session import Session
+
+ALT_OPS = ("<", "<=", ">=", ">", "==", "!=")
+
+
+def reprefix(session: Session) -> str:
+    """``name.`` for the name the session is bound to in ``__main__``, else ``hpy().``."""
+    main = sys.modules.get("__main__")
+    for name, value in list(getattr(main, "__dict__", {}).items()):
+        if value is session and not name.startswith("_"):
+            return f"{name}."
+    return "hpy()."
+
+
+def type_expr(t: type) -> str:
+    """A Python expression naming ``t`` (see the module doc)."""
+    module = getattr(t, "__module__", None)
+    qualname = getattr(t, "__qualname__", t.__name__)
+    if module == "builtins":
+        return qualname
+    if module == "__main__":
+        return qualname
+    return f"{module}.{qualname}"
+
+
+class UniSet:
+    """Common algebra of kinds and IdentitySets (see the module doc)."""
+
+    __slots__ = ()
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        """The members of ``nodes`` that are in this set."""
+        raise NotImplementedError
+
+    def _contains(self, obj: object) -> bool:
+        raise NotImplementedError
+
+    def _session_of(self) -> Session:
+        raise NotImplementedError
+
+    def __contains__(self, obj: object) -> bool:
+        return self._contains(obj)
+
+    def __or__(self, other: UniSet) -> UniSet:
+        return Union(self, _check(other))
+
+    def __ror__(self, other: UniSet) -> UniSet:
+        return Union(_check(other), self)
+
+    def __and__(self, other: UniSet) -> UniSet:
+        if getattr(other, "_is_concrete_set", False):
+            return NotImplemented  # the set selects: set.__rand__
+        return Intersection(self, _check(other))
+
+    def __sub__(self, other: UniSet) -> UniSet:
+        return Intersection(self, Complement(_check(other)))
+
+    def __xor__(self, other: UniSet) -> UniSet:
+        return SymmetricDifference(self, _check(other))
+
+    def __invert__(self) -> UniSet:
+        return Complement(self)
+
+    def disjoint(self, other: UniSet) -> bool:
+        raise TypeError("disjointness of two symbolic kinds cannot be decided; intersect with a set")
+
+
+def _check(other: object) -> UniSet:
+    if not isinstance(other, UniSet):
+        raise TypeError(f"expected a heapscope set or kind, got {type(other).__name__}")
+    return other
+
+
+class Kind(UniSet):
+    """A symbolic set of objects."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _session_of(self) -> Session:
+        return self._session
+
+    @property
+    def brief(self) -> str:
+        raise NotImplementedError
+
+    def _body(self) -> str:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self._body().replace("{p}", reprefix(self._session))
+
+    def __str__(self) -> str:
+        return self.brief
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Kind) and type(other) is type(self) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._key()))
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self._body(),)
+
+    def __le__(self, other: UniSet) -> bool:
+        if isinstance(other, AnythingKind) or isinstance(self, NothingKind) or self == other:
+            return True
+        raise TypeError("the subset relation of these symbolic kinds cannot be decided")
+
+    def alt(self, op: str) -> Kind:
+        raise TypeError(f"{type(self).__name__} has no .alt()")
+
+
+def _alt_check(op: str) -> None:
+    if op not in ALT_OPS:
+        raise ValueError(f"alt() takes one of {', '.join(repr(o) for o in ALT_OPS)}, not {op!r}")
+
+
+class TypeKind(Kind):
+    """Objects whose type is exactly ``t`` (``h.Type(t)``); ``.alt('<')`` etc. compare types
+    by subclassing."""
+
+    __slots__ = ("type", "op")
+
+    def __init__(self, session: Session, t: type, op: str = "==") -> None:
+        super().__init__(session)
+        if not isinstance(t, type):
+            raise TypeError(f"Type() takes a type, not {type(t).__name__}")
+        self.type = t
+        self.op = op
+
+    def _matches(self, t: type) -> bool:
+        me = self.type
+        return {
+            "==": t is me,
+            "!=": t is not me,
+            "<": t is not me and issubclass(t, me),
+            "<=": issubclass(t, me),
+            ">": t is not me and issubclass(me, t),
+            ">=": issubclass(me, t),
+        }[self.op]
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        if self.op == "==":
+            return nodes.select("type", id(self.type))
+        return _select_rows(nodes, "Type", lambda tag, obj, _n: tag == "type" and self._matches(obj))
+
+    def _contains(self, obj: object) -> bool:
+        return self._matches(type(obj))
+
+    @property
+    def brief(self) -> str:
+        name = kind_names.type_name(self.type)
+        return name if self.op == "==" else f"[{self.op} {name}]"
+
+    def _body(self) -> str:
+        base = f"{{p}}Type({type_expr(self.type)})"
+        return base if self.op == "==" else f"{base}.alt({self.op!r})"
+
+    @property
+    def dictof(self) -> DictOfKind:
+        """Dicts owned by instances of this type."""
+        return DictOfKind(self._session, self.type)
+
+    def alt(self, op: str) -> TypeKind:
+        _alt_check(op)
+        return TypeKind(self._session, self.type, op)
+
+
+class ClassKind(TypeKind):
+    """Clodo's class kind: objects of exactly type ``C`` (dicts are classed by owner)."""
+
+    __slots__ = ()
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        if self.op == "==":
+            return nodes.select("class", id(self.type))
+        return _select_rows(nodes, "Clodo", lambda tag, obj, _n: tag == "type" and self._matches(obj))
+
+    def _body(self) -> str:
+        base = f"{{p}}Clodo({type_expr(self.type)})"
+        return base if self.op == "==" else f"{base}.alt({self.op!r})"
+
+    def alt(self, op: str) -> ClassKind:
+        _alt_check(op)
+        return ClassKind(self._session, self.type, op)
+
+
+class DictOfKind(Kind):
+    """Dicts that are the ``__dict__`` of an instance of ``owner`` (None: dicts no object
+    owns) — ``h.Clodo(dictof=C)`` / ``h.Clodo(dictof=())``."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, session: Session, owner: type | None) -> None:
+        super().__init__(session)
+        self.owner = owner
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        return nodes.select("dictof", 0 if self.owner is None else id(self.owner))
+
+    def _contains(self, obj: object) -> bool:
+        if type(obj) is not dict:
+            return False
+        return _owner_type(obj) is self.owner
+
+    @property
+    def brief(self) -> str:
+        if self.owner is None:
+            return "dict (no owner)"
+        return f"dict of {kind_names.type_name(self.owner)}"
+
+    def _body(self) -> str:
+        return "{p}Clodo(dictof=())" if self.owner is None else f"{{p}}Clodo(dictof={type_expr(self.owner)})"
+
+
+def _owner_type(d: dict[Any, Any]) -> type | None:
+    """Type of the object whose existing ``__dict__`` is ``d`` (never materialises one)."""
+    import gc
+
+    for r in gc.get_referrers(d):
+        if _native.owned_dict(r) is d:
+            return type(r)
+    return None
+
+
+class SizeKind(Kind):
+    """Objects of individual size ``size`` (``h.Size(56)``); ``.alt('<')`` = smaller."""
+
+    __slots__ = ("size", "op")
+
+    def __init__(self, session: Session, size: int, op: str = "==") -> None:
+        super().__init__(session)
+        if not isinstance(size, int) or size < 0:
+            raise ValueError(f"Size() takes a non-negative int, not {size!r}")
+        self.size = size
+        self.op = op
+
+    def _matches(self, n: int) -> bool:
+        return {
+            "==": n == self.size,
+            "!=": n != self.size,
+            "<": n < self.size,
+            "<=": n <= self.size,
+            ">": n > self.size,
+            ">=": n >= self.size,
+        }[self.op]
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        if self.op == "==":
+            return nodes.select("size", self.size)
+        return _select_rows(nodes, "Size", lambda tag, _obj, n: self._matches(n))
+
+    def _contains(self, obj: object) -> bool:
+        return self._matches(self._session.iso(obj).size)
+
+    @property
+    def brief(self) -> str:
+        return f"<size = {self.size}>" if self.op == "==" else f"<size {self.op} {self.size}>"
+
+    def _body(self) -> str:
+        base = f"{{p}}Size({self.size})"
+        return base if self.op == "==" else f"{base}.alt({self.op!r})"
+
+    def alt(self, op: str) -> SizeKind:
+        _alt_check(op)
+        return SizeKind(self._session, self.size, op)
+
+
+class ModuleKind(Kind):
+    """The module(s) named ``name`` (``h.Module('sys')``)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, session: Session, name: str) -> None:
+        super().__init__(session)
+        self.name = name
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        return _select_rows(
+            nodes, "Module", lambda tag, obj, _n: tag == "module" and getattr(obj, "__name__", None) == self.name
+        )
+
+    def _contains(self, obj: object) -> bool:
+        return isinstance(obj, types.ModuleType) and getattr(obj, "__name__", None) == self.name
+
+    @property
+    def brief(self) -> str:
+        return self.name
+
+    def _body(self) -> str:
+        return f"{{p}}Module({self.name!r})"
+
+
+class AnythingKind(Kind):
+    __slots__ = ()
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        return nodes
+
+    def _contains(self, obj: object) -> bool:
+        return True
+
+    brief = property(lambda self: "<Anything>")  # type: ignore[assignment]
+
+    def _body(self) -> str:
+        return "{p}Anything"
+
+
+class NothingKind(Kind):
+    __slots__ = ()
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        return nodes.difference(nodes)
+
+    def _contains(self, obj: object) -> bool:
+        return False
+
+    brief = property(lambda self: "<Nothing>")  # type: ignore[assignment]
+
+    def _body(self) -> str:
+        return "{p}Nothing"
+
+
+def _select_rows(nodes: NodeSet, classifier: str, keep: Callable[[str, Any, int | None], bool]) -> NodeSet:
+    """Union of the rows of ``nodes`` partitioned by ``classifier`` that ``keep`` accepts."""
+    part = nodes.partition(classifier)
+    out = nodes.difference(nodes)
+    for i, (tag, obj, number) in enumerate(part.row_kinds()):
+        if keep(tag, obj, number):
+            out = out.union(part.rows_set(i, i + 1))
+    return out
+
+
+# -- symbolic combinations -------------------------------------------------------------
+
+
+def _brief_of(x: UniSet) -> str:
+    return x.brief if hasattr(x, "brief") else "<set>"
+
+
+class Combination(Kind):
+    """A symbolic combination of kinds (and sets)."""
+
+    __slots__ = ("parts",)
+    op_symbol = "?"
+
+    def __init__(self, *parts: UniSet) -> None:
+        super().__init__(parts[0]._session_of())
+        self.parts = parts
+
+    @property
+    def brief(self) -> str:
+        return "(" + f" {self.op_symbol} ".join(_brief_of(p) for p in self.parts) + ")"
+
+    def __repr__(self) -> str:
+        return "(" + f" {self.op_symbol} ".join(repr(p) for p in self.parts) + ")"
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(repr(p) for p in self.parts)
+
+
+class Union(Combination):
+    __slots__ = ()
+    op_symbol = "|"
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        out = self.parts[0]._select(nodes)
+        for p in self.parts[1:]:
+            out = out.union(p._select(nodes))
+        return out
+
+    def _contains(self, obj: object) -> bool:
+        return any(p._contains(obj) for p in self.parts)
+
+
+class Intersection(Combination):
+    __slots__ = ()
+    op_symbol = "&"
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        out = nodes
+        for p in self.parts:
+            out = p._select(out)
+        return out
+
+    def _contains(self, obj: object) -> bool:
+        return all(p._contains(obj) for p in self.parts)
+
+
+class SymmetricDifference(Combination):
+    __slots__ = ()
+    op_symbol = "^"
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        return self.parts[0]._select(nodes).symmetric_difference(self.parts[1]._select(nodes))
+
+    def _contains(self, obj: object) -> bool:
+        return self.parts[0]._contains(obj) != self.parts[1]._contains(obj)
+
+
+class Complement(Kind):
+    """Everything not in ``of`` (``~x``)."""
+
+    __slots__ = ("of",)
+
+    def __init__(self, of: UniSet) -> None:
+        super().__init__(of._session_of())
+        self.of = of
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        return nodes.difference(self.of._select(nodes))
+
+    def _contains(self, obj: object) -> bool:
+        return not self.of._contains(obj)
+
+    @property
+    def brief(self) -> str:
+        return "~" + _brief_of(self.of)
+
+    def __repr__(self) -> str:
+        return "~" + repr(self.of)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (repr(self.of),)
+
+    def __invert__(self) -> UniSet:
+        return self.of
+
+
+# -- equivalence relations -------------------------------------------------------------
+
+ER_NAMES = ("Clodo", "Type", "Size", "Id", "Module", "Unity")
+# refinement: a finer relation splits every class of a coarser one
+_FINER_THAN = {
+    "Id": {"Clodo", "Type", "Size", "Module", "Unity"},
+    "Clodo": {"Type", "Unity"},
+    "Type": {"Unity"},
+    "Size": {"Unity"},
+    "Module": {"Unity"},
+    "Unity": set(),
+}
+
+
+class EquivalenceRelation:
+    """A classifier of the session (``h.Type``, ``h.Clodo``, ...): call it to make kinds,
+    pass it to ``x.by()`` to partition."""
+
+    __slots__ = ("name", "_session")
+
+    def __init__(self, session: Session, name: str) -> None:
+        if name not in ER_NAMES:
+            raise ValueError(f"unknown equivalence relation {name!r}; expected one of {', '.join(ER_NAMES)}")
+        self.name = name
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"{reprefix(self._session)}{self.name}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EquivalenceRelation) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("er", self.name))
+
+    def __lt__(self, other: EquivalenceRelation) -> bool:
+        """Finer than (``h.Clodo < h.Type < h.Unity``)."""
+        return other.name in _FINER_THAN[self.name]
+
+    def __le__(self, other: EquivalenceRelation) -> bool:
+        return self == other or self < other
+
+    def __gt__(self, other: EquivalenceRelation) -> bool:
+        return other < self
+
+    def __ge__(self, other: EquivalenceRelation) -> bool:
+        return other <= self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> UniSet:
+        s = self._session
+        name = self.name
+        if name == "Type":
+            (t,) = args
+            return TypeKind(s, t)
+        if name == "Clodo":
+            if "dictof" in kwargs:
+                owner = kwargs.pop("dictof")
+                if args or kwargs:
+                    raise TypeError("Clodo(dictof=...) takes no other arguments")
+                return DictOfKind(s, None if owner == () else owner)
+            (c,) = args
+            if c is dict:
+                raise TypeError("dict is not a class of Clodo: use Clodo(dictof=C) or Clodo(dictof=())")
+            return ClassKind(s, c)
+        if name == "Size":
+            (n,) = args
+            return SizeKind(s, n)
+        if name == "Module":
+            (m,) = args
+            return ModuleKind(s, m if isinstance(m, str) else m.__name__)
+        if name == "Unity":
+            return AnythingKind(s)
+        if name == "Id":
+            return s.iso(*args)
+        raise AssertionError(name)
