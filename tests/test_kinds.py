@@ -139,3 +139,26 @@ def test_kinds_are_hidden_from_heap(h):
     er = h.Type
     x = h.heap()
     assert k not in x and er not in x
+
+
+def test_product_relation(h):
+    x = h.idset(POOL)
+    y = x.by(h.Type & h.Size)
+    assert repr(y.er).endswith("Size)") and y.er == h.Type & h.Size
+    assert str(y).splitlines()[1].endswith("Type & Individual Size")
+    assert x.by("Type&Size").er == y.er
+    for i in range(len(y)):
+        assert (x & y[i].kind) == y[i]
+    assert (h.Size & h.Type) < h.Size and (h.Type & h.Size) < h.Type and h.Clodo & h.Size < h.Type
+    assert not h.Type < (h.Type & h.Size)
+    with pytest.raises(ValueError):
+        x.by("Type&Nope")
+    with pytest.raises(ValueError):
+        x.by("Id&Size")
+
+
+def test_product_text_as_guppy3(h):
+    guppy = pytest.importorskip("guppy")
+    objs = [1.5, 2.5, [], [1], "ab", (1, 2)]
+    g = guppy.hpy()
+    assert str(h.idset(objs).by("Type&Size").all) == str(g.idset(objs).by("Type&Size").all)

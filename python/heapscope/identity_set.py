@@ -18,6 +18,7 @@ from .kinds import (
     ClassKind,
     Complement,
     DictOfKind,
+    Intersection,
     EquivalenceRelation,
     Kind,
     ModuleKind,
@@ -33,6 +34,18 @@ if TYPE_CHECKING:
     from .session import Session
 
 ERS = ("Clodo", "Type", "Size", "Id", "Module", "Unity")
+
+
+def _er_name(er: str | EquivalenceRelation) -> str:
+    """Canonical name of a relation or product (``'Type&Size'``); validates it."""
+    name = er.name if isinstance(er, EquivalenceRelation) else er
+    factors = [f.strip() for f in name.split("&")]
+    for f in factors:
+        if f not in ERS:
+            raise ValueError(f"unknown equivalence relation {f!r}; expected one of {', '.join(ERS)} or a product 'A&B'")
+    if len(factors) > 1 and "Id" in factors:
+        raise ValueError("Id cannot be part of a product relation")
+    return "&".join(factors)
 MAX_SUMMARY_LENGTH = 80
 
 
@@ -51,10 +64,7 @@ class IdentitySet(Paged, UniSet):
     __slots__ = ("_nodes", "_session", "_er", "_part", "_table")
 
     def __init__(self, nodes: NodeSet, session: Session, er: str | EquivalenceRelation = "Clodo") -> None:
-        if isinstance(er, EquivalenceRelation):
-            er = er.name
-        if er not in ERS:
-            raise ValueError(f"unknown equivalence relation {er!r}; expected one of {', '.join(ERS)}")
+        er = _er_name(er)
         self._nodes = nodes
         self._session = session
         self._er = er
@@ -93,17 +103,22 @@ class IdentitySet(Paged, UniSet):
     def kind(self) -> UniSet:
         """The kind of the set: its row kinds (under its equivalence relation) joined."""
         part = self._partition()
-        kinds = sorted((self._row_kind(tag, obj, n) for tag, obj, n in part.row_kinds()), key=_kind_order)
+        kinds = sorted((self._product_kind(factors) for factors in part.row_kinds()), key=_kind_order)
         if not kinds:
             return self._session.Nothing
         if len(kinds) == 1:
             return kinds[0]
         return Union(*kinds)
 
-    def _row_kind(self, tag: str, obj: Any, number: int | None) -> UniSet:
+    def _product_kind(self, factors: list[tuple[str, Any, int | None]]) -> UniSet:
+        names = self._er.split("&")
+        kinds = [self._row_kind(er, *f) for er, f in zip(names, factors)]
+        return kinds[0] if len(kinds) == 1 else Intersection(*kinds)
+
+    def _row_kind(self, er: str, tag: str, obj: Any, number: int | None) -> UniSet:
         s = self._session
         if tag == "type":
-            return ClassKind(s, obj) if self._er == "Clodo" else TypeKind(s, obj)
+            return ClassKind(s, obj) if er == "Clodo" else TypeKind(s, obj)
         if tag == "dictof":
             return DictOfKind(s, obj)
         if tag == "size":

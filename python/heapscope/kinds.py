@@ -352,7 +352,7 @@ def _select_rows(nodes: NodeSet, classifier: str, keep: Callable[[str, Any, int 
     """Union of the rows of ``nodes`` partitioned by ``classifier`` that ``keep`` accepts."""
     part = nodes.partition(classifier)
     out = nodes.difference(nodes)
-    for i, (tag, obj, number) in enumerate(part.row_kinds()):
+    for i, ((tag, obj, number),) in enumerate(part.row_kinds()):
         if keep(tag, obj, number):
             out = out.union(part.rows_set(i, i + 1))
     return out
@@ -470,18 +470,33 @@ _FINER_THAN = {
 
 class EquivalenceRelation:
     """A classifier of the session (``h.Type``, ``h.Clodo``, ...): call it to make kinds,
-    pass it to ``x.by()`` to partition."""
+    pass it to ``x.by()`` to partition. ``h.Type & h.Size`` is the product relation
+    (classes are pairs), finer than each factor."""
 
     __slots__ = ("name", "_session")
 
     def __init__(self, session: Session, name: str) -> None:
-        if name not in ER_NAMES:
-            raise ValueError(f"unknown equivalence relation {name!r}; expected one of {', '.join(ER_NAMES)}")
+        factors = name.split("&")
+        for f in factors:
+            if f not in ER_NAMES:
+                raise ValueError(f"unknown equivalence relation {f!r}; expected one of {', '.join(ER_NAMES)}")
         self.name = name
         self._session = session
 
+    @property
+    def factors(self) -> list[str]:
+        return self.name.split("&")
+
     def __repr__(self) -> str:
-        return f"{reprefix(self._session)}{self.name}"
+        p = reprefix(self._session)
+        if len(self.factors) == 1:
+            return f"{p}{self.name}"
+        return "(" + " & ".join(f"{p}{f}" for f in self.factors) + ")"
+
+    def __and__(self, other: EquivalenceRelation) -> EquivalenceRelation:
+        if not isinstance(other, EquivalenceRelation):
+            return NotImplemented
+        return EquivalenceRelation(self._session, f"{self.name}&{other.name}")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, EquivalenceRelation) and other.name == self.name
@@ -489,12 +504,13 @@ class EquivalenceRelation:
     def __hash__(self) -> int:
         return hash(("er", self.name))
 
-    def __lt__(self, other: EquivalenceRelation) -> bool:
-        """Finer than (``h.Clodo < h.Type < h.Unity``)."""
-        return other.name in _FINER_THAN[self.name]
-
     def __le__(self, other: EquivalenceRelation) -> bool:
-        return self == other or self < other
+        """Finer than or equal: every class of ``other`` is a union of classes of self."""
+        return all(any(f == g or g in _FINER_THAN[f] for f in self.factors) for g in other.factors)
+
+    def __lt__(self, other: EquivalenceRelation) -> bool:
+        """Strictly finer (``h.Clodo < h.Type < h.Unity``, ``h.Size & h.Type < h.Size``)."""
+        return self <= other and not other <= self
 
     def __gt__(self, other: EquivalenceRelation) -> bool:
         return other < self
@@ -505,6 +521,8 @@ class EquivalenceRelation:
     def __call__(self, *args: Any, **kwargs: Any) -> UniSet:
         s = self._session
         name = self.name
+        if "&" in name:
+            raise TypeError("make kinds of a product with the factors: (h.Type(t) & h.Size(n))")
         if name == "Type":
             (t,) = args
             return TypeKind(s, t)

@@ -5,9 +5,7 @@
 //! Names come from the graph's type table; kinds whose names need the live object
 //! (module names) are named by the caller through `name_of`.
 
-use std::collections::HashMap;
-
-use crate::{HeapGraph, NodeId, NodeSet, TypeId};
+use crate::{CoreError, FastMap, HeapGraph, NodeId, NodeSet, TypeId};
 
 /// Heapy's equivalence relations that need no referrer graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,49 +103,91 @@ impl KindKey {
     }
 }
 
+/// Most classifiers a product relation (`Type & Size & ...`) may combine.
+pub const MAX_FACTORS: usize = 4;
+
+/// The class of a node under one classifier or a product of several.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowKey {
+    len: u8,
+    keys: [KindKey; MAX_FACTORS],
+}
+
+impl RowKey {
+    pub fn keys(&self) -> &[KindKey] {
+        &self.keys[..self.len as usize]
+    }
+}
+
 /// One row: a class with its count and total size.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionRow {
-    pub key: KindKey,
+    pub key: RowKey,
     pub name: String,
     pub count: u64,
     pub size: u64,
 }
 
-/// Rows of a set under a classifier, in Heapy's order.
+/// Rows of a set under a classifier (or a product of classifiers), in Heapy's order.
 #[derive(Clone, Debug)]
 pub struct Partition {
-    pub classifier: Classifier,
+    pub classifiers: Vec<Classifier>,
     pub rows: Vec<PartitionRow>,
     pub count: u64,
     pub size: u64,
 }
 
 impl Partition {
-    /// Groups `set` by `classifier`. `name_of` names kinds the graph cannot name itself.
+    /// Groups `set` by `classifiers` (one, or a product of up to [`MAX_FACTORS`]).
+    /// `name_of` names kinds the graph cannot name itself.
     pub fn new(
         g: &HeapGraph,
         set: &NodeSet,
-        classifier: Classifier,
+        classifiers: &[Classifier],
         mut name_of: impl FnMut(KindKey) -> String,
-    ) -> Partition {
-        let mut groups: HashMap<KindKey, (u64, u64)> = HashMap::new();
+    ) -> Result<Partition, CoreError> {
+        if classifiers.is_empty() || classifiers.len() > MAX_FACTORS {
+            return Err(CoreError::BadProduct {
+                factors: classifiers.len(),
+                max: MAX_FACTORS,
+            });
+        }
+        let mut groups: FastMap<RowKey, (u64, u64)> = FastMap::default();
         let (mut count, mut size) = (0u64, 0u64);
+        let mut key = RowKey {
+            len: classifiers.len() as u8,
+            keys: [KindKey::Unity; MAX_FACTORS],
+        };
         for n in set.iter() {
+            for (slot, c) in key.keys.iter_mut().zip(classifiers) {
+                *slot = c.classify(g, n);
+            }
             let s = g.size_of(n);
-            let e = groups.entry(classifier.classify(g, n)).or_insert((0, 0));
+            let e = groups.entry(key).or_insert((0, 0));
             e.0 += 1;
             e.1 += s;
             count += 1;
             size += s;
         }
+        let product = classifiers.len() > 1;
         let mut rows: Vec<PartitionRow> = groups
             .into_iter()
-            .map(|(key, (count, size))| PartitionRow {
-                key,
-                name: key.graph_name(g).unwrap_or_else(|| name_of(key)),
-                count,
-                size,
+            .map(|(key, (count, size))| {
+                let names: Vec<String> = key
+                    .keys()
+                    .iter()
+                    .map(|&k| match k {
+                        // a product names sizes plainly ("list & 64"), a size table pads them
+                        KindKey::Size(s) if product => s.to_string(),
+                        _ => k.graph_name(g).unwrap_or_else(|| name_of(k)),
+                    })
+                    .collect();
+                PartitionRow {
+                    key,
+                    name: names.join(" & "),
+                    count,
+                    size,
+                }
             })
             .collect();
         rows.sort_by(|a, b| {
@@ -156,12 +196,33 @@ impl Partition {
                 .then_with(|| a.name.cmp(&b.name))
                 .then(a.key.cmp(&b.key))
         });
-        Partition {
-            classifier,
+        Ok(Partition {
+            classifiers: classifiers.to_vec(),
             rows,
             count,
             size,
+        })
+    }
+
+    /// Heapy's table header: the factors' headers joined by ` & `.
+    pub fn header(&self) -> String {
+        self.classifiers
+            .iter()
+            .map(|c| c.header())
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+
+    /// The members of `set` in row `row`.
+    pub fn row_set(&self, g: &HeapGraph, set: &NodeSet, row: &PartitionRow) -> NodeSet {
+        let mut out = set.clone();
+        for (c, &k) in self.classifiers.iter().zip(row.key.keys()) {
+            out = match k {
+                KindKey::Id(n) => NodeSet::from_ids(set.universe(), [n]).intersection(&out),
+                _ => c.select(g, &out, k),
+            };
         }
+        out
     }
 }
 
@@ -173,7 +234,8 @@ mod tests {
     #[test]
     fn clodo_names_owned_dicts() {
         let g = sample_graph();
-        let p = Partition::new(&g, &g.full_set(), Classifier::Clodo, |_| unreachable!());
+        let p =
+            Partition::new(&g, &g.full_set(), &[Classifier::Clodo], |_| unreachable!()).unwrap();
         let names: Vec<_> = p
             .rows
             .iter()
@@ -195,15 +257,40 @@ mod tests {
     #[test]
     fn type_partition_merges_dicts_and_ties_sort_by_name() {
         let g = sample_graph();
-        let p = Partition::new(&g, &g.full_set(), Classifier::Type, |_| unreachable!());
+        let p = Partition::new(&g, &g.full_set(), &[Classifier::Type], |_| unreachable!()).unwrap();
         assert_eq!(p.rows[0].name, "dict");
         assert_eq!(p.rows[0].count, 2);
-        let sel = Classifier::Type.select(&g, &g.full_set(), p.rows[0].key);
+        let sel = p.row_set(&g, &g.full_set(), &p.rows[0]);
         assert_eq!(sel.count(), 2);
-        let m = Partition::new(&g, &g.full_set(), Classifier::Module, |_| "sys".into());
+        let m = Partition::new(&g, &g.full_set(), &[Classifier::Module], |_| "sys".into()).unwrap();
         assert_eq!(
             m.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
             vec!["~module", "sys"]
         );
+    }
+
+    #[test]
+    fn product_partition() {
+        let g = sample_graph();
+        let p = Partition::new(
+            &g,
+            &g.full_set(),
+            &[Classifier::Type, Classifier::Size],
+            |_| unreachable!(),
+        )
+        .unwrap();
+        assert_eq!(p.header(), "Type & Individual Size");
+        let names: Vec<_> = p.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec!["dict & 104", "module & 72", "dict & 64", "__main__.A & 48"]
+        );
+        assert_eq!(
+            p.row_set(&g, &g.full_set(), &p.rows[2])
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![NodeId(3)]
+        );
+        assert!(Partition::new(&g, &g.full_set(), &[], |_| unreachable!()).is_err());
     }
 }

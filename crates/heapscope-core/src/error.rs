@@ -11,6 +11,8 @@ pub enum CoreError {
     UnprocessedNodes { seen: u64, nodes: u64 },
     #[error("index {index} out of range for a partition of {rows} rows")]
     RowOutOfRange { index: usize, rows: usize },
+    #[error("a product relation takes 1 to {max} classifiers, not {factors}")]
+    BadProduct { factors: usize, max: usize },
     #[error("the two sets belong to different heap graphs")]
     DifferentGraphs,
     #[error("the set is empty")]

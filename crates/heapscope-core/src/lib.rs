@@ -17,7 +17,7 @@ mod ids;
 mod nodeset;
 
 pub use address_index::{AddressCode, AddressIndex, RankCursor};
-pub use classify::{Classifier, KindKey, Partition, PartitionRow};
+pub use classify::{Classifier, KindKey, Partition, PartitionRow, RowKey, MAX_FACTORS};
 pub use error::CoreError;
 pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable, WalkRecorder};

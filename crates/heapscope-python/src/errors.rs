@@ -40,6 +40,7 @@ pub fn to_pyerr(e: CoreError) -> PyErr {
         CoreError::DifferentGraphs => DifferentHeapsError::new_err(msg),
         CoreError::EmptySet | CoreError::NotOne { .. } => NotOneObjectError::new_err(msg),
         CoreError::RowOutOfRange { .. } => pyo3::exceptions::PyIndexError::new_err(msg),
+        CoreError::BadProduct { .. } => pyo3::exceptions::PyValueError::new_err(msg),
     }
 }
 

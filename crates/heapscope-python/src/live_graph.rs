@@ -438,10 +438,14 @@ impl NodeSetHandle {
         Ok(self.derive(py, classifier.select(g, &self.set, key)))
     }
 
+    /// Partition by a classifier name, or a product `"Type&Size"`.
     fn partition(&self, py: Python<'_>, classifier: &str) -> PyResult<PartitionHandle> {
-        let cls = classifier_named(classifier)?;
+        let classifiers = classifier
+            .split('&')
+            .map(|name| classifier_named(name.trim()))
+            .collect::<PyResult<Vec<_>>>()?;
         let g = &self.graph.get().graph;
-        let part = Partition::new(g, &self.set, cls, |key| match key {
+        let part = Partition::new(g, &self.set, &classifiers, |key| match key {
             KindKey::Module(n) => {
                 let m = object_at(py, g.address(n));
                 m.bind(py)
@@ -450,7 +454,8 @@ impl NodeSetHandle {
                     .unwrap_or_else(|_| "?".to_string())
             }
             _ => String::new(),
-        });
+        })
+        .map_err(to_pyerr)?;
         Ok(PartitionHandle {
             graph: self.graph.clone_ref(py),
             set: self.set.clone(),
@@ -459,7 +464,8 @@ impl NodeSetHandle {
     }
 }
 
-/// `(tag, object, number)` describing one row's class (see `Partition.row_kinds`).
+/// `(tag, object, number)` describing one factor of a row's class (see
+/// `Partition.row_kinds`).
 type RowKind = (&'static str, Option<Py<PyAny>>, Option<u64>);
 
 /// Rows of a set under a classifier, in Heapy's order.
@@ -473,8 +479,8 @@ pub struct PartitionHandle {
 #[pymethods]
 impl PartitionHandle {
     #[getter]
-    fn header(&self) -> &'static str {
-        self.part.classifier.header()
+    fn header(&self) -> String {
+        self.part.header()
     }
 
     #[getter]
@@ -506,8 +512,8 @@ impl PartitionHandle {
         self.part.rows[start.min(stop)..stop]
             .iter()
             .map(|r| {
-                let obj = match r.key {
-                    KindKey::Id(n) => Some(object_at(py, g.address(n))),
+                let obj = match r.key.keys() {
+                    [KindKey::Id(n)] => Some(object_at(py, g.address(*n))),
                     _ => None,
                 };
                 (r.name.clone(), r.count, r.size, obj)
@@ -518,21 +524,27 @@ impl PartitionHandle {
     /// What each row's class is, for making kinds: `(tag, object, number)` with tag
     /// `type` (object: the type), `dictof` (object: owner type, or None for no owner),
     /// `size` (number), `id` (object), `module` (object), `notmodule` or `unity`.
-    fn row_kinds(&self, py: Python<'_>) -> Vec<RowKind> {
+    fn row_kinds(&self, py: Python<'_>) -> Vec<Vec<RowKind>> {
         let g = &self.graph.get().graph;
         let type_obj = |t: TypeId| object_at(py, g.type_record(t).address);
         self.part
             .rows
             .iter()
-            .map(|r| match r.key {
-                KindKey::Type(t) => ("type", Some(type_obj(t)), None),
-                KindKey::DictOf(t) => ("dictof", Some(type_obj(t)), None),
-                KindKey::DictNoOwner => ("dictof", None, None),
-                KindKey::Size(s) => ("size", None, Some(s)),
-                KindKey::Id(n) => ("id", Some(object_at(py, g.address(n))), None),
-                KindKey::Module(n) => ("module", Some(object_at(py, g.address(n))), None),
-                KindKey::NotModule => ("notmodule", None, None),
-                KindKey::Unity => ("unity", None, None),
+            .map(|r| {
+                r.key
+                    .keys()
+                    .iter()
+                    .map(|&k| match k {
+                        KindKey::Type(t) => ("type", Some(type_obj(t)), None),
+                        KindKey::DictOf(t) => ("dictof", Some(type_obj(t)), None),
+                        KindKey::DictNoOwner => ("dictof", None, None),
+                        KindKey::Size(s) => ("size", None, Some(s)),
+                        KindKey::Id(n) => ("id", Some(object_at(py, g.address(n))), None),
+                        KindKey::Module(n) => ("module", Some(object_at(py, g.address(n))), None),
+                        KindKey::NotModule => ("notmodule", None, None),
+                        KindKey::Unity => ("unity", None, None),
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -549,11 +561,7 @@ impl PartitionHandle {
         }
         let mut out = NodeSet::empty(self.set.universe());
         for row in &self.part.rows[start..stop.min(n)] {
-            if let KindKey::Id(node) = row.key {
-                out.insert(node);
-            } else {
-                out = out.union(&self.part.classifier.select(g, &self.set, row.key));
-            }
+            out = out.union(&self.part.row_set(g, &self.set, row));
         }
         Ok(NodeSetHandle {
             graph: self.graph.clone_ref(py),
