@@ -179,3 +179,16 @@ def test_root_members(h):
     assert h.Root.i0_modules is sys.modules
     assert h.Root.i0_sysdict is sys.__dict__
     assert any(n.startswith("i0_t") and n.endswith("_f0") for n in names)
+
+
+def test_materialised_instance_dict_is_found_on_every_version(h):
+    class WithDict:
+        def __init__(self) -> None:
+            self.a = 1
+
+    o = WithDict()
+    o.__dict__  # materialise, keep no reference to the dict itself
+    x = h.heap()
+    assert o.__dict__ in x
+    assert (x & h.Clodo(dictof=WithDict)).count == 1
+    assert o.__dict__ in h.Clodo(dictof=WithDict)

@@ -125,12 +125,12 @@ def render(x: Any) -> str:
 
 
 def sort_key(x: Any) -> Any:
-    """Order within one size class, as Heapy's sortrender: values (numbers, strings,
-    bytes) by value, address-rendered kinds by address, the rest by their rendering."""
+    """Order within one size class, as Heapy's sortrender: real numbers and strings by
+    value, address-rendered kinds by address, the rest by their rendering."""
     t = type(x)
-    fn, header = renderer(t)
-    if header in ("Value", "Representation (limited)"):
+    if t in (int, float, bool) or t is str or t is bytes:
         return (0, x)
+    fn, header = renderer(t)
     if header.startswith("Address"):
         return (1, id(x))
     return (2, render(x))

@@ -247,6 +247,12 @@ def _owner_type(d: dict[Any, Any]) -> type | None:
     for r in gc.get_referrers(d):
         if _native.owned_dict(r) is d:
             return type(r)
+    if sys.version_info >= (3, 13):
+        # 3.13 does not report a dict materialised over valid inline values as a
+        # referent of its owner: look at every GC object (slow, dicts only).
+        for r in gc.get_objects():
+            if _native.owned_dict(r) is d:
+                return type(r)
     return None
 
 

@@ -103,6 +103,14 @@ hs_traverse(PyObject *obj, visitproc visit, void *arg)
         int r = tp->tp_traverse(obj, visit, arg);
         if (r) return r;
     }
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13: while an object's inline values are valid, subtype_traverse visits the values
+     * but not a __dict__ materialised over them, which only the object keeps alive. */
+    if ((tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) && (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        && _PyObject_InlineValues(obj)->valid) {
+        VISIT(_PyObject_ManagedDictPointer(obj)->dict);
+    }
+#endif
     if (PyType_Check(obj) && !(((PyTypeObject *)obj)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
         return visit_static_type((PyTypeObject *)obj, visit, arg);
     }
