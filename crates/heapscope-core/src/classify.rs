@@ -128,6 +128,114 @@ pub struct PartitionRow {
     pub size: u64,
 }
 
+/// Count and size per class, for one classifier. Type and Clodo classes are dense in
+/// the type table, so they are counted in arrays (a hash map per node showed in
+/// profiles); the others go through a map.
+fn group_single(g: &HeapGraph, set: &NodeSet, c: Classifier) -> Vec<(RowKey, (u64, u64))> {
+    let wrap = |k: KindKey| RowKey {
+        len: 1,
+        keys: [k, KindKey::Unity, KindKey::Unity, KindKey::Unity],
+    };
+    let ntypes = g.types().len();
+    let dense_slot = |k: KindKey| -> usize {
+        match k {
+            KindKey::Type(t) => t.index(),
+            KindKey::DictOf(t) => ntypes + t.index(),
+            _ => 2 * ntypes, // DictNoOwner, and Unity (the only key it has)
+        }
+    };
+    match c {
+        Classifier::Type | Classifier::Clodo | Classifier::Unity => {
+            let mut acc = vec![(0u64, 0u64); 2 * ntypes + 1];
+            let mut keys: Vec<Option<KindKey>> = vec![None; 2 * ntypes + 1];
+            for n in set.iter() {
+                let k = c.classify(g, n);
+                let slot = dense_slot(k);
+                acc[slot].0 += 1;
+                acc[slot].1 += g.size_of(n);
+                keys[slot] = Some(k);
+            }
+            keys.into_iter()
+                .zip(acc)
+                .filter_map(|(k, a)| k.map(|k| (wrap(k), a)))
+                .collect()
+        }
+        Classifier::Size | Classifier::Module | Classifier::Id => {
+            let mut groups = Grouper::default();
+            for n in set.iter() {
+                groups.add(c.classify(g, n), g.size_of(n));
+            }
+            groups
+                .finish()
+                .into_iter()
+                .map(|(k, a)| (wrap(k), a))
+                .collect()
+        }
+    }
+}
+
+fn group_product(
+    g: &HeapGraph,
+    set: &NodeSet,
+    classifiers: &[Classifier],
+) -> Vec<(RowKey, (u64, u64))> {
+    let mut groups = Grouper::default();
+    let mut key = RowKey {
+        len: classifiers.len() as u8,
+        keys: [KindKey::Unity; MAX_FACTORS],
+    };
+    for n in set.iter() {
+        for (slot, c) in key.keys.iter_mut().zip(classifiers) {
+            *slot = c.classify(g, n);
+        }
+        groups.add(key, g.size_of(n));
+    }
+    groups.finish()
+}
+
+/// Count and size per key, with a one-entry cache in front of the map: walking nodes in
+/// address order meets runs of one size class (pymalloc pools) and one type.
+struct Grouper<K> {
+    index: FastMap<K, usize>,
+    acc: Vec<(K, (u64, u64))>,
+    last: Option<(K, usize)>,
+}
+
+impl<K> Default for Grouper<K> {
+    fn default() -> Self {
+        Grouper {
+            index: FastMap::default(),
+            acc: Vec::new(),
+            last: None,
+        }
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash> Grouper<K> {
+    #[inline]
+    fn add(&mut self, key: K, size: u64) {
+        let slot = match self.last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let next = self.acc.len();
+                let i = *self.index.entry(key).or_insert(next);
+                if i == next {
+                    self.acc.push((key, (0, 0)));
+                }
+                self.last = Some((key, i));
+                i
+            }
+        };
+        let a = &mut self.acc[slot].1;
+        a.0 += 1;
+        a.1 += size;
+    }
+
+    fn finish(self) -> Vec<(K, (u64, u64))> {
+        self.acc
+    }
+}
+
 /// Rows of a set under a classifier (or a product of classifiers), in Heapy's order.
 #[derive(Clone, Debug)]
 pub struct Partition {
@@ -152,23 +260,14 @@ impl Partition {
                 max: MAX_FACTORS,
             });
         }
-        let mut groups: FastMap<RowKey, (u64, u64)> = FastMap::default();
-        let (mut count, mut size) = (0u64, 0u64);
-        let mut key = RowKey {
-            len: classifiers.len() as u8,
-            keys: [KindKey::Unity; MAX_FACTORS],
+        let groups = if let [single] = classifiers {
+            group_single(g, set, *single)
+        } else {
+            group_product(g, set, classifiers)
         };
-        for n in set.iter() {
-            for (slot, c) in key.keys.iter_mut().zip(classifiers) {
-                *slot = c.classify(g, n);
-            }
-            let s = g.size_of(n);
-            let e = groups.entry(key).or_insert((0, 0));
-            e.0 += 1;
-            e.1 += s;
-            count += 1;
-            size += s;
-        }
+        let (count, size) = groups
+            .iter()
+            .fold((0, 0), |(c, s), (_, (rc, rs))| (c + rc, s + rs));
         let product = classifiers.len() > 1;
         let mut rows: Vec<PartitionRow> = groups
             .into_iter()
