@@ -9,7 +9,14 @@ Start a session with :func:`hpy` (Heapy's API)::
     print(h.heap())     # what survived, by kind
 """
 
-from .errors import CaptureError, DifferentHeapsError, HeapscopeError, NotOneObjectError, StatFormatError
+from .errors import (
+    CaptureError,
+    DifferentHeapsError,
+    HeapscopeError,
+    NotOneObjectError,
+    StatFormatError,
+    TracemallocNotTracingError,
+)
 from .identity_set import IdentitySet
 from .profile import profile
 from .session import Session, hpy
@@ -24,6 +31,7 @@ __all__ = [
     "Session",
     "Stat",
     "StatFormatError",
+    "TracemallocNotTracingError",
     "hpy",
     "load",
     "load_all",

@@ -11,4 +11,9 @@ class StatFormatError(HeapscopeError):
     """A Stat record (a dump file) could not be read."""
 
 
-__all__ = ["CaptureError", "DifferentHeapsError", "HeapscopeError", "NotOneObjectError", "StatFormatError"]
+class TracemallocNotTracingError(HeapscopeError):
+    """Classifying by allocation site (Prod) needs ``tracemalloc.start()``."""
+
+
+__all__ = [
+    "TracemallocNotTracingError","CaptureError", "DifferentHeapsError", "HeapscopeError", "NotOneObjectError", "StatFormatError"]

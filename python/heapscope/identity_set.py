@@ -27,6 +27,7 @@ from .kinds import (
     UniSet,
     Union,
 )
+from .relations import ComputedRelation, Findex
 from .stat import Stat
 from .tables import Paged, Table, id_table, set_table
 
@@ -36,8 +37,11 @@ if TYPE_CHECKING:
 ERS = ("Clodo", "Type", "Size", "Id", "Module", "Unity")
 
 
-def _er_name(er: str | EquivalenceRelation) -> str:
-    """Canonical name of a relation or product (``'Type&Size'``); validates it."""
+def _er_name(er: str | EquivalenceRelation | ComputedRelation) -> str | ComputedRelation:
+    """Canonical name of a relation or product (``'Type&Size'``); validates it. Relations
+    computed in Python are kept as objects."""
+    if isinstance(er, ComputedRelation):
+        return er
     name = er.name if isinstance(er, EquivalenceRelation) else er
     factors = [f.strip() for f in name.split("&")]
     for f in factors:
@@ -63,7 +67,9 @@ class IdentitySet(Paged, UniSet):
     _is_concrete_set = True
     __slots__ = ("_nodes", "_session", "_er", "_part", "_table")
 
-    def __init__(self, nodes: NodeSet, session: Session, er: str | EquivalenceRelation = "Clodo") -> None:
+    def __init__(
+        self, nodes: NodeSet, session: Session, er: str | EquivalenceRelation | ComputedRelation = "Clodo"
+    ) -> None:
         er = _er_name(er)
         self._nodes = nodes
         self._session = session
@@ -95,15 +101,28 @@ class IdentitySet(Paged, UniSet):
         return self._nodes.theone()
 
     @property
-    def er(self) -> EquivalenceRelation:
+    def er(self) -> EquivalenceRelation | ComputedRelation:
         """The equivalence relation the set is partitioned by."""
+        if isinstance(self._er, ComputedRelation):
+            return self._er
         return EquivalenceRelation(self._session, self._er)
+
+    @property
+    def biper(self) -> Findex:
+        """The bipartition relation: in this set (class 0) or not (class 1)."""
+        return Findex(self._session, [self])
+
+    byidset = property(lambda self: self.by(self._session.Idset), doc="Each object its own row (a set).")
+    byprod = property(lambda self: self.by(self._session.Prod), doc="By allocation site (tracemalloc).")
 
     @property
     def kind(self) -> UniSet:
         """The kind of the set: its row kinds (under its equivalence relation) joined."""
         part = self._partition()
-        kinds = sorted((self._product_kind(factors) for factors in part.row_kinds()), key=_kind_order)
+        if isinstance(self._er, ComputedRelation):
+            kinds = sorted(part.kinds(), key=_kind_order)
+        else:
+            kinds = sorted((self._product_kind(factors) for factors in part.row_kinds()), key=_kind_order)
         if not kinds:
             return self._session.Nothing
         if len(kinds) == 1:
@@ -145,7 +164,10 @@ class IdentitySet(Paged, UniSet):
 
     def _partition(self) -> Any:
         if self._part is None:
-            self._part = self._nodes.partition(self._er)
+            if isinstance(self._er, ComputedRelation):
+                self._part = self._er.partition(self)
+            else:
+                self._part = self._nodes.partition(self._er)
         return self._part
 
     def __len__(self) -> int:

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator
 from . import _native, kind_names
 from .identity_set import IdentitySet
 from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
+from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod
 from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
 from .stat import Stat
@@ -178,6 +179,20 @@ class Session:
         return EquivalenceRelation(self, "Unity")
 
     @property
+    def Idset(self) -> Idset:  # noqa: N802
+        """Each object its own class (rows are singleton sets)."""
+        return Idset(self)
+
+    @property
+    def Prod(self) -> Prod:  # noqa: N802
+        """Allocation site from tracemalloc: ``x.by(h.Prod)``, ``h.Prod(file, line)``."""
+        return Prod(self)
+
+    def findex(self, *kinds: UniSet) -> Findex:
+        """The relation whose class i holds objects whose first containing kind is kinds[i]."""
+        return Findex(self, kinds)
+
+    @property
     def Anything(self) -> AnythingKind:  # noqa: N802
         """The kind every object is in."""
         return AnythingKind(self)
@@ -216,6 +231,8 @@ def hidden_types() -> list[type]:
 
     return [
         *subclasses(UniSet),
+        *subclasses(ComputedRelation),
+        ComputedPartition,
         EquivalenceRelation,
         profile,
         Session,

@@ -1,0 +1,227 @@
+"""Relations whose classes are computed in Python rather than by a native classifier:
+``findex(k0, ..., kn)`` (index of the first kind containing an object), ``x.biper`` (in
+x or not), ``Idset`` (each object its own class) and ``Prod`` (allocation site from
+tracemalloc). Each partitions a set into rows of ``(name, NodeSet, kind)`` with the same
+interface as the native partitions, so printing, indexing and ``.kind`` work alike.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .errors import TracemallocNotTracingError
+from .kinds import Kind, UniSet, reprefix
+
+if TYPE_CHECKING:
+    from ._native import NodeSet
+    from .identity_set import IdentitySet
+    from .session import Session
+
+
+class ComputedPartition:
+    """Rows computed in Python, with the interface of the native ``Partition``."""
+
+    def __init__(self, header: str, rows: list[tuple[str, NodeSet, UniSet]]) -> None:
+        rows = [r for r in rows if r[1].count]
+        rows.sort(key=lambda r: (-r[1].size, r[0]))
+        self.header = header
+        self._rows = rows
+        self.count = sum(r[1].count for r in rows)
+        self.size = sum(r[1].size for r in rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[tuple[str, int, int, None]]:
+        return [(name, s.count, s.size, None) for name, s, _ in self._rows[start:stop]]
+
+    def rows_set(self, start: int, stop: int) -> NodeSet:
+        if start >= len(self._rows):
+            raise IndexError(f"row {start} out of range for a partition of {len(self._rows)} rows")
+        out = self._rows[start][1]
+        for _, s, _ in self._rows[start + 1 : stop]:
+            out = out.union(s)
+        return out
+
+    def kinds(self) -> list[UniSet]:
+        return [k for _, _, k in self._rows]
+
+
+class ComputedRelation:
+    """Base of the Python-computed relations."""
+
+    header = ""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def partition(self, x: IdentitySet) -> ComputedPartition:
+        raise NotImplementedError
+
+
+class Findex(ComputedRelation):
+    """``h.findex(k0, ..., kn)``: class i holds objects whose first containing kind is
+    ki; objects in none of them form the class ``<None>``."""
+
+    header = "First Matching Kind / Index"
+
+    def __init__(self, session: Session, kinds: Sequence[UniSet]) -> None:
+        super().__init__(session)
+        self.kinds = list(kinds)
+
+    def __repr__(self) -> str:
+        return f"{reprefix(self._session)}findex({', '.join(repr(k) for k in self.kinds)})"
+
+    def __call__(self, index: int) -> FindexKind:
+        if not 0 <= index <= len(self.kinds):
+            raise IndexError(f"findex has classes 0..{len(self.kinds)}")
+        return FindexKind(self, index)
+
+    def select(self, nodes: NodeSet, index: int) -> NodeSet:
+        remaining = nodes
+        for k in self.kinds[:index]:
+            remaining = remaining.difference(k._select(remaining))
+        if index == len(self.kinds):
+            return remaining
+        return self.kinds[index]._select(remaining)
+
+    def partition(self, x: IdentitySet) -> ComputedPartition:
+        rows = []
+        remaining = x._nodes
+        for i, k in enumerate(self.kinds):
+            sel = k._select(remaining)
+            remaining = remaining.difference(sel)
+            rows.append((_findex_name(k, i), sel, FindexKind(self, i)))
+        rows.append(("<None>", remaining, FindexKind(self, len(self.kinds))))
+        return ComputedPartition(self.header, rows)
+
+
+def _findex_name(k: UniSet, i: int) -> str:
+    return f"{getattr(k, 'brief', '<set>')} / {i}"
+
+
+class FindexKind(Kind):
+    """Class ``index`` of a findex relation."""
+
+    __slots__ = ("relation", "index")
+
+    def __init__(self, relation: Findex, index: int) -> None:
+        super().__init__(relation._session)
+        self.relation = relation
+        self.index = index
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        return self.relation.select(nodes, self.index)
+
+    def _contains(self, obj: object) -> bool:
+        for i, k in enumerate(self.relation.kinds):
+            if obj in k:
+                return i == self.index
+        return self.index == len(self.relation.kinds)
+
+    @property
+    def brief(self) -> str:
+        kinds = self.relation.kinds
+        return "<None>" if self.index == len(kinds) else _findex_name(kinds[self.index], self.index)
+
+    def __repr__(self) -> str:
+        return f"{self.relation!r}({self.index})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (repr(self),)
+
+
+class Idset(ComputedRelation):
+    """Each object its own class, named by the singleton set's brief."""
+
+    header = "by identity set"
+
+    def __repr__(self) -> str:
+        return f"{reprefix(self._session)}Idset"
+
+    def partition(self, x: IdentitySet) -> ComputedPartition:
+        rows = []
+        for obj in x.nodes:
+            single = self._session.iso(obj)
+            rows.append((single.brief, x._nodes.graph.set_of([obj]), single))
+        return ComputedPartition(self.header, rows)
+
+
+UNKNOWN = "unknown"
+
+
+def _site(obj: object) -> str:
+    tb = tracemalloc.get_object_traceback(obj)
+    if tb is None or not len(tb):
+        return UNKNOWN
+    frame = tb[0]
+    return f"{frame.filename}:{frame.lineno}"
+
+
+def _require_tracing() -> None:
+    if not tracemalloc.is_tracing():
+        raise TracemallocNotTracingError(
+            "Prod classifies by allocation site, which needs tracemalloc: call tracemalloc.start() "
+            "before allocating the objects of interest (objects allocated earlier are 'unknown')"
+        )
+
+
+class Prod(ComputedRelation):
+    """Allocation site (``file:line``) from tracemalloc; ``h.Prod(file, line)`` is a kind,
+    ``h.Prod()`` the objects of unknown origin."""
+
+    header = "Producer (line of allocation)"
+
+    def __repr__(self) -> str:
+        return f"{reprefix(self._session)}Prod"
+
+    def __call__(self, filename: str | None = None, lineno: int | None = None) -> ProdKind:
+        if filename is not None and ":" in filename and lineno is None:
+            filename, _, line = filename.rpartition(":")
+            lineno = int(line)
+        return ProdKind(self._session, filename, lineno)
+
+    def partition(self, x: IdentitySet) -> ComputedPartition:
+        _require_tracing()
+        groups: dict[str, list[object]] = {}
+        for obj in x.nodes:
+            groups.setdefault(_site(obj), []).append(obj)
+        graph = x._nodes.graph
+        rows = []
+        for site, objs in groups.items():
+            kind = ProdKind(self._session, None, None) if site == UNKNOWN else self(site)
+            rows.append((site, graph.set_of(objs), kind))
+        return ComputedPartition(self.header, rows)
+
+
+class ProdKind(Kind):
+    """Objects allocated at ``filename:lineno`` (None: allocated before tracing or untraced)."""
+
+    __slots__ = ("filename", "lineno")
+
+    def __init__(self, session: Session, filename: str | None, lineno: int | None) -> None:
+        super().__init__(session)
+        self.filename = filename
+        self.lineno = lineno
+
+    def _site(self) -> str:
+        return UNKNOWN if self.filename is None else f"{self.filename}:{self.lineno}"
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        _require_tracing()
+        want = self._site()
+        return nodes.graph.set_of([o for o in nodes.objects() if _site(o) == want]).intersection(nodes)
+
+    def _contains(self, obj: object) -> bool:
+        _require_tracing()
+        return _site(obj) == self._site()
+
+    @property
+    def brief(self) -> str:
+        return self._site()
+
+    def _body(self) -> str:
+        if self.filename is None:
+            return "{p}Prod()"
+        return f"{{p}}Prod({self.filename!r}, {self.lineno})"
