@@ -78,3 +78,24 @@ def _line() -> int:
     import sys
 
     return sys._getframe(1).f_lineno
+
+
+class Owned:
+    def __init__(self) -> None:
+        self.a = 1
+
+
+def test_dictof_relation_as_guppy3():
+    guppy = pytest.importorskip("guppy")
+    import sys
+
+    o = Owned()
+    objs = [1.5, [], {}, o, o.__dict__, sys.__dict__, sys]
+    ours = hpy().idset(objs).by(hpy().Type.dictof)
+    g = guppy.hpy()
+    theirs = g.idset(objs).by(g.Type.dictof)
+    assert str(ours.all) == str(theirs.all)
+    for i in range(len(ours)):
+        assert (hpy().idset(objs) & ours[i].kind) == ours[i]
+    with pytest.raises(TypeError, match="dictof"):
+        hpy().Size.dictof

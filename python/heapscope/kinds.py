@@ -499,6 +499,16 @@ class EquivalenceRelation:
             return f"{p}{self.name}"
         return "(" + " & ".join(f"{p}{f}" for f in self.factors) + ")"
 
+    @property
+    def dictof(self) -> Any:
+        """Dicts classed by their owner under this relation (Type and Clodo)."""
+        from .relations import DictOwner
+
+        headers = {"Type": "Type", "Clodo": "Kind (class / dict of class)"}
+        if self.name not in headers:
+            raise TypeError(f"{self.name}.dictof is not supported: owners are known by type (use Type or Clodo)")
+        return DictOwner(self._session, self.name, headers[self.name])
+
     def __and__(self, other: EquivalenceRelation) -> EquivalenceRelation:
         if not isinstance(other, EquivalenceRelation):
             return NotImplemented

@@ -225,3 +225,33 @@ class ProdKind(Kind):
         if self.filename is None:
             return "{p}Prod()"
         return f"{{p}}Prod({self.filename!r}, {self.lineno})"
+
+
+class DictOwner(ComputedRelation):
+    """``h.Type.dictof`` / ``h.Clodo.dictof``: dicts classed by their owner's type
+    (``dict of C``, ``dict (no owner)``); everything that is not a dict is ``~dict``."""
+
+    def __init__(self, session: Session, base: str, base_header: str) -> None:
+        super().__init__(session)
+        self.base = base
+        self.header = f"Dict of {base_header}"
+
+    def __repr__(self) -> str:
+        return f"{reprefix(self._session)}{self.base}.dictof"
+
+    def partition(self, x: IdentitySet) -> ComputedPartition:
+        from .kinds import Complement, DictOfKind, TypeKind
+
+        part = x._nodes.partition("Clodo")
+        rows: list[tuple[str, NodeSet, UniSet]] = []
+        not_dicts = x._nodes.difference(x._nodes)
+        for i, (factor,) in enumerate(part.row_kinds()):
+            tag, owner, _n = factor
+            row = part.rows_set(i, i + 1)
+            if tag == "dictof":
+                kind = DictOfKind(self._session, owner)
+                rows.append((kind.brief, row, kind))
+            else:
+                not_dicts = not_dicts.union(row)
+        rows.append(("~dict", not_dicts, Complement(TypeKind(self._session, dict))))
+        return ComputedPartition(self.header, rows)
