@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 
-from run import WORKLOADS, build_workload, fmt_time, med, ratio
+from run import WORKLOADS, build_workload, fmt_time, med, ratio, run_child
 
 TOOLS = ("heapscope", "guppy3")
 ERS = ("Clodo", "Type", "Size", "Module", "Unity", "Type&Size")
 GOALS = {"Clodo": 10.0}  # others: 5x
-CHILD_TIMEOUT_S = 900
 
 
 def child_main(tool: str, workload: str) -> None:
@@ -46,18 +43,6 @@ def child_main(tool: str, workload: str) -> None:
     print(json.dumps(out))
 
 
-def run_child(tool: str, workload: str) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", tool, workload]
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timeout after {CHILD_TIMEOUT_S}s"}
-    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-    if p.returncode != 0 or not lines:
-        return {"error": f"exit code {p.returncode}: {p.stderr.strip()[-2000:]}"}
-    return json.loads(lines[-1])
-
-
 def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "--child":
         child_main(sys.argv[2], sys.argv[3])
@@ -74,7 +59,7 @@ def main() -> None:
     for rep in range(args.reps):
         for w in workloads:
             for t in TOOLS:
-                r = run_child(t, w)
+                r = run_child(t, w, __file__)
                 res[w][t].append(r)
                 print(f"[rep {rep + 1}/{args.reps}] {w} {t}: {r.get('error', 'ok')}", file=sys.stderr, flush=True)
     out = [

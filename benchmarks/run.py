@@ -160,8 +160,9 @@ def child_main(tool: str, workload: str) -> None:
 # parent side
 # --------------------------------------------------------------------------
 
-def run_child(tool: str, workload: str) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", tool, workload]
+def run_child(tool: str, workload: str, script: str = __file__) -> dict:
+    """Runs ``script --child tool workload`` in a fresh interpreter; its last JSON line."""
+    cmd = [sys.executable, os.path.abspath(script), "--child", tool, workload]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
     except subprocess.TimeoutExpired:

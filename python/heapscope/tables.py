@@ -85,15 +85,18 @@ def _cumulative(sizes: Sequence[int]) -> list[int]:
     return out
 
 
+def _column_header(columns: str, kind_header: str, nonempty: bool) -> str:
+    """The header line (wrapped as Heapy wraps it); empty tables have none."""
+    if not nonempty:
+        return ""
+    return "\n".join(textwrap.wrap(columns + kind_header, width=LINE_LENGTH, subsequent_indent=" " * len(columns)))
+
+
 def set_table(count: int, size: int, kind_header: str, rows: Sequence[tuple[str, int, int]]) -> Table:
     """Heapy's SetFormat: ``Partition of a set of N objects...`` with Count/Size columns."""
     s = "" if count == 1 else "s"
     label = f"Partition of a set of {count} object{s}. Total size = {size} bytes."
-    header = (
-        "\n".join(textwrap.wrap(SET_HEADER + kind_header, width=LINE_LENGTH, subsequent_indent=" " * len(SET_HEADER)))
-        if (count or size)
-        else ""
-    )
+    header = _column_header(SET_HEADER, kind_header, bool(count or size))
     cumul = _cumulative([r[2] for r in rows])
 
     def fmt(i: int) -> str:
@@ -110,7 +113,7 @@ def id_table(count: int, size: int, kind_label: str, kind_header: str, rows: Seq
     """Heapy's IdFormat (byid): ``Set of N <kind> objects...`` with one row per object."""
     s = "" if count == 1 else "s"
     label = f"Set of {count} {kind_label} object{s}. Total size = {size} bytes."
-    header = ID_HEADER + kind_header if (count or size) else ""
+    header = _column_header(ID_HEADER, kind_header, bool(count or size))
     cumul = _cumulative([r[1] for r in rows])
 
     def fmt(i: int) -> str:
@@ -143,11 +146,7 @@ def diff_table(
     )
     if count or size:
         label += "\nDifferences by kind, largest absolute size diffs first."
-    header = (
-        "\n".join(textwrap.wrap(DIFF_HEADER + kind_header, width=LINE_LENGTH, subsequent_indent=" " * len(DIFF_HEADER)))
-        if (count or size)
-        else ""
-    )
+    header = _column_header(DIFF_HEADER, kind_header, bool(count or size))
     cumul = _cumulative([r[2] for r in rows])
 
     def fmt(i: int) -> str:
