@@ -192,3 +192,22 @@ def test_materialised_instance_dict_is_found_on_every_version(h):
     assert o.__dict__ in x
     assert (x & h.Clodo(dictof=WithDict)).count == 1
     assert o.__dict__ in h.Clodo(dictof=WithDict)
+
+
+class _HeapThroughProperty:
+    """Calls heap() from a property: the caller's frame then calls through C."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    @property
+    def heap(self):
+        return self.session.heap()
+
+
+def test_locals_of_a_frame_calling_through_c_are_found(h):
+    only_here = Leaky(-5)  # referenced by this frame's locals alone
+    x = _HeapThroughProperty(h).heap
+    assert only_here in x
+    got = sorted([0], key=lambda _: h.heap().count)  # a C function calling back
+    assert got == [0]

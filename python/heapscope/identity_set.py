@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from . import kind_names
+from . import _native
 from ._native import NodeSet
 from .kinds import (
     AnythingKind,
@@ -256,6 +257,26 @@ class IdentitySet(Paged, UniSet):
 
         rows = [(renderer(o, k), s) for o, k, s in members]
         return kind_label, header, rows
+
+    # -- references ------------------------------------------------------------------------
+    @property
+    def referrers(self) -> IdentitySet:
+        """Objects that refer to a member (reachable from the roots, or members)."""
+        return IdentitySet(self._session._in_edge_graph(self._nodes).referrers(), self._session)
+
+    @property
+    def referents(self) -> IdentitySet:
+        """Objects a member refers to (as tp_traverse and heapscope's per-type rules see it)."""
+        return IdentitySet(self._session._in_edge_graph(self._nodes).referents(), self._session)
+
+    @property
+    def owners(self) -> IdentitySet:
+        """The objects whose ``__dict__`` a member is (found without materialising any)."""
+        dicts = self._session._in_edge_graph(self._nodes)
+        referrers = dicts.referrers()
+        members = {id(o) for o in dicts.objects() if type(o) is dict}
+        owners = [r for r in referrers.objects() if id(_native.owned_dict(r)) in members]
+        return IdentitySet(referrers.graph.set_of(owners), self._session)
 
     # -- frozen views --------------------------------------------------------------------
     @property

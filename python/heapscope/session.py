@@ -57,12 +57,13 @@ class _Reference:
 class Session:
     """A heapscope session, as returned by :func:`hpy`."""
 
-    __slots__ = ("_relheap", "_relheapu", "_graphs", "Root", "__weakref__")
+    __slots__ = ("_relheap", "_relheapu", "_graphs", "_edges", "Root", "__weakref__")
 
     def __init__(self) -> None:
         self._relheap: _Reference | None = None
         self._relheapu: _Reference | None = None
         self._graphs: weakref.WeakSet[_native.LiveGraph] = weakref.WeakSet()
+        self._edges: _native.LiveGraph | None = None
         self.Root = RootState()
 
     # -- capture ---------------------------------------------------------------------------
@@ -86,6 +87,7 @@ class Session:
         """Every object reachable from the roots, less the session's own and the reference
         point's. Runs ``gc.collect()`` first."""
         gc.collect()
+        self._edges = None  # referrers are computed against the heap as of now
         nodes = self._capture(from_roots=True, seeds=[]).full()
         if self._relheap is not None:
             nodes = self._relheap.subtract_from(nodes)
@@ -109,6 +111,19 @@ class Session:
         part = nodes.partition("Clodo")
         rows = [(name, count, size) for name, count, size, _ in part.rows()]
         return Stat(part.count, part.size, part.header, rows)
+
+    def _in_edge_graph(self, nodes: _native.NodeSet) -> _native.NodeSet:
+        """``nodes`` re-expressed in a capture with edges (from the roots), made on the first
+        referrer query after ``heap()`` and reused while it still holds every member."""
+        addresses = nodes.addresses()
+        graph = self._edges
+        if graph is not None:
+            found = graph.set_of_addresses(addresses)
+            if found.count == len(addresses):
+                return found
+        graph = self._capture(from_roots=True, seeds=nodes.objects(), edges=True)
+        self._edges = graph
+        return graph.set_of_addresses(addresses)
 
     # -- reference points ------------------------------------------------------------------
     def setrelheap(self, reference: IdentitySet | None = None, *, light: bool = False) -> None:

@@ -5,6 +5,8 @@
 //! processed objects), finished by a [`GraphBuilder`], immutable afterwards; every
 //! analysis borrows it. Roughly 28 bytes per node plus 4 per edge.
 
+use std::sync::OnceLock;
+
 use crate::{AddressIndex, CoreError, FastMap, NodeId, NodeSet, TypeId};
 
 /// One entry of the type table. `name` is the Heapy-style kind name (`int`,
@@ -38,6 +40,8 @@ pub struct HeapGraph {
     dict_owners: Vec<(NodeId, TypeId)>,
     /// Forward edges; `None` when the capture did not record them (a census needs none).
     edges: Option<Csr>,
+    /// Reverse edges (referrers), built from `edges` on first use.
+    reverse: OnceLock<Csr>,
     roots: Vec<(String, NodeId)>,
 }
 
@@ -135,6 +139,62 @@ impl HeapGraph {
     /// Total individual size of a set.
     pub fn total_size(&self, set: &NodeSet) -> u64 {
         set.iter().map(|n| self.sizes[n.index()]).sum()
+    }
+
+    /// Referrers of `n` (panics without edges, like `referents`).
+    pub fn referrers(&self, n: NodeId) -> &[NodeId] {
+        let r = self.reverse();
+        &r.targets[r.starts[n.index()] as usize..r.starts[n.index() + 1] as usize]
+    }
+
+    /// The transposed edge lists, built once (counting sort over the targets: linear).
+    fn reverse(&self) -> &Csr {
+        self.reverse.get_or_init(|| {
+            let e = self
+                .edges
+                .as_ref()
+                .expect("this graph was captured without edges");
+            let n = self.node_count();
+            let mut starts = vec![0u32; n + 1];
+            for t in &e.targets {
+                starts[t.index() + 1] += 1;
+            }
+            for i in 0..n {
+                starts[i + 1] += starts[i];
+            }
+            let mut fill = starts.clone();
+            let mut targets = vec![NodeId(0); e.targets.len()];
+            for src in 0..n {
+                for &t in &e.targets[e.starts[src] as usize..e.starts[src + 1] as usize] {
+                    let slot = &mut fill[t.index()];
+                    targets[*slot as usize] = NodeId(src as u32);
+                    *slot += 1;
+                }
+            }
+            Csr { starts, targets }
+        })
+    }
+
+    /// Every node referring to a member of `set`.
+    pub fn referrers_of(&self, set: &NodeSet) -> NodeSet {
+        let mut out = self.empty_set();
+        for n in set.iter() {
+            for &r in self.referrers(n) {
+                out.insert(r);
+            }
+        }
+        out
+    }
+
+    /// Every node a member of `set` refers to.
+    pub fn referents_of(&self, set: &NodeSet) -> NodeSet {
+        let mut out = self.empty_set();
+        for n in set.iter() {
+            for &r in self.referents(n) {
+                out.insert(r);
+            }
+        }
+        out
     }
 
     /// Nodes reachable from `start` through forward edges, not entering `blocked`.
@@ -530,6 +590,7 @@ impl GraphBuilder {
             types: self.types.types,
             dict_owners: self.owners,
             edges: self.edges,
+            reverse: OnceLock::new(),
             roots: self.roots,
         }
     }
@@ -615,6 +676,19 @@ pub(crate) mod tests {
         assert_eq!(g.dict_owner(NodeId(1)), Some(TypeId(0)));
         assert_eq!(g.dict_owner(NodeId(3)), None);
         assert_eq!(g.total_size(&g.full_set()), 48 + 104 + 72 + 64);
+        assert_eq!(g.referrers(NodeId(3)), &[NodeId(1), NodeId(2)]);
+        assert_eq!(g.referrers(NodeId(0)), &[] as &[NodeId]);
+        let one = NodeSet::from_ids(4, [NodeId(3)]);
+        assert_eq!(
+            g.referrers_of(&one).iter().collect::<Vec<_>>(),
+            vec![NodeId(1), NodeId(2)]
+        );
+        assert_eq!(
+            g.referents_of(&NodeSet::from_ids(4, [NodeId(0), NodeId(1)]))
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![NodeId(1), NodeId(3)]
+        );
         let mut start = g.empty_set();
         start.insert(NodeId(0));
         let reach = g.closure(&start, &g.empty_set());

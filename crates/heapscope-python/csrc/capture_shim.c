@@ -306,7 +306,7 @@ interp_roots(PyInterpreterState *interp, hs_rootproc proc, void *arg)
  * reported as roots named <frame>.f_code, <frame>.f_locals['x'] (cells: a space before
  * the subscript, as Heapy writes them), <frame>->f_valuestack[i]. */
 static int
-iframe_roots(_PyInterpreterFrame *f, const char *fname, hs_rootproc proc, void *arg)
+iframe_roots(_PyInterpreterFrame *f, const char *fname, int stack_valid, hs_rootproc proc, void *arg)
 {
     char buf[256];
     const char *prefix = fname;
@@ -332,7 +332,12 @@ iframe_roots(_PyInterpreterFrame *f, const char *fname, hs_rootproc proc, void *
     }
     if (co == NULL) return 0;
     int nlocalsplus = co->co_nlocalsplus;
-    int top = f->stacktop;
+    /* The locals are always valid (initialised to NULL). The value stack is valid only
+     * below a stacktop saved for the frame's current call: 3.12+ mark an executing frame
+     * with stacktop -1; 3.11 leaves it stale, so the caller passes stack_valid = 0 unless
+     * the frame called its callee directly (not through C: the callee is no entry frame). */
+    int top = stack_valid ? f->stacktop : -1;
+    if (top < nlocalsplus) top = nlocalsplus;
     for (int i = 0; i < top; i++) {
         PyObject *v = f->localsplus[i];
         if (v == NULL) continue;
@@ -413,7 +418,14 @@ thread_roots(PyThreadState *ts, int is_current, hs_rootproc proc, void *arg,
 #endif
     int n = 0;
     int skipping = is_current;
-    for (; f != NULL; f = f->previous) {
+    _PyInterpreterFrame *callee = NULL;
+    for (; f != NULL; callee = f, f = f->previous) {
+#if PY_VERSION_HEX < 0x030C0000
+        int stack_valid = callee != NULL && !callee->is_entry;
+#else
+        int stack_valid = 1; /* -1 while executing: see iframe_roots */
+        (void)callee;
+#endif
         if (_PyFrame_IsIncomplete(f)) continue;
 #if PY_VERSION_HEX >= 0x030D0000
         PyCodeObject *co = PyCode_Check(f->f_executable) ? (PyCodeObject *)f->f_executable : NULL;
@@ -430,7 +442,7 @@ thread_roots(PyThreadState *ts, int is_current, hs_rootproc proc, void *arg,
         skipping = 0;
         char fname[96];
         snprintf(fname, sizeof fname, "%sf%d", prefix, n++);
-        int r = iframe_roots(f, fname, proc, arg);
+        int r = iframe_roots(f, fname, stack_valid, proc, arg);
         if (r) return r;
     }
 #endif

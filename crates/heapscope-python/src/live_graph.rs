@@ -326,6 +326,20 @@ impl NodeSetHandle {
         self.derive(py, set)
     }
 
+    /// Nodes referring to a member (the graph must have edges).
+    fn referrers(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        Ok(self.derive(py, g.referrers_of(&self.set)))
+    }
+
+    /// Nodes a member refers to (the graph must have edges).
+    fn referents(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        Ok(self.derive(py, g.referents_of(&self.set)))
+    }
+
     /// The members except those recorded as `(address, type address)` pairs: a light
     /// reference point that holds no objects (a reused address only matches when the new
     /// object has the same type).
