@@ -90,11 +90,18 @@ def test_dictof_relation_as_guppy3():
     import sys
 
     o = Owned()
-    objs = [1.5, [], {}, o, o.__dict__, sys.__dict__, sys]
-    ours = hpy().idset(objs).by(hpy().Type.dictof)
+    objs = [1.5, [], {}, o.__dict__, sys.__dict__, sys]
     g = guppy.hpy()
+    ours = hpy().idset(objs).by(hpy().Type.dictof)
+    assert str(ours.all) == str(g.idset(objs).by(g.Type.dictof).all)
+    # with the owner itself: same rows (its size differs on 3.13, where heapscope counts
+    # the inline values; docs/differences.md)
+    objs.append(o)
+    ours = hpy().idset(objs).by(hpy().Type.dictof)
     theirs = g.idset(objs).by(g.Type.dictof)
-    assert str(ours.all) == str(theirs.all)
+    assert sorted((r.name, r.count) for r in ours.rows) == sorted(
+        (r.name, r.count) for r in theirs.partition.get_rows()
+    )
     for i in range(len(ours)):
         assert (hpy().idset(objs) & ours[i].kind) == ours[i]
     with pytest.raises(TypeError, match="dictof"):

@@ -81,9 +81,11 @@ def capture_graph(
     namer: Callable[[type], str] | None = None,
     closure: bool = True,
     edges: bool = True,
+    owner_candidates: Sequence[Any] = (),
 ) -> LiveGraph:
     """Walk from the roots (and/or seeds), closing over referents unless closure=False;
-    record forward edges unless edges=False (a census needs none).
+    record forward edges unless edges=False (a census needs none). owner_candidates may
+    own __dict__s among the nodes without being nodes (ownership found regardless).
     Instances of hidden_types and hidden_objects are neither kept nor walked through;
     frames of the calling thread whose code file starts with skip_prefix are skipped."""
 

@@ -68,7 +68,13 @@ class Session:
 
     # -- capture ---------------------------------------------------------------------------
     def _capture(
-        self, *, from_roots: bool, seeds: list[Any], closure: bool = True, edges: bool = False
+        self,
+        *,
+        from_roots: bool,
+        seeds: list[Any],
+        closure: bool = True,
+        edges: bool = False,
+        owner_candidates: list[Any] | None = None,
     ) -> _native.LiveGraph:
         graph = _native.capture_graph(
             from_roots=from_roots,
@@ -79,6 +85,7 @@ class Session:
             namer=kind_names.type_name,
             closure=closure,
             edges=edges,
+            owner_candidates=owner_candidates or [],
         )
         self._graphs.add(graph)
         return graph
@@ -159,7 +166,11 @@ class Session:
     def idset(self, iterable: Iterable[Any]) -> IdentitySet:
         """The set of the objects of an iterable (by identity)."""
         objects = list(iterable)
-        graph = self._capture(from_roots=False, seeds=objects, closure=False)
+        # A dict's owner does not depend on the set: look for owners among all GC objects
+        # when the set has dicts (one pass; nothing is materialised).
+        candidates = gc.get_objects() if any(type(o) is dict for o in objects) else None
+        graph = self._capture(from_roots=False, seeds=objects, closure=False, owner_candidates=candidates)
+        del candidates
         return IdentitySet(graph.full(), self)
 
     # -- equivalence relations and kinds -----------------------------------------------------
@@ -230,7 +241,9 @@ class Session:
         """Re-express two sets from different captures over one graph of their union."""
         objs_a = a.objects()
         objs_b = b.objects()
-        graph = self._capture(from_roots=False, seeds=objs_a + objs_b, closure=False)
+        both = objs_a + objs_b
+        candidates = gc.get_objects() if any(type(o) is dict for o in both) else None
+        graph = self._capture(from_roots=False, seeds=both, closure=False, owner_candidates=candidates)
         return graph.set_of(objs_a), graph.set_of(objs_b)
 
 

@@ -34,6 +34,9 @@ pub struct CaptureSpec {
     pub no_closure: bool,
     /// Record edges (needed for reachability; a census needs none).
     pub record_edges: bool,
+    /// Objects that may own a `__dict__` among the nodes without being nodes themselves
+    /// (captures without closure: a dict's owner does not depend on the set).
+    pub owner_candidates: Vec<usize>,
 }
 
 /// A captured graph plus what the capture learnt along the way.
@@ -261,6 +264,17 @@ pub fn capture(
         if verdict.may_own_dict {
             let dict = unsafe { shim::hs_owned_dict(obj) };
             if !dict.is_null() {
+                let owner = types.type_id(&mut walk.rec.types, obj);
+                walk.rec.set_dict_owner(dict as u64, owner);
+            }
+        }
+    }
+    for &c in &spec.owner_candidates {
+        let obj = c as *mut PyObject;
+        let tp = unsafe { ffi::Py_TYPE(obj) } as usize;
+        if verdicts.of(tp, &spec.hidden_types).may_own_dict {
+            let dict = unsafe { shim::hs_owned_dict(obj) };
+            if !dict.is_null() && walk.rec.seen(dict as u64) {
                 let owner = types.type_id(&mut walk.rec.types, obj);
                 walk.rec.set_dict_owner(dict as u64, owner);
             }

@@ -185,7 +185,7 @@ pub fn bare_closure(skip_prefix: &str) -> PyResult<usize> {
 
 /// Captures a heap. See `heapscope/_native.pyi` for the meaning of each argument.
 #[pyfunction]
-#[pyo3(signature = (*, from_roots, seeds, hidden_types, hidden_objects, skip_prefix, namer=None, closure=true, edges=true))]
+#[pyo3(signature = (*, from_roots, seeds, hidden_types, hidden_objects, skip_prefix, namer=None, closure=true, edges=true, owner_candidates=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn capture_graph(
     py: Python<'_>,
@@ -197,6 +197,7 @@ pub fn capture_graph(
     namer: Option<Bound<'_, PyAny>>,
     closure: bool,
     edges: bool,
+    owner_candidates: Vec<Bound<'_, PyAny>>,
 ) -> PyResult<LiveGraph> {
     let spec = CaptureSpec {
         from_roots,
@@ -207,6 +208,10 @@ pub fn capture_graph(
             .map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?,
         no_closure: !closure,
         record_edges: edges,
+        owner_candidates: owner_candidates
+            .iter()
+            .map(|o| o.as_ptr() as usize)
+            .collect(),
     };
     drop(seeds);
     let captured = capture(py, &spec, namer.as_ref()).map_err(to_pyerr)?;
