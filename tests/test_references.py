@@ -58,3 +58,25 @@ def test_objects_created_after_the_edge_capture_still_get_referrers():
     later = Thing()
     holder.append(later)
     assert any(r is holder for r in h.iso(later).referrers.nodes)
+
+
+SHARED = [9]
+VIA_LIST = [SHARED]
+VIA_TUPLE = (SHARED,)
+
+
+def test_rcs_classes_by_referrer_kinds():
+    h = hpy()
+    x = h.iso(SHARED, VIA_LIST)
+    rows = {r.name: r.count for r in x.byrcs.rows}
+    assert rows["dict of module, list, tuple"] == 1  # SHARED: module globals, VIA_LIST, VIA_TUPLE
+    assert str(x.byrcs).splitlines()[1].endswith("Referrers by Kind (class / dict of class)")
+    y = x.byrcs
+    for i in range(len(y)):
+        assert (x & y[i].kind) == y[i]
+    k = h.Rcs(h.Clodo(list), h.Clodo(tuple), h.Clodo(dictof=type(gc)))
+    assert (x & k).theone is SHARED
+    assert SHARED in k and VIA_LIST not in k
+    assert repr(h.Clodo.sokind(h.Clodo(list)).refdby) == repr(h.Rcs(h.Clodo(list)))
+    assert h.Clodo.sokind(h.Clodo(list)).refdby.brief == "<referred by: list>"
+    assert repr(h.Type.refdby).endswith("Type.refdby")

@@ -71,6 +71,8 @@ class IdentitySet(Paged, UniSet):
     def __init__(
         self, nodes: NodeSet, session: Session, er: str | EquivalenceRelation | ComputedRelation = "Clodo"
     ) -> None:
+        if isinstance(er, str) and er in ("Rcs", "Idset", "Prod"):
+            er = getattr(session, er)  # relations computed in Python, by name
         er = _er_name(er)
         self._nodes = nodes
         self._session = session
@@ -114,6 +116,7 @@ class IdentitySet(Paged, UniSet):
         return Findex(self._session, [self])
 
     byidset = property(lambda self: self.by(self._session.Idset), doc="Each object its own row (a set).")
+    byrcs = property(lambda self: self.by(self._session.Rcs), doc="By the classes of the referrers (Rcs).")
     byprod = property(lambda self: self.by(self._session.Prod), doc="By allocation site (tracemalloc).")
 
     @property
@@ -121,7 +124,7 @@ class IdentitySet(Paged, UniSet):
         """The kind of the set: its row kinds (under its equivalence relation) joined."""
         part = self._partition()
         if isinstance(self._er, ComputedRelation):
-            kinds = sorted(part.kinds(), key=_kind_order)
+            kinds = sorted(self._er.kinds_of_rows(part), key=_kind_order)
         else:
             kinds = sorted((self._product_kind(factors) for factors in part.row_kinds()), key=_kind_order)
         if not kinds:

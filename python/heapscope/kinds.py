@@ -500,6 +500,21 @@ class EquivalenceRelation:
         return "(" + " & ".join(f"{p}{f}" for f in self.factors) + ")"
 
     @property
+    def refdby(self) -> Any:
+        """Classify by the classes (under this relation) of an object's referrers (Rcs)."""
+        from .relations import Referrers
+
+        if "&" in self.name or self.name == "Id":
+            raise TypeError(f"{self.name}.refdby is not supported")
+        return Referrers(self._session, self.name)
+
+    def sokind(self, *kinds: UniSet) -> Any:
+        """A set of kinds of this relation; ``.refdby`` makes the Rcs kind of it."""
+        from .relations import SetOfKinds
+
+        return SetOfKinds(self.refdby, kinds)
+
+    @property
     def dictof(self) -> Any:
         """Dicts classed by their owner under this relation (Type and Clodo)."""
         from .relations import DictOwner

@@ -56,8 +56,12 @@ class ComputedRelation:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def partition(self, x: IdentitySet) -> ComputedPartition:
+    def partition(self, x: IdentitySet) -> Any:
         raise NotImplementedError
+
+    def kinds_of_rows(self, part: Any) -> list[UniSet]:
+        """The kind of each row of a partition this relation made."""
+        return part.kinds()
 
 
 class Findex(ComputedRelation):
@@ -255,3 +259,90 @@ class DictOwner(ComputedRelation):
                 not_dicts = not_dicts.union(row)
         rows.append(("~dict", not_dicts, Complement(TypeKind(self._session, dict))))
         return ComputedPartition(self.header, rows)
+
+
+class Referrers(ComputedRelation):
+    """Heapy's Rcs (``h.Rcs``, ``h.Clodo.refdby``): each object is classed by the set of
+    classes (under ``base``) of the objects that refer to it. Referrers come from a
+    capture with edges (see ``IdentitySet.referrers``)."""
+
+    def __init__(self, session: Session, base: str = "Clodo") -> None:
+        super().__init__(session)
+        self.base = base
+
+    def __repr__(self) -> str:
+        p = reprefix(self._session)
+        return f"{p}Rcs" if self.base == "Clodo" else f"{p}{self.base}.refdby"
+
+    def __call__(self, *kinds: UniSet) -> ReferredBy:
+        """Objects whose referrers' classes are exactly ``kinds``."""
+        return ReferredBy(self, kinds)
+
+    def partition(self, x: IdentitySet) -> Any:
+        return self._session._in_edge_graph(x._nodes).partition_by_referrers(self.base)
+
+    def kinds_of_rows(self, part: Any) -> list[UniSet]:
+        from .identity_set import IdentitySet
+
+        probe = IdentitySet(part.rows_set(0, 1), self._session, self.base) if len(part) else None
+        out: list[UniSet] = []
+        for factors in part.row_kinds():
+            assert probe is not None
+            out.append(ReferredBy(self, [probe._row_kind(self.base, *f) for f in factors]))
+        return out
+
+
+class ReferredBy(Kind):
+    """Objects referred to by objects of exactly these classes (``h.Rcs(k1, k2)``)."""
+
+    __slots__ = ("relation", "kinds")
+
+    def __init__(self, relation: Referrers, kinds: Sequence[UniSet]) -> None:
+        super().__init__(relation._session)
+        self.relation = relation
+        self.kinds = tuple(sorted(kinds, key=repr))
+
+    def _names(self) -> frozenset[str]:
+        return frozenset(repr(k) for k in self.kinds)
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        part = self._session._in_edge_graph(nodes).partition_by_referrers(self.relation.base)
+        want = self._names()
+        for i, kind in enumerate(self.relation.kinds_of_rows(part)):
+            if isinstance(kind, ReferredBy) and kind._names() == want:
+                found = part.rows_set(i, i + 1)
+                return nodes.graph.set_of(found.objects()).intersection(nodes)
+        return nodes.difference(nodes)
+
+    def _contains(self, obj: object) -> bool:
+        return self._select(self._session.iso(obj)._nodes).count == 1
+
+    @property
+    def brief(self) -> str:
+        names = sorted(getattr(k, "brief", "?") for k in self.kinds)
+        return f"<referred by: {', '.join(names) if names else '<Nothing>'}>"
+
+    def __repr__(self) -> str:
+        return f"{self.relation!r}({', '.join(repr(k) for k in self.kinds)})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.relation.base, tuple(sorted(self._names())))
+
+
+class SetOfKinds:
+    """``ER.sokind(*kinds)``: a set of kinds; ``.refdby`` is the kind of the objects
+    referred to by objects of exactly those kinds."""
+
+    __slots__ = ("relation", "kinds")
+
+    def __init__(self, relation: Referrers, kinds: Sequence[UniSet]) -> None:
+        self.relation = relation
+        self.kinds = tuple(kinds)
+
+    @property
+    def refdby(self) -> ReferredBy:
+        return ReferredBy(self.relation, self.kinds)
+
+    def __repr__(self) -> str:
+        base = self.relation.base
+        return f"{reprefix(self.relation._session)}{base}.sokind({', '.join(repr(k) for k in self.kinds)})"

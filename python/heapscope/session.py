@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 from . import _native, kind_names
 from .identity_set import IdentitySet
 from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
-from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod
+from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds
 from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
 from .stat import Stat
@@ -214,6 +214,11 @@ class Session:
         """Allocation site from tracemalloc: ``x.by(h.Prod)``, ``h.Prod(file, line)``."""
         return Prod(self)
 
+    @property
+    def Rcs(self) -> Referrers:  # noqa: N802
+        """Referrer classes (Clodo): ``x.byrcs``, ``h.Rcs(h.Clodo(list))``."""
+        return Referrers(self, "Clodo")
+
     def findex(self, *kinds: UniSet) -> Findex:
         """The relation whose class i holds objects whose first containing kind is kinds[i]."""
         return Findex(self, kinds)
@@ -261,6 +266,7 @@ def hidden_types() -> list[type]:
         *subclasses(UniSet),
         *subclasses(ComputedRelation),
         ComputedPartition,
+        SetOfKinds,
         EquivalenceRelation,
         profile,
         Session,

@@ -128,6 +128,18 @@ pub struct PartitionRow {
     pub size: u64,
 }
 
+/// The sorted, deduplicated `base` classes of `n`'s referrers.
+fn referrer_kinds(g: &HeapGraph, n: NodeId, base: Classifier) -> Vec<KindKey> {
+    let mut kinds: Vec<KindKey> = g
+        .referrers(n)
+        .iter()
+        .map(|&r| base.classify(g, r))
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
+}
+
 /// Count and size per class, for one classifier. Type and Clodo classes are dense in
 /// the type table, so they are counted in arrays (a hash map per node showed in
 /// profiles); the others go through a map.
@@ -243,6 +255,9 @@ pub struct Partition {
     pub rows: Vec<PartitionRow>,
     pub count: u64,
     pub size: u64,
+    /// For a partition by referrers (Rcs): each row's set of referrer classes, aligned
+    /// with `rows` (their `key` is then unused).
+    pub referrer_kinds: Option<Vec<Vec<KindKey>>>,
 }
 
 impl Partition {
@@ -300,11 +315,77 @@ impl Partition {
             rows,
             count,
             size,
+            referrer_kinds: None,
         })
+    }
+
+    /// Heapy's Rcs: each member is classed by the set of `base` classes of its referrers
+    /// (rows named by those classes, sorted, joined by ", "; `<Nothing>` for none). Needs
+    /// a graph with edges.
+    pub fn by_referrers(
+        g: &HeapGraph,
+        set: &NodeSet,
+        base: Classifier,
+        mut name_of: impl FnMut(KindKey) -> String,
+    ) -> Partition {
+        let mut groups: FastMap<Vec<KindKey>, (u64, u64)> = FastMap::default();
+        for n in set.iter() {
+            let e = groups.entry(referrer_kinds(g, n, base)).or_insert((0, 0));
+            e.0 += 1;
+            e.1 += g.size_of(n);
+        }
+        let unused = RowKey {
+            len: 0,
+            keys: [KindKey::Unity; MAX_FACTORS],
+        };
+        let mut named: Vec<(Vec<KindKey>, PartitionRow)> = groups
+            .into_iter()
+            .map(|(kinds, (count, size))| {
+                let mut names: Vec<String> = kinds
+                    .iter()
+                    .map(|&k| k.graph_name(g).unwrap_or_else(|| name_of(k)))
+                    .collect();
+                names.sort();
+                let name = if names.is_empty() {
+                    "<Nothing>".to_string()
+                } else {
+                    names.join(", ")
+                };
+                (
+                    kinds,
+                    PartitionRow {
+                        key: unused,
+                        name,
+                        count,
+                        size,
+                    },
+                )
+            })
+            .collect();
+        named.sort_by(|(ka, a), (kb, b)| {
+            b.size
+                .cmp(&a.size)
+                .then_with(|| a.name.cmp(&b.name))
+                .then(ka.cmp(kb))
+        });
+        let (count, size) = named
+            .iter()
+            .fold((0, 0), |(c, s), (_, r)| (c + r.count, s + r.size));
+        let (kinds, rows): (Vec<_>, Vec<_>) = named.into_iter().unzip();
+        Partition {
+            classifiers: vec![base],
+            rows,
+            count,
+            size,
+            referrer_kinds: Some(kinds),
+        }
     }
 
     /// Heapy's table header: the factors' headers joined by ` & `.
     pub fn header(&self) -> String {
+        if self.referrer_kinds.is_some() {
+            return format!("Referrers by {}", self.classifiers[0].header());
+        }
         self.classifiers
             .iter()
             .map(|c| c.header())
@@ -314,6 +395,19 @@ impl Partition {
 
     /// The members of `set` in row `row`.
     pub fn row_set(&self, g: &HeapGraph, set: &NodeSet, row: &PartitionRow) -> NodeSet {
+        if let Some(all) = &self.referrer_kinds {
+            let index = self
+                .rows
+                .iter()
+                .position(|r| std::ptr::eq(r, row))
+                .expect("a row of this partition");
+            let want = &all[index];
+            return NodeSet::from_ids(
+                set.universe(),
+                set.iter()
+                    .filter(|&n| &referrer_kinds(g, n, self.classifiers[0]) == want),
+            );
+        }
         let mut out = set.clone();
         for (c, &k) in self.classifiers.iter().zip(row.key.keys()) {
             out = match k {
@@ -391,5 +485,29 @@ mod tests {
             vec![NodeId(3)]
         );
         assert!(Partition::new(&g, &g.full_set(), &[], |_| unreachable!()).is_err());
+    }
+
+    #[test]
+    fn partition_by_referrer_classes() {
+        let g = sample_graph();
+        let p = Partition::by_referrers(&g, &g.full_set(), Classifier::Clodo, |_| unreachable!());
+        assert_eq!(p.header(), "Referrers by Kind (class / dict of class)");
+        let rows: Vec<_> = p.rows.iter().map(|r| (r.name.as_str(), r.count)).collect();
+        // node 3 is referred to by A's dict and by the module; node 1 by A; 0 and 2 by none
+        assert_eq!(
+            rows,
+            vec![
+                ("<Nothing>", 2),
+                ("__main__.A", 1),
+                ("dict of __main__.A, module", 1)
+            ]
+        );
+        let last = &p.rows[2];
+        assert_eq!(
+            p.row_set(&g, &g.full_set(), last)
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![NodeId(3)]
+        );
     }
 }

@@ -147,6 +147,18 @@ impl LiveGraph {
     }
 }
 
+/// Names the kinds a graph cannot name itself (modules, by their `__name__`).
+fn module_name(py: Python<'_>, g: &HeapGraph, key: KindKey) -> String {
+    match key {
+        KindKey::Module(n) => object_at(py, g.address(n))
+            .bind(py)
+            .getattr("__name__")
+            .and_then(|s| s.extract::<String>())
+            .unwrap_or_else(|_| "?".to_string()),
+        _ => String::new(),
+    }
+}
+
 fn require_edges(g: &HeapGraph) -> PyResult<()> {
     if g.has_edges() {
         Ok(())
@@ -457,6 +469,21 @@ impl NodeSetHandle {
         Ok(self.derive(py, classifier.select(g, &self.set, key)))
     }
 
+    /// Heapy's Rcs: members classed by the set of `base` classes of their referrers (the
+    /// graph must have edges).
+    fn partition_by_referrers(&self, py: Python<'_>, base: &str) -> PyResult<PartitionHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        let part = Partition::by_referrers(g, &self.set, classifier_named(base)?, |key| {
+            module_name(py, g, key)
+        });
+        Ok(PartitionHandle {
+            graph: self.graph.clone_ref(py),
+            set: self.set.clone(),
+            part,
+        })
+    }
+
     /// Partition by a classifier name, or a product `"Type&Size"`.
     fn partition(&self, py: Python<'_>, classifier: &str) -> PyResult<PartitionHandle> {
         let classifiers = classifier
@@ -464,17 +491,8 @@ impl NodeSetHandle {
             .map(|name| classifier_named(name.trim()))
             .collect::<PyResult<Vec<_>>>()?;
         let g = &self.graph.get().graph;
-        let part = Partition::new(g, &self.set, &classifiers, |key| match key {
-            KindKey::Module(n) => {
-                let m = object_at(py, g.address(n));
-                m.bind(py)
-                    .getattr("__name__")
-                    .and_then(|s| s.extract::<String>())
-                    .unwrap_or_else(|_| "?".to_string())
-            }
-            _ => String::new(),
-        })
-        .map_err(to_pyerr)?;
+        let part = Partition::new(g, &self.set, &classifiers, |key| module_name(py, g, key))
+            .map_err(to_pyerr)?;
         Ok(PartitionHandle {
             graph: self.graph.clone_ref(py),
             set: self.set.clone(),
@@ -500,6 +518,12 @@ impl PartitionHandle {
     #[getter]
     fn header(&self) -> String {
         self.part.header()
+    }
+
+    /// Whether rows are classed by their referrers' classes (Rcs).
+    #[getter]
+    fn by_referrers(&self) -> bool {
+        self.part.referrer_kinds.is_some()
     }
 
     #[getter]
@@ -546,26 +570,30 @@ impl PartitionHandle {
     fn row_kinds(&self, py: Python<'_>) -> Vec<Vec<RowKind>> {
         let g = &self.graph.get().graph;
         let type_obj = |t: TypeId| object_at(py, g.type_record(t).address);
-        self.part
-            .rows
-            .iter()
-            .map(|r| {
-                r.key
-                    .keys()
-                    .iter()
-                    .map(|&k| match k {
-                        KindKey::Type(t) => ("type", Some(type_obj(t)), None),
-                        KindKey::DictOf(t) => ("dictof", Some(type_obj(t)), None),
-                        KindKey::DictNoOwner => ("dictof", None, None),
-                        KindKey::Size(s) => ("size", None, Some(s)),
-                        KindKey::Id(n) => ("id", Some(object_at(py, g.address(n))), None),
-                        KindKey::Module(n) => ("module", Some(object_at(py, g.address(n))), None),
-                        KindKey::NotModule => ("notmodule", None, None),
-                        KindKey::Unity => ("unity", None, None),
-                    })
-                    .collect()
-            })
-            .collect()
+        let describe = |k: KindKey| -> RowKind {
+            match k {
+                KindKey::Type(t) => ("type", Some(type_obj(t)), None),
+                KindKey::DictOf(t) => ("dictof", Some(type_obj(t)), None),
+                KindKey::DictNoOwner => ("dictof", None, None),
+                KindKey::Size(s) => ("size", None, Some(s)),
+                KindKey::Id(n) => ("id", Some(object_at(py, g.address(n))), None),
+                KindKey::Module(n) => ("module", Some(object_at(py, g.address(n))), None),
+                KindKey::NotModule => ("notmodule", None, None),
+                KindKey::Unity => ("unity", None, None),
+            }
+        };
+        match &self.part.referrer_kinds {
+            Some(sets) => sets
+                .iter()
+                .map(|ks| ks.iter().map(|&k| describe(k)).collect())
+                .collect(),
+            None => self
+                .part
+                .rows
+                .iter()
+                .map(|r| r.key.keys().iter().map(|&k| describe(k)).collect())
+                .collect(),
+        }
     }
 
     /// The set of rows `start..stop`.
