@@ -162,3 +162,19 @@ def test_product_text_as_guppy3(h):
     objs = [1.5, 2.5, [], [1], "ab", (1, 2)]
     g = guppy.hpy()
     assert str(h.idset(objs).by("Type&Size").all) == str(g.idset(objs).by("Type&Size").all)
+
+
+class SubOwner(Owner):
+    pass
+
+
+def test_dictof_alt_compares_owner_types(h):
+    sub = SubOwner(9)
+    d = sub.__dict__
+    x = h.idset(POOL + [d])
+    assert (x & h.Clodo(dictof=Owner)).count == 3
+    assert (x & h.Clodo(dictof=Owner).alt("<=")).count == 4
+    assert (x & h.Clodo(dictof=Owner).alt("<")).theone is d
+    assert d in h.Clodo(dictof=Owner).alt("<") and OWNED[0] not in h.Clodo(dictof=Owner).alt("<")
+    again = eval(repr(h.Clodo(dictof=Owner).alt("<")).replace("hpy().", "h."), {"h": h, "tests": sys.modules["tests"]})
+    assert again == h.Clodo(dictof=Owner).alt("<")

@@ -80,3 +80,14 @@ def test_rcs_classes_by_referrer_kinds():
     assert repr(h.Clodo.sokind(h.Clodo(list)).refdby) == repr(h.Rcs(h.Clodo(list)))
     assert h.Clodo.sokind(h.Clodo(list)).refdby.brief == "<referred by: list>"
     assert repr(h.Type.refdby).endswith("Type.refdby")
+
+
+def test_rcs_alt_compares_referrer_class_sets():
+    h = hpy()
+    x = h.iso(SHARED, VIA_LIST)
+    only_module = h.Rcs(h.Clodo(dictof=type(gc)))
+    assert (x & only_module).theone is VIA_LIST
+    fewer = h.Rcs(h.Clodo(list), h.Clodo(tuple), h.Clodo(dictof=type(gc))).alt("<=")
+    assert (x & fewer).count == 2
+    assert (x & only_module.alt(">")).theone is SHARED
+    assert only_module.alt(">").brief.startswith("[> <referred by:")

@@ -214,30 +214,46 @@ class ClassKind(TypeKind):
 
 class DictOfKind(Kind):
     """Dicts that are the ``__dict__`` of an instance of ``owner`` (None: dicts no object
-    owns) — ``h.Clodo(dictof=C)`` / ``h.Clodo(dictof=())``."""
+    owns) — ``h.Clodo(dictof=C)`` / ``h.Clodo(dictof=())``; ``.alt('<=')`` etc. compare
+    the owner's type by subclassing."""
 
-    __slots__ = ("owner",)
+    __slots__ = ("owner", "op")
 
-    def __init__(self, session: Session, owner: type | None) -> None:
+    def __init__(self, session: Session, owner: type | None, op: str = "==") -> None:
         super().__init__(session)
         self.owner = owner
+        self.op = op
+
+    def _owner_matches(self, t: type | None) -> bool:
+        if self.op == "==" or self.owner is None or t is None:
+            return (t is self.owner) == (self.op != "!=")
+        return TypeKind(self._session, self.owner, self.op)._matches(t)
 
     def _select(self, nodes: NodeSet) -> NodeSet:
-        return nodes.select("dictof", 0 if self.owner is None else id(self.owner))
+        if self.op == "==":
+            return nodes.select("dictof", 0 if self.owner is None else id(self.owner))
+        return _select_rows(nodes, "Clodo", lambda tag, obj, _n: tag == "dictof" and self._owner_matches(obj))
 
     def _contains(self, obj: object) -> bool:
         if type(obj) is not dict:
             return False
-        return _owner_type(obj) is self.owner
+        return self._owner_matches(_owner_type(obj))
+
+    def alt(self, op: str) -> DictOfKind:
+        _alt_check(op)
+        return DictOfKind(self._session, self.owner, op)
 
     @property
     def brief(self) -> str:
-        if self.owner is None:
-            return "dict (no owner)"
-        return f"dict of {kind_names.type_name(self.owner)}"
+        name = "dict (no owner)" if self.owner is None else f"dict of {kind_names.type_name(self.owner)}"
+        return name if self.op == "==" else f"[{self.op} {name}]"
 
     def _body(self) -> str:
-        return "{p}Clodo(dictof=())" if self.owner is None else f"{{p}}Clodo(dictof={type_expr(self.owner)})"
+        base = "{p}Clodo(dictof=())" if self.owner is None else f"{{p}}Clodo(dictof={type_expr(self.owner)})"
+        return base if self.op == "==" else f"{base}.alt({self.op!r})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self._body(),)
 
 
 def _owner_type(d: dict[Any, Any]) -> type | None:

@@ -293,26 +293,45 @@ class Referrers(ComputedRelation):
 
 
 class ReferredBy(Kind):
-    """Objects referred to by objects of exactly these classes (``h.Rcs(k1, k2)``)."""
+    """Objects referred to by objects of exactly these classes (``h.Rcs(k1, k2)``);
+    ``.alt('<=')`` etc. compare the referrer classes as sets (``<=``: referred to only by
+    some of these)."""
 
-    __slots__ = ("relation", "kinds")
+    __slots__ = ("relation", "kinds", "op")
 
-    def __init__(self, relation: Referrers, kinds: Sequence[UniSet]) -> None:
+    def __init__(self, relation: Referrers, kinds: Sequence[UniSet], op: str = "==") -> None:
         super().__init__(relation._session)
         self.relation = relation
         self.kinds = tuple(sorted(kinds, key=repr))
+        self.op = op
+
+    def alt(self, op: str) -> ReferredBy:
+        from .kinds import _alt_check
+
+        _alt_check(op)
+        return ReferredBy(self.relation, self.kinds, op)
+
+    def _matches(self, have: frozenset[str]) -> bool:
+        want = self._names()
+        return {
+            "==": have == want,
+            "!=": have != want,
+            "<": have < want,
+            "<=": have <= want,
+            ">": have > want,
+            ">=": have >= want,
+        }[self.op]
 
     def _names(self) -> frozenset[str]:
         return frozenset(repr(k) for k in self.kinds)
 
     def _select(self, nodes: NodeSet) -> NodeSet:
         part = self._session._in_edge_graph(nodes).partition_by_referrers(self.relation.base)
-        want = self._names()
+        objects: list[object] = []
         for i, kind in enumerate(self.relation.kinds_of_rows(part)):
-            if isinstance(kind, ReferredBy) and kind._names() == want:
-                found = part.rows_set(i, i + 1)
-                return nodes.graph.set_of(found.objects()).intersection(nodes)
-        return nodes.difference(nodes)
+            if isinstance(kind, ReferredBy) and self._matches(kind._names()):
+                objects += part.rows_set(i, i + 1).objects()
+        return nodes.graph.set_of(objects).intersection(nodes)
 
     def _contains(self, obj: object) -> bool:
         return self._select(self._session.iso(obj)._nodes).count == 1
@@ -320,13 +339,15 @@ class ReferredBy(Kind):
     @property
     def brief(self) -> str:
         names = sorted(getattr(k, "brief", "?") for k in self.kinds)
-        return f"<referred by: {', '.join(names) if names else '<Nothing>'}>"
+        inner = f"referred by: {', '.join(names) if names else '<Nothing>'}"
+        return f"<{inner}>" if self.op == "==" else f"[{self.op} <{inner}>]"
 
     def __repr__(self) -> str:
-        return f"{self.relation!r}({', '.join(repr(k) for k in self.kinds)})"
+        base = f"{self.relation!r}({', '.join(repr(k) for k in self.kinds)})"
+        return base if self.op == "==" else f"{base}.alt({self.op!r})"
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.relation.base, tuple(sorted(self._names())))
+        return (self.relation.base, tuple(sorted(self._names())), self.op)
 
 
 class SetOfKinds:
