@@ -252,15 +252,7 @@ impl AddressIndex {
     #[inline]
     pub fn rank(&self, addr: u64) -> Option<u32> {
         debug_assert!(self.frozen, "rank before freeze");
-        let (key, bit) = Self::split(addr);
-        let page = &self.pages[self.page_for_query(key)?];
-        let word = page.bits[bit / 64];
-        let mask = 1u64 << (bit % 64);
-        if word & mask == 0 {
-            return None;
-        }
-        let below = (word & (mask - 1)).count_ones();
-        Some(page.word_rank[bit / 64] + below)
+        self.rank_cached(&mut RankCursor::default(), addr)
     }
 
     /// [`AddressIndex::rank`] with a page cache owned by the caller (hot loops).

@@ -177,21 +177,19 @@ impl HeapGraph {
 
     /// Every node referring to a member of `set`.
     pub fn referrers_of(&self, set: &NodeSet) -> NodeSet {
-        let mut out = self.empty_set();
-        for n in set.iter() {
-            for &r in self.referrers(n) {
-                out.insert(r);
-            }
-        }
-        out
+        self.neighbours_of(set, |n| self.referrers(n))
     }
 
     /// Every node a member of `set` refers to.
     pub fn referents_of(&self, set: &NodeSet) -> NodeSet {
+        self.neighbours_of(set, |n| self.referents(n))
+    }
+
+    fn neighbours_of<'a>(&'a self, set: &NodeSet, of: impl Fn(NodeId) -> &'a [NodeId]) -> NodeSet {
         let mut out = self.empty_set();
         for n in set.iter() {
-            for &r in self.referents(n) {
-                out.insert(r);
+            for &m in of(n) {
+                out.insert(m);
             }
         }
         out
