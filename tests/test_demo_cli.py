@@ -14,6 +14,8 @@ def test_demo_finds_the_leaking_kinds(capsys):
     assert out.splitlines()[2].startswith("Partition of a set of ")
     assert "1 x heapscope.demo.RequestContext per request" in out
     assert "1 x bytes per request" in out
+    held = [ln for ln in out.splitlines() if ln.startswith("  heapscope.demo.RequestContext: held by")]
+    assert len(held) == 1 and "list" in held[0], out  # the module-level audit log
     from heapscope import demo
 
     demo.AUDIT_LOG.clear()
