@@ -28,3 +28,11 @@ def test_cli_help_and_errors():
         [sys.executable, "-m", "heapscope", "demo", "--requests", "0"], capture_output=True, text=True, check=False
     )
     assert bad.returncode == 2 and "--requests must be at least 1" in bad.stderr
+
+
+def test_closed_pipe_ends_quietly():
+    run = subprocess.run(
+        f"{sys.executable} -m heapscope demo | head -1", shell=True, capture_output=True, text=True
+    )
+    assert run.stdout.startswith("heapscope demo:")
+    assert "Traceback" not in run.stderr

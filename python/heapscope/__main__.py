@@ -32,5 +32,17 @@ def _version() -> str:
     return __version__
 
 
+def run() -> int:
+    """Entry point: like other command-line tools, a closed pipe (``| head``) ends the
+    output quietly."""
+    try:
+        return main()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
