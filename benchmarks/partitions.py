@@ -11,12 +11,11 @@ Like run.py: every measurement in a fresh child process, tools alternated, media
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 
-from run import WORKLOADS, build_workload, fmt_time, med, ratio, run_child
+from run import build_workload, fmt_time, med, parse_args, ratio, run_child
 
 TOOLS = ("heapscope", "guppy3")
 ERS = ("Clodo", "Type", "Size", "Module", "Unity", "Type&Size", "Rcs")
@@ -47,24 +46,17 @@ def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "--child":
         child_main(sys.argv[2], sys.argv[3])
         return
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--workloads", default="instances")
-    args = ap.parse_args()
-    workloads = [w for w in args.workloads.split(",") if w]
-    for w in workloads:
-        if w not in WORKLOADS:
-            ap.error(f"unknown workload {w!r}")
+    reps, workloads = parse_args(__doc__, "instances")
     res = {w: {t: [] for t in TOOLS} for w in workloads}
-    for rep in range(args.reps):
+    for rep in range(reps):
         for w in workloads:
             for t in TOOLS:
                 r = run_child(t, w, __file__)
                 res[w][t].append(r)
-                print(f"[rep {rep + 1}/{args.reps}] {w} {t}: {r.get('error', 'ok')}", file=sys.stderr, flush=True)
+                print(f"[rep {rep + 1}/{reps}] {w} {t}: {r.get('error', 'ok')}", file=sys.stderr, flush=True)
     out = [
         "heapscope vs guppy3: partition and print str(x.by(er))",
-        f"Python {sys.version.split()[0]}, {args.reps} repetitions (fresh process each, alternated), medians",
+        f"Python {sys.version.split()[0]}, {reps} repetitions (fresh process each, alternated), medians",
         "",
         f"{'workload':<10} {'relation':<10} {'heapscope':>12} {'guppy3':>12} {'guppy3/hs':>10}  goal",
     ]

@@ -302,34 +302,39 @@ def build_table(res: dict, workloads: list[str], reps: int, elapsed: float) -> s
     return "\n".join(out) + "\n"
 
 
-def main() -> None:
-    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
-        child_main(sys.argv[2], sys.argv[3])
-        return
-
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(doc: str | None, default_workloads: str) -> tuple[int, list[str]]:
+    """``--reps N --workloads a,b`` of the benchmark scripts, validated."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--workloads", default=",".join(WORKLOADS))
+    ap.add_argument("--workloads", default=default_workloads)
     args = ap.parse_args()
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in workloads:
         if w not in WORKLOADS:
             ap.error(f"unknown workload {w!r}; choose from {', '.join(WORKLOADS)}")
+    return args.reps, workloads
 
+
+def main() -> None:
+    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
+        child_main(sys.argv[2], sys.argv[3])
+        return
+
+    reps, workloads = parse_args(__doc__, ",".join(WORKLOADS))
     res = {w: {t: [] for t in TOOLS} for w in workloads}
     start = time.perf_counter()
-    for rep in range(args.reps):
+    for rep in range(reps):
         for w in workloads:
             for t in TOOLS:  # alternate A B C A B C ...
                 t0 = time.perf_counter()
                 r = run_child(t, w)
                 res[w][t].append(r)
                 status = r.get("error", f"heap_first={fmt_time(r.get('heap_first'))}")
-                print(f"[rep {rep + 1}/{args.reps}] {w:<10} {t:<10} {time.perf_counter() - t0:6.1f}s  {status}",
+                print(f"[rep {rep + 1}/{reps}] {w:<10} {t:<10} {time.perf_counter() - t0:6.1f}s  {status}",
                       file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - start
 
-    table = build_table(res, workloads, args.reps, elapsed)
+    table = build_table(res, workloads, reps, elapsed)
     print(table, end="")
     outdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
     os.makedirs(outdir, exist_ok=True)
