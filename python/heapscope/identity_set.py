@@ -30,6 +30,7 @@ from .kinds import (
 )
 from .relations import ComputedRelation, Findex
 from .stat import Stat
+from .paths import ShortestPaths
 from .tables import Paged, Table, id_table, set_table
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ class IdentitySet(Paged, UniSet):
     def __init__(
         self, nodes: NodeSet, session: Session, er: str | EquivalenceRelation | ComputedRelation = "Clodo"
     ) -> None:
-        if isinstance(er, str) and er in ("Rcs", "Idset", "Prod"):
+        if isinstance(er, str) and er in ("Rcs", "Via", "Idset", "Prod"):
             er = getattr(session, er)  # relations computed in Python, by name
         er = _er_name(er)
         self._nodes = nodes
@@ -117,6 +118,7 @@ class IdentitySet(Paged, UniSet):
 
     byidset = property(lambda self: self.by(self._session.Idset), doc="Each object its own row (a set).")
     byrcs = property(lambda self: self.by(self._session.Rcs), doc="By the classes of the referrers (Rcs).")
+    byvia = property(lambda self: self.by(self._session.Via), doc="By the labels of the references holding each object (Via).")
     byprod = property(lambda self: self.by(self._session.Prod), doc="By allocation site (tracemalloc).")
 
     @property
@@ -280,6 +282,34 @@ class IdentitySet(Paged, UniSet):
         members = {id(o) for o in dicts.objects() if type(o) is dict}
         owners = [r for r in referrers.objects() if id(_native.owned_dict(r)) in members]
         return IdentitySet(referrers.graph.set_of(owners), self._session)
+
+    # -- why it is alive -----------------------------------------------------------------
+    def get_shpaths(
+        self,
+        src: IdentitySet | None = None,
+        avoid_nodes: IdentitySet | None = None,
+        avoid_edges: Any = (),
+    ) -> ShortestPaths:
+        """All shortest paths to the members nearest the roots (or ``src``), never passing
+        through ``avoid_nodes`` nor along ``avoid_edges`` (pairs of objects)."""
+        return ShortestPaths(self._session, self, src, avoid_nodes, tuple(avoid_edges))
+
+    @property
+    def sp(self) -> ShortestPaths:
+        """All shortest paths from the roots: ``x.sp``, ``x.sp[0]``, ``x.sp.avoided(0)``."""
+        return self.get_shpaths()
+
+    shpaths = sp
+
+    @property
+    def pathsin(self) -> ShortestPaths:
+        """The references from the members' direct referrers to the members."""
+        return self.get_shpaths(src=self.referrers)
+
+    @property
+    def pathsout(self) -> ShortestPaths:
+        """The references from the members to their referents."""
+        return self.referents.get_shpaths(src=self)
 
     # -- frozen views --------------------------------------------------------------------
     @property

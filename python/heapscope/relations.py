@@ -367,3 +367,95 @@ class SetOfKinds:
     def __repr__(self) -> str:
         base = self.relation.base
         return f"{reprefix(self.relation._session)}{base}.sokind({', '.join(repr(k) for k in self.kinds)})"
+
+
+class Via(ComputedRelation):
+    """Heapy's Via (``h.Via``, ``x.byvia``): each object is classed by the labels of the
+    references that hold it (``'.__dict__'``, ``"['name']"``, ``'[3]'``, root edges as
+    ``'.i0_modules'``). Labels are computed once per capture with edges."""
+
+    header = "Referred Via:"
+
+    def __repr__(self) -> str:
+        return f"{reprefix(self._session)}Via"
+
+    def __call__(self, *labels: str) -> ViaKind:
+        """Objects held by references of exactly these labels: ``h.Via('.x', "['k']")``."""
+        return ViaKind(self, labels)
+
+    def partition(self, x: IdentitySet) -> Any:
+        return self._session._in_edge_graph(x._nodes).partition_by_via()
+
+    def kinds_of_rows(self, part: Any) -> list[UniSet]:
+        return [ViaKind(self, labels) for labels in part.via_labels() or []]
+
+
+def _label_text(label: str) -> str:
+    """A label as the user may write it (``'_.x'``, ``'.x'``, ``"['k']"``) in our canonical
+    form: the referrer left out, as Heapy's Via rows print it."""
+    if not isinstance(label, str):
+        raise TypeError(f"a Via label is a string such as '.x' or \"['key']\", not {label!r}")
+    label = label.strip()
+    if label.startswith("_") and not label.startswith("list(_)"):
+        label = label[1:]
+    return label
+
+
+class ViaKind(Kind):
+    """Objects held by references of exactly these labels (``h.Via('.x')``);
+    ``.alt('<=')`` etc. compare label sets (``>=``: held at least by these)."""
+
+    __slots__ = ("relation", "labels", "op")
+
+    def __init__(self, relation: Via, labels: Sequence[str], op: str = "==") -> None:
+        super().__init__(relation._session)
+        self.relation = relation
+        self.labels = frozenset(_label_text(label) for label in labels)
+        self.op = op
+
+    def alt(self, op: str) -> ViaKind:
+        from .kinds import _alt_check
+
+        _alt_check(op)
+        return ViaKind(self.relation, sorted(self.labels), op)
+
+    def _matches(self, have: frozenset[str]) -> bool:
+        want = self.labels
+        return {
+            "==": have == want,
+            "!=": have != want,
+            "<": have < want,
+            "<=": have <= want,
+            ">": have > want,
+            ">=": have >= want,
+        }[self.op]
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        edge_nodes = self._session._in_edge_graph(nodes)
+        if self.op == "==":
+            chosen = edge_nodes.select_via(sorted(self.labels))
+        else:
+            part = edge_nodes.partition_by_via()
+            chosen = edge_nodes.difference(edge_nodes)
+            for i, labels in enumerate(part.via_labels() or []):
+                if self._matches(frozenset(labels)):
+                    chosen = chosen.union(part.rows_set(i, i + 1))
+        return nodes.graph.set_of_addresses(chosen.addresses()).intersection(nodes)
+
+    def _contains(self, obj: object) -> bool:
+        return self._select(self._session.iso(obj)._nodes).count == 1
+
+    def _args(self) -> str:
+        return ", ".join(sorted(repr(label) for label in self.labels))
+
+    @property
+    def brief(self) -> str:
+        inner = f"via {self._args() or '<Nothing>'}"
+        return f"<{inner}>" if self.op == "==" else f"[{self.op} <{inner}>]"
+
+    def _body(self) -> str:
+        base = f"{{p}}Via({self._args()})"
+        return base if self.op == "==" else f"{base}.alt({self.op!r})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (tuple(sorted(self.labels)), self.op)

@@ -24,7 +24,8 @@ from typing import Any, Iterable, Iterator
 from . import _native, kind_names
 from .identity_set import IdentitySet
 from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
-from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds
+from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds, Via
+from .paths import Path, PathsPage, ShortestPaths
 from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
 from .stat import Stat
@@ -219,6 +220,11 @@ class Session:
         """Referrer classes (Clodo): ``x.byrcs``, ``h.Rcs(h.Clodo(list))``."""
         return Referrers(self, "Clodo")
 
+    @property
+    def Via(self) -> Via:  # noqa: N802
+        """Reference labels: ``x.byvia``, ``h.Via('.x', "['key']")``."""
+        return Via(self)
+
     def findex(self, *kinds: UniSet) -> Findex:
         """The relation whose class i holds objects whose first containing kind is kinds[i]."""
         return Findex(self, kinds)
@@ -278,6 +284,10 @@ def hidden_types() -> list[type]:
         Everything,
         _native.LiveGraph,
         _native.NodeSet,
+        _native.ShortestPaths,
+        ShortestPaths,
+        Path,
+        PathsPage,
         _native.Partition,
     ]
 

@@ -5,7 +5,7 @@
 //! Names come from the graph's type table; kinds whose names need the live object
 //! (module names) are named by the caller through `name_of`.
 
-use crate::{CoreError, FastMap, HeapGraph, NodeId, NodeSet, TypeId};
+use crate::{CoreError, FastMap, HeapGraph, LabelId, NodeId, NodeSet, TypeId};
 
 /// Heapy's equivalence relations that need no referrer graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -116,6 +116,14 @@ pub struct RowKey {
 impl RowKey {
     pub fn keys(&self) -> &[KindKey] {
         &self.keys[..self.len as usize]
+    }
+
+    /// The key of rows classed by something else (referrer classes, labels).
+    pub(crate) fn unused() -> Self {
+        RowKey {
+            len: 0,
+            keys: [KindKey::Unity; MAX_FACTORS],
+        }
     }
 }
 
@@ -258,6 +266,8 @@ pub struct Partition {
     /// For a partition by referrers (Rcs): each row's set of referrer classes, aligned
     /// with `rows` (their `key` is then unused).
     pub referrer_kinds: Option<Vec<Vec<KindKey>>>,
+    /// For a partition by Via: each row's set of edge labels, aligned with `rows`.
+    pub via_labels: Option<Vec<Vec<LabelId>>>,
 }
 
 impl Partition {
@@ -316,6 +326,7 @@ impl Partition {
             count,
             size,
             referrer_kinds: None,
+            via_labels: None,
         })
     }
 
@@ -334,10 +345,7 @@ impl Partition {
             e.0 += 1;
             e.1 += g.size_of(n);
         }
-        let unused = RowKey {
-            len: 0,
-            keys: [KindKey::Unity; MAX_FACTORS],
-        };
+        let unused = RowKey::unused();
         let mut named: Vec<(Vec<KindKey>, PartitionRow)> = groups
             .into_iter()
             .map(|(kinds, (count, size))| {
@@ -378,11 +386,22 @@ impl Partition {
             count,
             size,
             referrer_kinds: Some(kinds),
+            via_labels: None,
         }
+    }
+
+    fn row_index(&self, row: &PartitionRow) -> usize {
+        self.rows
+            .iter()
+            .position(|r| std::ptr::eq(r, row))
+            .expect("a row of this partition")
     }
 
     /// Heapy's table header: the factors' headers joined by ` & `.
     pub fn header(&self) -> String {
+        if self.via_labels.is_some() {
+            return "Referred Via:".to_string();
+        }
         if self.referrer_kinds.is_some() {
             return format!("Referrers by {}", self.classifiers[0].header());
         }
@@ -395,12 +414,12 @@ impl Partition {
 
     /// The members of `set` in row `row`.
     pub fn row_set(&self, g: &HeapGraph, set: &NodeSet, row: &PartitionRow) -> NodeSet {
+        if let Some(all) = &self.via_labels {
+            let index = self.row_index(row);
+            return crate::via::select_via(g, set, &all[index]);
+        }
         if let Some(all) = &self.referrer_kinds {
-            let index = self
-                .rows
-                .iter()
-                .position(|r| std::ptr::eq(r, row))
-                .expect("a row of this partition");
+            let index = self.row_index(row);
             let want = &all[index];
             return NodeSet::from_ids(
                 set.universe(),

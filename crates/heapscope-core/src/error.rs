@@ -15,6 +15,10 @@ pub enum CoreError {
     BadProduct { factors: usize, max: usize },
     #[error("the two sets belong to different heap graphs")]
     DifferentGraphs,
+    #[error("this graph was captured without edges")]
+    NoEdges,
+    #[error("internal: edge labels do not match the graph's edges")]
+    LabelMismatch,
     #[error("the set is empty")]
     EmptySet,
     #[error("the set has {count} objects, not exactly one")]

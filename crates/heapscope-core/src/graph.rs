@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use crate::{AddressIndex, CoreError, FastMap, NodeId, NodeSet, TypeId};
+use crate::{AddressIndex, CoreError, EdgeLabels, FastMap, NodeId, NodeSet, TypeId};
 
 /// One entry of the type table. `name` is the Heapy-style kind name (`int`,
 /// `__main__.Leaky`, `types.CodeType`), filled in by whoever can render types.
@@ -42,6 +42,8 @@ pub struct HeapGraph {
     edges: Option<Csr>,
     /// Reverse edges (referrers), built from `edges` on first use.
     reverse: OnceLock<Csr>,
+    /// Edge labels, computed on first need by whoever can name references.
+    labels: OnceLock<EdgeLabels>,
     roots: Vec<(String, NodeId)>,
 }
 
@@ -122,6 +124,19 @@ impl HeapGraph {
         let lo = e.starts[n.index()] as usize;
         let hi = e.starts[n.index() + 1] as usize;
         &e.targets[lo..hi]
+    }
+
+    /// Forward CSR arrays `(starts, targets)` (panics without edges).
+    pub(crate) fn csr_parts(&self) -> (&[u32], &[NodeId]) {
+        let e = self
+            .edges
+            .as_ref()
+            .expect("this graph was captured without edges");
+        (&e.starts, &e.targets)
+    }
+
+    pub(crate) fn labels_cell(&self) -> &OnceLock<EdgeLabels> {
+        &self.labels
     }
 
     pub fn roots(&self) -> &[(String, NodeId)] {
@@ -589,6 +604,7 @@ impl GraphBuilder {
             dict_owners: self.owners,
             edges: self.edges,
             reverse: OnceLock::new(),
+            labels: OnceLock::new(),
             roots: self.roots,
         }
     }

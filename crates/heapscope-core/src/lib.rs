@@ -10,16 +10,24 @@
 
 mod address_index;
 mod classify;
+mod dominators;
+mod edge_labels;
 mod error;
 mod fast_hash;
 mod graph;
 mod ids;
 mod nodeset;
+mod shortest_paths;
+mod via;
 
 pub use address_index::{AddressCode, AddressIndex, RankCursor};
 pub use classify::{Classifier, KindKey, Partition, PartitionRow, RowKey, MAX_FACTORS};
+pub use dominators::{Dominator, DominatorTree};
+pub use edge_labels::{EdgeLabeler, EdgeLabels, Label, LabelOrder, LabelTable, Relation};
 pub use error::CoreError;
 pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable, WalkRecorder};
-pub use ids::{NodeId, TypeId};
+pub use ids::{LabelId, NodeId, TypeId};
 pub use nodeset::NodeSet;
+pub use shortest_paths::{EdgePair, PathSource, PathStep, ShortestPaths, ROOT_NODE};
+pub use via::{py_str_repr, select_via, via_row_name};

@@ -4,6 +4,7 @@
 #define Py_BUILD_CORE 1
 #include "capture_shim.h"
 #include <stddef.h>
+#include "structmember.h"
 #include <string.h>
 #include "internal/pycore_interp.h"
 #include "internal/pycore_object.h"
@@ -302,59 +303,108 @@ interp_roots(PyInterpreterState *interp, hs_rootproc proc, void *arg)
 }
 
 #if PY_VERSION_HEX >= 0x030B0000
-/* One live interpreter frame (no frame object is created for it). Its members are
- * reported as roots named <frame>.f_code, <frame>.f_locals['x'] (cells: a space before
- * the subscript, as Heapy writes them), <frame>->f_valuestack[i]. */
-static int
-iframe_roots(_PyInterpreterFrame *f, const char *fname, int stack_valid, hs_rootproc proc, void *arg)
+static PyCodeObject *
+iframe_code(_PyInterpreterFrame *f)
 {
-    char buf[256];
-    const char *prefix = fname;
 #if PY_VERSION_HEX >= 0x030D0000
     PyObject *exec = f->f_executable;
-    PyCodeObject *co = (exec != NULL && PyCode_Check(exec)) ? (PyCodeObject *)exec : NULL;
-    ROOT(".f_code", exec);
-    ROOT(".f_func", f->f_funcobj);
-#elif PY_VERSION_HEX >= 0x030C0000
-    PyCodeObject *co = f->f_code;
-    ROOT(".f_code", co);
-    ROOT(".f_func", f->f_funcobj);
+    return (exec != NULL && PyCode_Check(exec)) ? (PyCodeObject *)exec : NULL;
 #else
-    PyCodeObject *co = f->f_code;
-    ROOT(".f_code", co);
-    ROOT(".f_func", f->f_func);
+    return f->f_code;
 #endif
-    ROOT(".f_globals", f->f_globals);
-    ROOT(".f_builtins", f->f_builtins);
-    ROOT(".f_locals", f->f_locals);
-    if (f->frame_obj != NULL) {
-        ROOT("", f->frame_obj);
-    }
+}
+
+/* The members of one interpreter frame, named like a frame object's: .f_code, .f_func,
+ * .f_globals, .f_builtins, .f_locals, locals .f_locals['x'] (cells .f_locals ['x']) and
+ * the value stack ->f_valuestack[i]. The locals are always valid (initialised to NULL).
+ * The value stack is read only when stack_valid, below the frame's saved stacktop and
+ * never past the code's stack size: 3.12+ mark an executing frame with stacktop -1;
+ * 3.11 leaves it stale, so callers pass stack_valid = 0 unless the frame called its
+ * callee directly (not through C: the callee is no entry frame). */
+static int
+iframe_members(_PyInterpreterFrame *f, int stack_valid, hs_relproc proc, void *arg)
+{
+#define MEMBER(rel, nm, key, idx, o)                                  \
+    do {                                                              \
+        PyObject *_o = (PyObject *)(o);                               \
+        if (_o != NULL) {                                             \
+            int _r = proc(rel, nm, key, idx, _o, arg);                \
+            if (_r) return _r;                                        \
+        }                                                             \
+    } while (0)
+    PyCodeObject *co = iframe_code(f);
+#if PY_VERSION_HEX >= 0x030D0000
+    MEMBER(HS_REL_ATTRIBUTE, "f_code", NULL, 0, f->f_executable);
+    MEMBER(HS_REL_ATTRIBUTE, "f_func", NULL, 0, f->f_funcobj);
+#elif PY_VERSION_HEX >= 0x030C0000
+    MEMBER(HS_REL_ATTRIBUTE, "f_code", NULL, 0, co);
+    MEMBER(HS_REL_ATTRIBUTE, "f_func", NULL, 0, f->f_funcobj);
+#else
+    MEMBER(HS_REL_ATTRIBUTE, "f_code", NULL, 0, co);
+    MEMBER(HS_REL_ATTRIBUTE, "f_func", NULL, 0, f->f_func);
+#endif
+    MEMBER(HS_REL_ATTRIBUTE, "f_globals", NULL, 0, f->f_globals);
+    MEMBER(HS_REL_ATTRIBUTE, "f_builtins", NULL, 0, f->f_builtins);
+    MEMBER(HS_REL_ATTRIBUTE, "f_locals", NULL, 0, f->f_locals);
     if (co == NULL) return 0;
     int nlocalsplus = co->co_nlocalsplus;
-    /* The locals are always valid (initialised to NULL). The value stack is valid only
-     * below a stacktop saved for the frame's current call: 3.12+ mark an executing frame
-     * with stacktop -1; 3.11 leaves it stale, so the caller passes stack_valid = 0 unless
-     * the frame called its callee directly (not through C: the callee is no entry frame). */
     int top = stack_valid ? f->stacktop : -1;
-    if (top < nlocalsplus) top = nlocalsplus;
+    if (top < nlocalsplus || top > nlocalsplus + co->co_stacksize) top = nlocalsplus;
     for (int i = 0; i < top; i++) {
         PyObject *v = f->localsplus[i];
         if (v == NULL) continue;
-        char label[160];
         if (i < nlocalsplus) {
             PyObject *nm = PyTuple_GET_ITEM(co->co_localsplusnames, i);
-            const char *s = PyUnicode_Check(nm) ? PyUnicode_AsUTF8(nm) : NULL;
-            if (s == NULL) { PyErr_Clear(); s = "?"; }
             int kind = PyBytes_AS_STRING(co->co_localspluskinds)[i];
-            snprintf(label, sizeof label, ".f_locals%s['%s']",
-                     (kind & (CO_FAST_CELL | CO_FAST_FREE)) ? " " : "", s);
+            MEMBER((kind & (CO_FAST_CELL | CO_FAST_FREE)) ? HS_REL_CELL : HS_REL_LOCAL, NULL, nm,
+                   0, v);
         } else {
-            snprintf(label, sizeof label, "->f_valuestack[%d]", i - nlocalsplus);
+            MEMBER(HS_REL_STACK, NULL, NULL, i - nlocalsplus, v);
         }
-        ROOT(label, v);
     }
     return 0;
+#undef MEMBER
+}
+
+/* Renders frame members as root names: <frame>.f_code, <frame>.f_locals['x'], ... */
+struct frame_root_arg {
+    hs_rootproc proc;
+    void *arg;
+    const char *fname;
+};
+
+static int
+frame_root_member(int rel, const char *name, PyObject *key, Py_ssize_t index, PyObject *target,
+                  void *varg)
+{
+    struct frame_root_arg *fa = (struct frame_root_arg *)varg;
+    char buf[256];
+    const char *s = NULL;
+    if (key != NULL && PyUnicode_Check(key)) {
+        s = PyUnicode_AsUTF8(key);
+        if (s == NULL) PyErr_Clear();
+    }
+    if (s == NULL) s = "?";
+    switch (rel) {
+    case HS_REL_ATTRIBUTE: snprintf(buf, sizeof buf, "%s.%s", fa->fname, name); break;
+    case HS_REL_LOCAL: snprintf(buf, sizeof buf, "%s.f_locals['%s']", fa->fname, s); break;
+    case HS_REL_CELL: snprintf(buf, sizeof buf, "%s.f_locals ['%s']", fa->fname, s); break;
+    default: snprintf(buf, sizeof buf, "%s->f_valuestack[%zd]", fa->fname, index); break;
+    }
+    return fa->proc(buf, target, fa->arg);
+}
+
+/* One live interpreter frame (no frame object is created for it): its members become
+ * roots named after the frame (see iframe_members). */
+static int
+iframe_roots(_PyInterpreterFrame *f, const char *fname, int stack_valid, hs_rootproc proc, void *arg)
+{
+    if (f->frame_obj != NULL) {
+        int r = proc(fname, (PyObject *)f->frame_obj, arg);
+        if (r) return r;
+    }
+    struct frame_root_arg fa = {proc, arg, fname};
+    return iframe_members(f, stack_valid, frame_root_member, &fa);
 }
 #endif
 
@@ -579,4 +629,279 @@ hs_size_is_constant(PyTypeObject *tp)
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) return 0;
 #endif
     return 1;
+}
+
+/* ---- relations (edge labels) ------------------------------------------------------ */
+
+#define REL(rel, nm, key, idx, o)                                     \
+    do {                                                              \
+        PyObject *_o = (PyObject *)(o);                               \
+        if (_o != NULL) {                                             \
+            int _r = proc(rel, nm, key, idx, _o, arg);                \
+            if (_r) return _r;                                        \
+        }                                                             \
+    } while (0)
+#define ATTR(nm, o) REL(HS_REL_ATTRIBUTE, nm, NULL, 0, o)
+#define INTERNAL(nm, o) REL(HS_REL_INTERNAL, nm, NULL, 0, o)
+
+/* Object members (tp_members, which include __slots__) of every type in the MRO. */
+static int
+relate_members(PyObject *obj, PyTypeObject *tp, hs_relproc proc, void *arg)
+{
+    PyObject *mro = tp->tp_mro;
+    Py_ssize_t n = (mro != NULL && PyTuple_Check(mro)) ? PyTuple_GET_SIZE(mro) : 0;
+    for (Py_ssize_t k = 0; k < (n ? n : 1); k++) {
+        PyTypeObject *t = n ? (PyTypeObject *)PyTuple_GET_ITEM(mro, k) : tp;
+        if (!PyType_Check((PyObject *)t) || t->tp_members == NULL) continue;
+        for (PyMemberDef *m = t->tp_members; m->name != NULL; m++) {
+            if (m->type != T_OBJECT && m->type != T_OBJECT_EX) continue;
+#ifdef Py_RELATIVE_OFFSET
+            if (m->flags & Py_RELATIVE_OFFSET) continue;
+#endif
+            if (m->offset < (Py_ssize_t)sizeof(PyObject)
+                || m->offset + (Py_ssize_t)sizeof(PyObject *) > t->tp_basicsize) {
+                continue;
+            }
+            ATTR(m->name, *(PyObject **)((char *)obj + m->offset));
+        }
+    }
+    return 0;
+}
+
+/* Instance attributes kept without a dict: 3.11/3.12 managed values, 3.13 inline values
+ * (entry i of the type's shared keys names value i). */
+static int
+relate_managed_values(PyObject *obj, PyTypeObject *tp, hs_relproc proc, void *arg)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) || !(tp->tp_flags & Py_TPFLAGS_HEAPTYPE)) return 0;
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    if (keys == NULL || keys->dk_kind == DICT_KEYS_GENERAL) return 0;
+    PyDictValues *values = NULL;
+    Py_ssize_t n = keys->dk_nentries;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (!(tp->tp_flags & Py_TPFLAGS_INLINE_VALUES)) return 0;
+    values = _PyObject_InlineValues(obj);
+    if (!values->valid) return 0;
+    if (n > values->capacity) n = values->capacity;
+#elif PY_VERSION_HEX >= 0x030C0000
+    PyDictOrValues dorv = *_PyObject_DictOrValuesPointer(obj);
+    if (!_PyDictOrValues_IsValues(dorv)) return 0;
+    values = _PyDictOrValues_GetValues(dorv);
+#else
+    values = *_PyObject_ValuesPointer(obj);
+#endif
+    if (values == NULL) return 0;
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = entries[i].me_key;
+        if (name != NULL) REL(HS_REL_ATTRIBUTE, NULL, name, 0, values->values[i]);
+    }
+#else
+    (void)obj; (void)tp; (void)proc; (void)arg;
+#endif
+    return 0;
+}
+
+static int
+relate_dict(PyObject *obj, hs_relproc proc, void *arg)
+{
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(obj, &pos, &key, &value)) {
+        REL(HS_REL_INDEX, NULL, key, 0, value);
+        REL(HS_REL_KEYINDEX, NULL, NULL, i, key);
+        i++;
+    }
+    return 0;
+}
+
+static int
+relate_type(PyTypeObject *t, hs_relproc proc, void *arg)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    ATTR("__dict__", (t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? t->tp_dict : _PyType_GetDict(t));
+#else
+    ATTR("__dict__", t->tp_dict);
+#endif
+    ATTR("__bases__", t->tp_bases);
+    INTERNAL("tp_cache", t->tp_cache);
+    if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        PyHeapTypeObject *ht = (PyHeapTypeObject *)t;
+        ATTR("__name__", ht->ht_name);
+        ATTR("__qualname__", ht->ht_qualname);
+        ATTR("__slots__", ht->ht_slots);
+        INTERNAL("ht_module", ht->ht_module);
+#if PY_VERSION_HEX < 0x030C0000
+        INTERNAL("tp_subclasses", t->tp_subclasses);
+        INTERNAL("tp_weaklist", t->tp_weaklist);
+#else
+        INTERNAL("tp_subclasses", (PyObject *)t->tp_subclasses);
+        INTERNAL("tp_weaklist", t->tp_weaklist);
+#endif
+    }
+    return 0;
+}
+
+static int
+relate_function(PyFunctionObject *f, hs_relproc proc, void *arg)
+{
+    /* Getset-backed attributes; __globals__, __closure__, __doc__, __module__ and
+     * __builtins__ are members and named by relate_members. */
+    ATTR("__code__", f->func_code);
+    ATTR("__defaults__", f->func_defaults);
+    ATTR("__kwdefaults__", f->func_kwdefaults);
+    ATTR("__annotations__", f->func_annotations);
+    ATTR("__dict__", f->func_dict);
+    ATTR("__name__", f->func_name);
+    ATTR("__qualname__", f->func_qualname);
+#if PY_VERSION_HEX >= 0x030C0000
+    ATTR("__type_params__", f->func_typeparams);
+#endif
+    return 0;
+}
+
+static int
+relate_code(PyCodeObject *co, hs_relproc proc, void *arg)
+{
+    /* co_consts, co_names, co_filename, co_name, ... are members; these are not. */
+#if PY_VERSION_HEX >= 0x030B0000
+    INTERNAL("co_localsplusnames", co->co_localsplusnames);
+    INTERNAL("co_localspluskinds", co->co_localspluskinds);
+#endif
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    INTERNAL("_co_code", co->_co_code);
+#elif PY_VERSION_HEX >= 0x030C0000
+    if (co->_co_cached != NULL) {
+        INTERNAL("_co_cached._co_code", co->_co_cached->_co_code);
+        INTERNAL("_co_cached._co_varnames", co->_co_cached->_co_varnames);
+        INTERNAL("_co_cached._co_cellvars", co->_co_cached->_co_cellvars);
+        INTERNAL("_co_cached._co_freevars", co->_co_cached->_co_freevars);
+    }
+#else
+    (void)co; (void)proc; (void)arg;
+#endif
+    return 0;
+}
+
+static int
+relate_frame(PyFrameObject *fo, hs_relproc proc, void *arg)
+{
+    ATTR("f_back", fo->f_back);
+    ATTR("f_trace", fo->f_trace);
+#if PY_VERSION_HEX >= 0x030B0000
+#if PY_VERSION_HEX >= 0x030D0000
+    INTERNAL("f_extra_locals", fo->f_extra_locals);
+    INTERNAL("f_locals_cache", fo->f_locals_cache);
+#endif
+    /* Addresses only are compared, so a stale stack slot of an executing frame does no
+     * harm; iframe_members bounds the stack by the code's stack size. */
+    return iframe_members(fo->f_frame, 1, proc, arg);
+#else
+    PyCodeObject *co = fo->f_code;
+    ATTR("f_code", co);
+    ATTR("f_builtins", fo->f_builtins);
+    ATTR("f_globals", fo->f_globals);
+    ATTR("f_locals", fo->f_locals);
+    if (co == NULL) return 0;
+    /* 3.10: locals, then cells, then free variables, then the value stack. */
+    Py_ssize_t nlocals = co->co_nlocals;
+    Py_ssize_t ncells = PyTuple_GET_SIZE(co->co_cellvars);
+    Py_ssize_t nfree = PyTuple_GET_SIZE(co->co_freevars);
+    PyObject **fast = fo->f_localsplus;
+    for (Py_ssize_t i = 0; i < nlocals + ncells + nfree; i++) {
+        PyObject *nm;
+        int rel = HS_REL_LOCAL;
+        if (i < nlocals) {
+            nm = PyTuple_GET_ITEM(co->co_varnames, i);
+        } else if (i < nlocals + ncells) {
+            nm = PyTuple_GET_ITEM(co->co_cellvars, i - nlocals);
+            rel = HS_REL_CELL;
+        } else {
+            nm = PyTuple_GET_ITEM(co->co_freevars, i - nlocals - ncells);
+            rel = HS_REL_CELL;
+        }
+        REL(rel, NULL, nm, 0, fast[i]);
+    }
+    int depth = fo->f_stackdepth;
+    if (depth < 0 || depth > co->co_stacksize) depth = 0;
+    for (int i = 0; i < depth; i++) {
+        REL(HS_REL_STACK, NULL, NULL, i, fo->f_valuestack[i]);
+    }
+    return 0;
+#endif
+}
+
+/* mappingproxy's only field (the struct is private to descrobject.c; its layout has been
+ * { PyObject_HEAD; PyObject *mapping; } in every supported version). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *mapping;
+} hs_mappingproxy;
+
+int
+hs_relate(PyObject *obj, hs_relproc proc, void *arg)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    INTERNAL("ob_type", tp);
+    if (PyTuple_Check(obj)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(obj); i++) {
+            REL(HS_REL_INDEX, NULL, NULL, i, PyTuple_GET_ITEM(obj, i));
+        }
+    } else if (PyList_Check(obj)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(obj); i++) {
+            REL(HS_REL_INDEX, NULL, NULL, i, PyList_GET_ITEM(obj, i));
+        }
+    } else if (PyDict_Check(obj)) {
+        int r = relate_dict(obj, proc, arg);
+        if (r) return r;
+    } else if (PyAnySet_Check(obj)) {
+        Py_ssize_t pos = 0, i = 0;
+        PyObject *key;
+        Py_hash_t hash;
+        while (_PySet_NextEntry(obj, &pos, &key, &hash)) {
+            REL(HS_REL_SETMEMBER, NULL, NULL, i++, key);
+        }
+    }
+    int r = 0;
+    if (PyType_Check(obj)) {
+        r = relate_type((PyTypeObject *)obj, proc, arg);
+    } else if (PyModule_Check(obj)) {
+        ATTR("__dict__", ((PyModuleObject *)obj)->md_dict);
+    } else if (PyFunction_Check(obj)) {
+        r = relate_function((PyFunctionObject *)obj, proc, arg);
+    } else if (PyMethod_Check(obj)) {
+        ATTR("__func__", PyMethod_GET_FUNCTION(obj));
+        ATTR("__self__", PyMethod_GET_SELF(obj));
+    } else if (PyCFunction_Check(obj)) {
+        ATTR("__self__", ((PyCFunctionObject *)obj)->m_self);
+    } else if (PyCell_Check(obj)) {
+        ATTR("cell_contents", PyCell_GET(obj));
+    } else if (PyCode_Check(obj)) {
+        r = relate_code((PyCodeObject *)obj, proc, arg);
+    } else if (PyFrame_Check(obj)) {
+        r = relate_frame((PyFrameObject *)obj, proc, arg);
+    } else if (PyTraceBack_Check(obj)) {
+        ATTR("tb_next", (PyObject *)((PyTracebackObject *)obj)->tb_next);
+        ATTR("tb_frame", (PyObject *)((PyTracebackObject *)obj)->tb_frame);
+    } else if (PyExceptionInstance_Check(obj)) {
+        PyBaseExceptionObject *e = (PyBaseExceptionObject *)obj;
+        ATTR("args", e->args);
+        ATTR("__traceback__", e->traceback);
+        ATTR("__context__", e->context);
+        ATTR("__cause__", e->cause);
+#if PY_VERSION_HEX >= 0x030B0000
+        ATTR("__notes__", e->notes);
+#endif
+    } else if (tp == &PyDictProxy_Type) {
+        INTERNAL("mapping", ((hs_mappingproxy *)obj)->mapping);
+    }
+    if (r) return r;
+    r = relate_members(obj, tp, proc, arg);
+    if (r) return r;
+    if (hs_type_may_own_dict(tp) && !PyType_Check(obj) && !PyModule_Check(obj)) {
+        ATTR("__dict__", hs_owned_dict(obj));
+        r = relate_managed_values(obj, tp, proc, arg);
+    }
+    return r;
 }

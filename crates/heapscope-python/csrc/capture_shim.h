@@ -16,6 +16,30 @@ typedef int (*hs_rootproc)(const char *name, PyObject *obj, void *arg);
  * members. Never creates objects. */
 int hs_traverse(PyObject *obj, visitproc visit, void *arg);
 
+/* How a referrer holds a referent: Heapy's relation codes (they order paths). */
+enum hs_relation {
+    HS_REL_ATTRIBUTE = 1,  /* .name           (name, or key: a str) */
+    HS_REL_INDEX = 2,      /* [i] or [key]    (index, or key) */
+    HS_REL_KEYINDEX = 3,   /* .keys()[i]      (index) */
+    HS_REL_INTERNAL = 4,   /* ->name          (name) */
+    HS_REL_LOCAL = 6,      /* .f_locals['x']  (key: the name) */
+    HS_REL_CELL = 7,       /* .f_locals ['x'] (key: the name) */
+    HS_REL_STACK = 8,      /* ->f_valuestack[i] (index) */
+    HS_REL_SETMEMBER = 9,  /* list(_)[i]      (index) */
+};
+
+/* Called once per named reference of an object: exactly one of name (a static or
+ * type-owned C string), key (a borrowed str or dict key) or index describes it. */
+typedef int (*hs_relproc)(int relation, const char *name, PyObject *key, Py_ssize_t index,
+                          PyObject *target, void *arg);
+
+/* Name the references obj holds, by type, without creating any object or running Python
+ * code: containers' items, dict keys and values, managed/inline instance values, members
+ * and slots, and hand-made relations for functions, types, modules, frames, cells,
+ * methods, code, tracebacks, exceptions and mappingproxies. Targets are only compared by
+ * address by the caller (a stale frame slot may be reported; it is never dereferenced). */
+int hs_relate(PyObject *obj, hs_relproc proc, void *arg);
+
 /* The existing __dict__ of obj (borrowed), without materialising one; NULL if none. */
 PyObject *hs_owned_dict(PyObject *obj);
 

@@ -34,9 +34,10 @@ pyo3::create_exception!(
 pub fn to_pyerr(e: CoreError) -> PyErr {
     let msg = e.to_string();
     match e {
-        CoreError::TooManyNodes { .. } | CoreError::UnprocessedNodes { .. } => {
-            CaptureError::new_err(msg)
-        }
+        CoreError::TooManyNodes { .. }
+        | CoreError::UnprocessedNodes { .. }
+        | CoreError::NoEdges
+        | CoreError::LabelMismatch => CaptureError::new_err(msg),
         CoreError::DifferentGraphs => DifferentHeapsError::new_err(msg),
         CoreError::EmptySet | CoreError::NotOne { .. } => NotOneObjectError::new_err(msg),
         CoreError::RowOutOfRange { .. } => pyo3::exceptions::PyIndexError::new_err(msg),

@@ -5,6 +5,8 @@
 mod capture;
 mod errors;
 mod live_graph;
+mod paths;
+mod relate;
 mod shim;
 mod sizes;
 
@@ -16,6 +18,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<live_graph::LiveGraph>()?;
     m.add_class::<live_graph::NodeSetHandle>()?;
     m.add_class::<live_graph::PartitionHandle>()?;
+    m.add_class::<paths::ShortestPathsHandle>()?;
     m.add_function(wrap_pyfunction!(live_graph::capture_graph, m)?)?;
     m.add_function(wrap_pyfunction!(live_graph::root_members, m)?)?;
     m.add_function(wrap_pyfunction!(live_graph::bare_closure, m)?)?;

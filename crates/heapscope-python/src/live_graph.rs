@@ -5,7 +5,7 @@
 
 use std::ffi::CString;
 
-use heapscope_core::{Classifier, HeapGraph, KindKey, NodeSet, Partition, TypeId};
+use heapscope_core::{select_via, Classifier, HeapGraph, KindKey, NodeSet, Partition, TypeId};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -13,6 +13,8 @@ use pyo3::types::PyList;
 
 use crate::capture::{capture, CaptureSpec};
 use crate::errors::{to_pyerr, CaptureError, DifferentHeapsError};
+use crate::paths::{shortest_paths, ShortestPathsHandle};
+use crate::relate;
 
 #[pyclass(frozen, weakref, module = "heapscope._native")]
 pub struct LiveGraph {
@@ -31,7 +33,7 @@ impl Drop for LiveGraph {
     }
 }
 
-fn object_at(py: Python<'_>, addr: u64) -> Py<PyAny> {
+pub fn object_at(py: Python<'_>, addr: u64) -> Py<PyAny> {
     // Safety: every node address of a LiveGraph holds a strong reference.
     unsafe { Bound::from_borrowed_ptr(py, addr as *mut ffi::PyObject) }.unbind()
 }
@@ -73,6 +75,11 @@ impl LiveGraph {
             .iter()
             .map(|(name, n)| (name.clone(), object_at(py, self.graph.address(*n))))
             .collect()
+    }
+
+    /// The node id of `obj` in this graph, or None (ids pair up edges in `avoid_edges`).
+    fn node_id(&self, obj: &Bound<'_, PyAny>) -> Option<u32> {
+        self.graph.node_of(obj.as_ptr() as u64).map(|n| n.0)
     }
 
     fn full(slf: &Bound<'_, Self>) -> NodeSetHandle {
@@ -159,7 +166,7 @@ fn module_name(py: Python<'_>, g: &HeapGraph, key: KindKey) -> String {
     }
 }
 
-fn require_edges(g: &HeapGraph) -> PyResult<()> {
+pub fn require_edges(g: &HeapGraph) -> PyResult<()> {
     if g.has_edges() {
         Ok(())
     } else {
@@ -237,12 +244,12 @@ pub fn capture_graph(
 /// A set of nodes of one `LiveGraph`.
 #[pyclass(frozen, name = "NodeSet", module = "heapscope._native")]
 pub struct NodeSetHandle {
-    graph: Py<LiveGraph>,
-    set: NodeSet,
+    pub graph: Py<LiveGraph>,
+    pub set: NodeSet,
 }
 
 impl NodeSetHandle {
-    fn same_graph(&self, other: &NodeSetHandle) -> PyResult<()> {
+    pub fn same_graph(&self, other: &NodeSetHandle) -> PyResult<()> {
         if self.graph.as_ptr() == other.graph.as_ptr() {
             Ok(())
         } else {
@@ -484,6 +491,55 @@ impl NodeSetHandle {
         })
     }
 
+    /// Heapy's Via: members classed by the labels of the edges referring to them (labels
+    /// are computed on first use for the whole graph, which must have edges).
+    fn partition_by_via(&self, py: Python<'_>) -> PyResult<PartitionHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        relate::edge_labels(py, g).map_err(to_pyerr)?;
+        Ok(PartitionHandle {
+            graph: self.graph.clone_ref(py),
+            set: self.set.clone(),
+            part: Partition::by_via(g, &self.set),
+        })
+    }
+
+    /// Members referred to by edges of exactly these labels (texts like `.x`, `[0]`).
+    fn select_via(&self, py: Python<'_>, labels: Vec<String>) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        let table = &relate::edge_labels(py, g).map_err(to_pyerr)?.table;
+        let mut ids = Vec::with_capacity(labels.len());
+        for text in &labels {
+            match table.id_of_text(text) {
+                Some(id) => ids.push(id),
+                None => return Ok(self.derive(py, g.empty_set())),
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(self.derive(py, select_via(g, &self.set, &ids)))
+    }
+
+    /// All shortest paths to these objects from the roots or `source` (see
+    /// `heapscope.paths`).
+    #[pyo3(signature = (source=None, avoid_nodes=None, avoid_edges=Vec::new()))]
+    fn shortest_paths(
+        &self,
+        py: Python<'_>,
+        source: Option<PyRef<'_, NodeSetHandle>>,
+        avoid_nodes: Option<PyRef<'_, NodeSetHandle>>,
+        avoid_edges: Vec<(u32, u32)>,
+    ) -> PyResult<ShortestPathsHandle> {
+        shortest_paths(
+            py,
+            self,
+            source.as_deref(),
+            avoid_nodes.as_deref(),
+            avoid_edges,
+        )
+    }
+
     /// Partition by a classifier name, or a product `"Type&Size"`.
     fn partition(&self, py: Python<'_>, classifier: &str) -> PyResult<PartitionHandle> {
         let classifiers = classifier
@@ -594,6 +650,17 @@ impl PartitionHandle {
                 .map(|r| r.key.keys().iter().map(|&k| describe(k)).collect())
                 .collect(),
         }
+    }
+
+    /// For a partition by Via: each row's label texts (`.x`, `[0]`), else None.
+    fn via_labels(&self) -> Option<Vec<Vec<String>>> {
+        let g = &self.graph.get().graph;
+        let table = &g.edge_labels()?.table;
+        self.part.via_labels.as_ref().map(|rows| {
+            rows.iter()
+                .map(|ls| ls.iter().map(|&l| table.get(l).text.clone()).collect())
+                .collect()
+        })
     }
 
     /// The set of rows `start..stop`.

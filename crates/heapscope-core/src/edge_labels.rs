@@ -1,0 +1,352 @@
+//! Edge labels: how a referrer holds each of its references (`.attr`, `[0]`, `['key']`,
+//! `.keys()[3]`, `->ob_type`, `.f_locals['x']`, `list(_)[2]`, ...), in Heapy's notation.
+//!
+//! Labels are computed once per graph, on first need (Via, shortest paths), by whoever
+//! can inspect the objects (the binding crate), and stored one [`LabelId`] per forward
+//! edge plus one per root edge. Distinct labels are interned in a [`LabelTable`]: a heap
+//! has millions of edges but few distinct labels (`[0]`, `.__dict__`, `->ob_type`).
+
+use std::ops::Range;
+
+use crate::{CoreError, FastMap, HeapGraph, LabelId, NodeId};
+
+/// Heapy's relation kinds, in the order paths are sorted by (its relation codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Relation {
+    /// A reference nothing could name (Heapy prints `.??`).
+    Unnamed,
+    /// `.name`: attributes, members, slots, hand-made relations.
+    Attribute,
+    /// `[i]` or `[key]`: sequence items and dict values.
+    Index,
+    /// `.keys()[i]`: dict keys.
+    KeyIndex,
+    /// `->name`: C fields with no Python attribute.
+    Internal,
+    /// `.f_locals['x']`: a frame's local variable.
+    Local,
+    /// `.f_locals ['x']`: a frame's cell or free variable.
+    Cell,
+    /// `->f_valuestack[i]`: a frame's value stack.
+    Stack,
+    /// `list(_)[i]`: a set member.
+    SetMember,
+}
+
+impl Relation {
+    /// The relation for one of the capture shim's codes (Heapy's numbering).
+    pub fn from_code(code: i32) -> Option<Self> {
+        Some(match code {
+            1 => Relation::Attribute,
+            2 => Relation::Index,
+            3 => Relation::KeyIndex,
+            4 => Relation::Internal,
+            6 => Relation::Local,
+            7 => Relation::Cell,
+            8 => Relation::Stack,
+            9 => Relation::SetMember,
+            _ => return None,
+        })
+    }
+}
+
+/// The second sort key of a label (after its relation): indices numerically, names and
+/// keys by their text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LabelOrder {
+    Int(i64),
+    Text(String),
+}
+
+/// One distinct label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub relation: Relation,
+    pub order: LabelOrder,
+    /// Heapy's text with the referrer left out: `.x`, `['k']`, `list(_)[3]`.
+    pub text: String,
+}
+
+impl Label {
+    pub fn unnamed() -> Self {
+        Label {
+            relation: Relation::Unnamed,
+            order: LabelOrder::Text(String::new()),
+            text: ".??".to_string(),
+        }
+    }
+
+    /// A label of a relation with a name or an index; `rendered` is the key's repr for
+    /// dict values and frame variables, the name for attributes.
+    pub fn new(relation: Relation, rendered: &str, index: i64) -> Self {
+        let (text, order) = match relation {
+            Relation::Unnamed => return Label::unnamed(),
+            Relation::Attribute => (format!(".{rendered}"), LabelOrder::Text(rendered.into())),
+            Relation::Internal => (format!("->{rendered}"), LabelOrder::Text(rendered.into())),
+            Relation::Index if rendered.is_empty() => {
+                (format!("[{index}]"), LabelOrder::Int(index))
+            }
+            Relation::Index => (
+                format!("[{rendered}]"),
+                rendered
+                    .parse::<i64>()
+                    .map_or_else(|_| LabelOrder::Text(rendered.into()), LabelOrder::Int),
+            ),
+            Relation::KeyIndex => (format!(".keys()[{index}]"), LabelOrder::Int(index)),
+            Relation::Local => (
+                format!(".f_locals[{rendered}]"),
+                LabelOrder::Text(rendered.into()),
+            ),
+            Relation::Cell => (
+                format!(".f_locals [{rendered}]"),
+                LabelOrder::Text(rendered.into()),
+            ),
+            Relation::Stack => (format!("->f_valuestack[{index}]"), LabelOrder::Int(index)),
+            Relation::SetMember => (format!("list(_)[{index}]"), LabelOrder::Int(index)),
+        };
+        Label {
+            relation,
+            order,
+            text,
+        }
+    }
+
+    /// The label applied to an expression for its referrer: `expr.x`, `expr[0]`,
+    /// `list(expr)[3]`.
+    pub fn apply(&self, expr: &str) -> String {
+        match (self.relation, &self.order) {
+            (Relation::SetMember, LabelOrder::Int(i)) => format!("list({expr})[{i}]"),
+            _ => format!("{expr}{}", self.text),
+        }
+    }
+
+    /// Heapy's sort key for references out of one object.
+    pub fn sort_key(&self) -> (Relation, &LabelOrder) {
+        (self.relation, &self.order)
+    }
+}
+
+/// Distinct labels, interned by text.
+#[derive(Clone, Debug, Default)]
+pub struct LabelTable {
+    labels: Vec<Label>,
+    ids: FastMap<String, LabelId>,
+}
+
+impl LabelTable {
+    pub fn intern(&mut self, label: Label) -> LabelId {
+        if let Some(&id) = self.ids.get(&label.text) {
+            return id;
+        }
+        let id = LabelId(self.labels.len() as u32);
+        self.ids.insert(label.text.clone(), id);
+        self.labels.push(label);
+        id
+    }
+
+    pub fn get(&self, id: LabelId) -> &Label {
+        &self.labels[id.index()]
+    }
+
+    pub fn id_of_text(&self, text: &str) -> Option<LabelId> {
+        self.ids.get(text).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// A label for every forward edge and root edge of one graph.
+#[derive(Clone, Debug)]
+pub struct EdgeLabels {
+    pub table: LabelTable,
+    per_edge: Vec<LabelId>,
+    roots: Vec<LabelId>,
+}
+
+impl EdgeLabels {
+    pub fn edge(&self, edge: usize) -> LabelId {
+        self.per_edge[edge]
+    }
+
+    pub fn root(&self, k: usize) -> LabelId {
+        self.roots[k]
+    }
+
+    pub fn label(&self, id: LabelId) -> &Label {
+        self.table.get(id)
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.per_edge.capacity() * 4 + self.roots.capacity() * 4 + self.table.len() * 64
+    }
+}
+
+/// Fills [`EdgeLabels`] node by node: the caller names each node's references (target
+/// address and label, in any order); they are matched to the node's recorded edges by
+/// target, in order for multi-edges. Edges nobody named get the unnamed label.
+pub struct EdgeLabeler<'g> {
+    graph: &'g HeapGraph,
+    pub table: LabelTable,
+    per_edge: Vec<LabelId>,
+    unnamed: LabelId,
+    scratch: FastMap<u64, Vec<usize>>,
+}
+
+impl<'g> EdgeLabeler<'g> {
+    pub fn new(graph: &'g HeapGraph) -> Result<Self, CoreError> {
+        let edges = graph.edge_count().ok_or(CoreError::NoEdges)?;
+        let mut table = LabelTable::default();
+        let unnamed = table.intern(Label::unnamed());
+        Ok(EdgeLabeler {
+            graph,
+            table,
+            per_edge: vec![unnamed; edges],
+            unnamed,
+            scratch: FastMap::default(),
+        })
+    }
+
+    /// Labels `src`'s edges from `named`: `(target address, label)` pairs.
+    pub fn label_node(&mut self, src: NodeId, named: &[(u64, LabelId)]) {
+        let range = self.graph.edge_range(src);
+        let targets = self.graph.referents(src);
+        // Fast path: the naming follows the traversal order (lists, tuples, dicts).
+        let mut k = 0;
+        while k < targets.len() && k < named.len() && named[k].0 == self.graph.address(targets[k]) {
+            self.per_edge[range.start + k] = named[k].1;
+            k += 1;
+        }
+        if k == targets.len() {
+            return;
+        }
+        self.scratch.clear();
+        for (i, &(addr, _)) in named.iter().enumerate().skip(k) {
+            self.scratch.entry(addr).or_default().push(i);
+        }
+        for v in self.scratch.values_mut() {
+            v.reverse();
+        }
+        for (j, &t) in targets.iter().enumerate().skip(k) {
+            let addr = self.graph.address(t);
+            let label = self
+                .scratch
+                .get_mut(&addr)
+                .and_then(|v| v.pop())
+                .map_or(self.unnamed, |i| named[i].1);
+            self.per_edge[range.start + j] = label;
+        }
+    }
+
+    /// Finishes with the root edges labelled `.name`.
+    pub fn finish(mut self) -> EdgeLabels {
+        let roots = self
+            .graph
+            .roots()
+            .iter()
+            .map(|(name, _)| self.table.intern(Label::new(Relation::Attribute, name, 0)))
+            .collect();
+        EdgeLabels {
+            table: self.table,
+            per_edge: self.per_edge,
+            roots,
+        }
+    }
+}
+
+impl HeapGraph {
+    /// Positions of `n`'s edges in the forward edge list (for per-edge data).
+    pub fn edge_range(&self, n: NodeId) -> Range<usize> {
+        let (starts, _) = self.csr_parts();
+        starts[n.index()] as usize..starts[n.index() + 1] as usize
+    }
+
+    /// The labels, if computed.
+    pub fn edge_labels(&self) -> Option<&EdgeLabels> {
+        self.labels_cell().get()
+    }
+
+    /// Stores the labels (the first stored wins; they describe the same graph).
+    pub fn set_edge_labels(&self, labels: EdgeLabels) -> Result<(), CoreError> {
+        if labels.per_edge.len() != self.edge_count().unwrap_or(0)
+            || labels.roots.len() != self.roots().len()
+        {
+            return Err(CoreError::LabelMismatch);
+        }
+        let _ = self.labels_cell().set(labels);
+        Ok(())
+    }
+
+    /// `n`'s referents with their labels (labels must have been set).
+    pub fn labelled_referents(&self, n: NodeId) -> impl Iterator<Item = (NodeId, LabelId)> + '_ {
+        let labels = self.edge_labels().expect("edge labels were computed");
+        let range = self.edge_range(n);
+        self.referents(n)
+            .iter()
+            .zip(range)
+            .map(move |(&t, e)| (t, labels.edge(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::tests::sample_graph;
+
+    #[test]
+    fn texts_and_application() {
+        let attr = Label::new(Relation::Attribute, "x", 0);
+        assert_eq!(attr.text, ".x");
+        assert_eq!(attr.apply("h.Root"), "h.Root.x");
+        let key = Label::new(Relation::Index, "'cache'", 0);
+        assert_eq!(key.apply("d"), "d['cache']");
+        assert_eq!(Label::new(Relation::Index, "", 3).text, "[3]");
+        assert_eq!(Label::new(Relation::KeyIndex, "", 2).text, ".keys()[2]");
+        assert_eq!(
+            Label::new(Relation::Internal, "ob_type", 0).text,
+            "->ob_type"
+        );
+        assert_eq!(Label::new(Relation::Cell, "'x'", 0).text, ".f_locals ['x']");
+        assert_eq!(Label::new(Relation::Local, "'x'", 0).text, ".f_locals['x']");
+        assert_eq!(Label::new(Relation::Stack, "", 1).text, "->f_valuestack[1]");
+        let member = Label::new(Relation::SetMember, "", 4);
+        assert_eq!(member.text, "list(_)[4]");
+        assert_eq!(member.apply("s.x"), "list(s.x)[4]");
+        // attributes sort before items, indices numerically
+        assert!(attr.sort_key() < key.sort_key());
+        assert!(
+            Label::new(Relation::Index, "", 2).sort_key()
+                < Label::new(Relation::Index, "", 10).sort_key()
+        );
+    }
+
+    #[test]
+    fn labels_match_edges_by_target_in_any_order() {
+        let g = sample_graph(); // edges: 0 -> 1, 1 -> 3, 2 -> 3
+        let mut l = EdgeLabeler::new(&g).unwrap();
+        let dict = l
+            .table
+            .intern(Label::new(Relation::Attribute, "__dict__", 0));
+        let val = l.table.intern(Label::new(Relation::Index, "'v'", 0));
+        let bogus = l.table.intern(Label::new(Relation::Attribute, "gone", 0));
+        l.label_node(NodeId(0), &[(0xdead, bogus), (0x200, dict)]);
+        l.label_node(NodeId(1), &[(0x400, val)]);
+        let labels = l.finish();
+        g.set_edge_labels(labels).unwrap();
+        let out: Vec<_> = g.labelled_referents(NodeId(0)).collect();
+        assert_eq!(out, vec![(NodeId(1), dict)]);
+        assert_eq!(
+            g.labelled_referents(NodeId(1)).next(),
+            Some((NodeId(3), val))
+        );
+        let (_, unnamed) = g.labelled_referents(NodeId(2)).next().unwrap();
+        let labels = g.edge_labels().unwrap();
+        assert_eq!(labels.label(unnamed).text, ".??");
+        assert_eq!(labels.label(labels.root(0)).text, ".i0_modules");
+    }
+}

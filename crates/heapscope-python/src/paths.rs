@@ -1,0 +1,107 @@
+//! Python handle over the core's [`ShortestPaths`]: counts as Python ints, paths by
+//! index (rendered by the core), and the edges of each hop for `avoided`.
+
+use heapscope_core::{FastMap, NodeSet, PathSource, ShortestPaths, ROOT_NODE};
+use num_bigint::BigUint;
+use pyo3::prelude::*;
+
+use crate::errors::to_pyerr;
+use crate::live_graph::{object_at, require_edges, LiveGraph, NodeSetHandle};
+use crate::relate;
+
+#[pyclass(frozen, name = "ShortestPaths", module = "heapscope._native")]
+pub struct ShortestPathsHandle {
+    graph: Py<LiveGraph>,
+    paths: ShortestPaths,
+}
+
+/// Computes the shortest paths to `targets` from the roots (or `source`), avoiding
+/// `avoid_nodes` and the `(from, to)` node pairs of `avoid_edges` (`from` =
+/// `ROOT_NODE` for root edges).
+pub fn shortest_paths(
+    py: Python<'_>,
+    targets: &NodeSetHandle,
+    source: Option<&NodeSetHandle>,
+    avoid_nodes: Option<&NodeSetHandle>,
+    avoid_edges: Vec<(u32, u32)>,
+) -> PyResult<ShortestPathsHandle> {
+    let g = &targets.graph.get().graph;
+    require_edges(g)?;
+    relate::edge_labels(py, g).map_err(to_pyerr)?;
+    for other in source.iter().chain(avoid_nodes.iter()) {
+        targets.same_graph(other)?;
+    }
+    let from = match source {
+        Some(s) => PathSource::Nodes(s.set.clone()),
+        None => PathSource::Root,
+    };
+    let avoid = avoid_nodes.map_or_else(|| g.empty_set(), |a| a.set.clone());
+    let edges: FastMap<(u32, u32), ()> = avoid_edges.into_iter().map(|e| (e, ())).collect();
+    let paths = ShortestPaths::compute(g, &from, &targets.set, &avoid, &edges).map_err(to_pyerr)?;
+    Ok(ShortestPathsHandle {
+        graph: targets.graph.clone_ref(py),
+        paths,
+    })
+}
+
+#[pymethods]
+impl ShortestPathsHandle {
+    /// The exact number of shortest paths.
+    #[getter]
+    fn numpaths(&self) -> BigUint {
+        self.paths.numpaths().clone()
+    }
+
+    /// Edges per path.
+    #[getter]
+    fn length(&self) -> usize {
+        self.paths.length()
+    }
+
+    /// The targets the paths end at (the nearest members of the target set).
+    fn reached(&self, py: Python<'_>) -> NodeSetHandle {
+        NodeSetHandle {
+            graph: self.graph.clone_ref(py),
+            set: self.paths.reached().clone(),
+        }
+    }
+
+    /// Path `index` rendered from `srcname` (`h.Root`, `Src`), or None past the end.
+    fn text(&self, index: BigUint, srcname: &str) -> Option<String> {
+        let g = &self.graph.get().graph;
+        let path = self.paths.path(&index)?;
+        Some(self.paths.render(g, &path, srcname))
+    }
+
+    /// The objects along path `index`, first (root target or source) to last.
+    fn objects(&self, py: Python<'_>, index: BigUint) -> Option<Vec<Py<PyAny>>> {
+        let g = &self.graph.get().graph;
+        let path = self.paths.path(&index)?;
+        Some(
+            path.iter()
+                .map(|s| object_at(py, g.address(s.node)))
+                .collect(),
+        )
+    }
+
+    /// The singleton set of path `index`'s source object (paths from a source set).
+    fn source(&self, py: Python<'_>, index: BigUint) -> Option<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        let first = *self.paths.path(&index)?.first()?;
+        Some(NodeSetHandle {
+            graph: self.graph.clone_ref(py),
+            set: NodeSet::from_ids(g.node_count(), [first.node]),
+        })
+    }
+
+    /// The `(from, to)` node pairs of the paths' edges at these hops (0 leaves the source;
+    /// `from` is `ROOT_NODE` for a root edge), for avoiding them in a new search.
+    fn edges_at(&self, hops: Vec<usize>) -> Vec<(u32, u32)> {
+        hops.into_iter()
+            .flat_map(|h| self.paths.edges_at(h).iter().copied())
+            .collect()
+    }
+
+    #[classattr]
+    const ROOT_NODE: u32 = ROOT_NODE;
+}

@@ -1,0 +1,150 @@
+//! Naming the references of live objects: runs the shim's `hs_relate` over every node of
+//! a graph and hands the names to the core's [`EdgeLabeler`], which matches them to the
+//! recorded edges.
+//!
+//! The shim only reports `(relation, name | key | index, target)`; no Python code runs
+//! while an object is being related. Keys (dict keys, variable names) are strongly
+//! referenced as they are reported and rendered with `repr` only after the object is
+//! done, because a user-defined `__repr__` (or a collection it triggers) may mutate the
+//! heap; a `repr` that fails gives `<T object>`.
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int, c_void};
+
+use heapscope_core::{
+    CoreError, EdgeLabeler, EdgeLabels, FastMap, HeapGraph, Label, LabelId, NodeId, Relation,
+};
+use pyo3::ffi::{self, PyObject, Py_ssize_t};
+use pyo3::prelude::*;
+
+use crate::shim;
+
+/// What identifies a raw relation cheaply: relation code and a name pointer, key address
+/// or index (keys are kept alive until labelling ends, so addresses stay unique).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Raw {
+    Name(i32, usize),
+    Key(i32, usize),
+    Index(i32, isize),
+}
+
+struct Collect {
+    found: Vec<(u64, Raw)>,
+    /// Keys met for the first time in this object: referenced, rendered afterwards.
+    new_keys: Vec<usize>,
+    known_keys: FastMap<usize, ()>,
+}
+
+unsafe extern "C" fn on_relation(
+    relation: c_int,
+    name: *const c_char,
+    key: *mut PyObject,
+    index: Py_ssize_t,
+    target: *mut PyObject,
+    arg: *mut c_void,
+) -> c_int {
+    let c = unsafe { &mut *(arg as *mut Collect) };
+    let raw = if !name.is_null() {
+        Raw::Name(relation, name as usize)
+    } else if !key.is_null() {
+        let k = key as usize;
+        if c.known_keys.insert(k, ()).is_none() {
+            unsafe { ffi::Py_INCREF(key) };
+            c.new_keys.push(k);
+        }
+        Raw::Key(relation, k)
+    } else {
+        Raw::Index(relation, index)
+    };
+    c.found.push((target as u64, raw));
+    0
+}
+
+/// `repr(obj)`, or `<T object>` when it fails.
+fn repr_of(py: Python<'_>, addr: usize) -> String {
+    let obj = unsafe { Bound::from_borrowed_ptr(py, addr as *mut PyObject) };
+    match obj.repr() {
+        Ok(r) => r.to_string_lossy().into_owned(),
+        Err(_) => format!(
+            "<{} object>",
+            obj.get_type()
+                .name()
+                .map_or_else(|_| "?".to_string(), |n| n.to_string())
+        ),
+    }
+}
+
+/// The text of a `str` key (attribute names), falling back to its repr.
+fn str_of(py: Python<'_>, addr: usize) -> String {
+    let obj = unsafe { Bound::from_borrowed_ptr(py, addr as *mut PyObject) };
+    match obj.cast::<pyo3::types::PyString>() {
+        Ok(s) => s.to_string_lossy().into_owned(),
+        Err(_) => repr_of(py, addr),
+    }
+}
+
+/// Computes every edge's label (once per graph; later calls return the stored labels).
+pub fn edge_labels<'g>(py: Python<'_>, g: &'g HeapGraph) -> Result<&'g EdgeLabels, CoreError> {
+    if let Some(l) = g.edge_labels() {
+        return Ok(l);
+    }
+    let mut labeler = EdgeLabeler::new(g)?;
+    let mut ids: FastMap<Raw, LabelId> = FastMap::default();
+    let mut collect = Collect {
+        found: Vec::new(),
+        new_keys: Vec::new(),
+        known_keys: FastMap::default(),
+    };
+    let mut named: Vec<(u64, LabelId)> = Vec::new();
+    for k in 0..g.node_count() {
+        let n = NodeId(k as u32);
+        if g.referents(n).is_empty() {
+            continue;
+        }
+        collect.found.clear();
+        let obj = g.address(n) as *mut PyObject;
+        unsafe {
+            shim::hs_relate(
+                obj,
+                on_relation,
+                &mut collect as *mut Collect as *mut c_void,
+            )
+        };
+        named.clear();
+        for &(target, raw) in &collect.found {
+            let id = *ids
+                .entry(raw)
+                .or_insert_with(|| labeler.table.intern(render(py, raw)));
+            named.push((target, id));
+        }
+        labeler.label_node(n, &named);
+    }
+    for &k in &collect.new_keys {
+        unsafe { ffi::Py_DECREF(k as *mut PyObject) };
+    }
+    g.set_edge_labels(labeler.finish())?;
+    Ok(g.edge_labels().expect("just stored"))
+}
+
+fn render(py: Python<'_>, raw: Raw) -> Label {
+    let (code, text, index) = match raw {
+        Raw::Name(code, p) => {
+            let s = unsafe { CStr::from_ptr(p as *const c_char) };
+            (code, s.to_string_lossy().into_owned(), 0)
+        }
+        Raw::Key(code, k) => {
+            let text = if code == 1 {
+                // attribute names (managed values) are shown bare: `.name`
+                str_of(py, k)
+            } else {
+                repr_of(py, k)
+            };
+            (code, text, 0)
+        }
+        Raw::Index(code, i) => (code, String::new(), i as i64),
+    };
+    match Relation::from_code(code) {
+        Some(rel) => Label::new(rel, &text, index),
+        None => Label::unnamed(),
+    }
+}
