@@ -3,8 +3,8 @@
 The example handles "requests"; each one builds a context object and, by mistake,
 also appends it to a module-level audit log that is never trimmed. heapscope takes a
 reference point after a warm-up request, runs more requests, and prints the census of
-what survived (exactly the leaked contexts and what they hold) and which older objects
-hold them.
+what survived (exactly the leaked contexts and what they hold), which older object holds
+them, the shortest reference path from the roots to that holder, and its retained size.
 """
 
 from __future__ import annotations
@@ -48,14 +48,24 @@ def main(requests: int = 1000) -> int:
     print(f"Kinds that grew in step with the {requests} requests (the leak's signature):")
     for row in in_step:
         print(f"  {row.count // requests} x {row.name} per request ({row.size // row.count} bytes each)")
-    # Why they survive: which objects from before the reference point hold them.
-    print("\nWhat holds them (referrers that existed before the reference point):")
+    # Why they survive: which objects from before the reference point hold them, how
+    # those are reached from the roots, and what freeing them would give back.
+    print("\nWhy they are alive (referrers that existed before the reference point):")
+    explained: list[object] = []
     for i, row in enumerate(survivors.rows):
         if row.count < requests or row.count % requests:
             continue
         holders = survivors[i].referrers - survivors
-        if holders.count:
-            print(f"  {row.name}: held by {holders.brief}")
+        if not holders.count:
+            continue
+        print(f"  {row.name}: held by {holders.brief}")
+        if any(holders == seen for seen in explained):
+            continue
+        explained.append(holders)
+        paths = holders.sp
+        if paths.numpaths:
+            print(f"    kept alive by: {paths[0]}")
+        print(f"    retained size: {holders.domisize} bytes in {holders.dominos.count} objects (freed with it)")
     print(
         f"\nIn all {survivors.count} objects ({survivors.size} bytes) survived: about "
         f"{survivors.size // requests} bytes per request. [census took {took:.2f} s]"

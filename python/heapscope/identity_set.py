@@ -31,6 +31,7 @@ from .kinds import (
 from .relations import ComputedRelation, Findex
 from .stat import Stat
 from .paths import ShortestPaths
+from .reference_pattern import ReferencePattern
 from .tables import Paged, Table, id_table, set_table
 
 if TYPE_CHECKING:
@@ -310,6 +311,46 @@ class IdentitySet(Paged, UniSet):
     def pathsout(self) -> ShortestPaths:
         """The references from the members to their referents."""
         return self.referents.get_shpaths(src=self)
+
+    def get_rp(
+        self,
+        depth: int | None = None,
+        er: Any = None,
+        imdom: bool = False,
+        bf: bool = False,
+        src: IdentitySet | None = None,
+        stopkind: UniSet | None = None,
+        nocyc: bool = False,
+    ) -> ReferencePattern:
+        """The reference pattern: referrers grouped by ``er``, then theirs, to ``depth``
+        (default 7); ``imdom=True`` follows immediate dominators instead of referrers."""
+        return ReferencePattern(self._session, self, depth, er, imdom, bf, src, stopkind, nocyc)
+
+    @property
+    def rp(self) -> ReferencePattern:
+        """The reference pattern of the set (``x.get_rp()`` with defaults)."""
+        return self.get_rp()
+
+    @property
+    def dominos(self) -> IdentitySet:
+        """What would be freed if the references to the members went: the members and
+        everything reachable only through them."""
+        return IdentitySet(self._session._in_edge_graph(self._nodes).dominos(), self._session)
+
+    @property
+    def domisize(self) -> int:
+        """Total size of ``dominos``: the set's retained size."""
+        return self._session._in_edge_graph(self._nodes).dominos().size
+
+    @property
+    def imdom(self) -> IdentitySet:
+        """The immediate dominators: referrers reachable from the roots without passing
+        through another referrer."""
+        return IdentitySet(self._session._in_edge_graph(self._nodes).imdom(), self._session)
+
+    def reachable(self) -> IdentitySet:
+        """Everything reachable from the members, members included."""
+        return IdentitySet(self._session._in_edge_graph(self._nodes).closure(), self._session)
 
     # -- frozen views --------------------------------------------------------------------
     @property

@@ -80,7 +80,8 @@ class ShortestPaths:
         self._avoid_nodes = avoid_nodes
         self._avoid_edges = avoid_edges
         self.maxpaths = PAGE_PATHS
-        nodes = session._in_edge_graph(target._nodes)
+        also = [s._nodes for s in (source, avoid_nodes) if s is not None]
+        nodes = session._in_edge_graph(target._nodes, *also)
         graph = nodes.graph
         src = graph.set_of_addresses(source._nodes.addresses()) if source is not None else None
         pairs = [

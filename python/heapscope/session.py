@@ -26,6 +26,8 @@ from .identity_set import IdentitySet
 from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
 from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds, Via
 from .paths import Path, PathsPage, ShortestPaths
+from .retention import DominatorTree, LeakSuspects, Retainer, RetainersTable, Suspect, leak_suspects
+from .reference_pattern import PatternPage, PatternRow, ReferencePattern
 from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
 from .stat import Stat
@@ -120,16 +122,19 @@ class Session:
         rows = [(name, count, size) for name, count, size, _ in part.rows()]
         return Stat(part.count, part.size, part.header, rows)
 
-    def _in_edge_graph(self, nodes: _native.NodeSet) -> _native.NodeSet:
+    def _in_edge_graph(self, nodes: _native.NodeSet, *also: _native.NodeSet) -> _native.NodeSet:
         """``nodes`` re-expressed in a capture with edges (from the roots), made on the first
-        referrer query after ``heap()`` and reused while it still holds every member."""
+        referrer query after ``heap()`` and reused while it still holds every member of
+        ``nodes`` and of the ``also`` sets (sources, avoided nodes: same graph needed)."""
         addresses = nodes.addresses()
+        extra = [a for s in also for a in s.addresses()]
         graph = self._edges
         if graph is not None:
             found = graph.set_of_addresses(addresses)
-            if found.count == len(addresses):
+            if found.count == len(addresses) and graph.set_of_addresses(extra).count == len(set(extra)):
                 return found
-        graph = self._capture(from_roots=True, seeds=nodes.objects(), edges=True)
+        seeds = nodes.objects() + [o for s in also for o in s.objects()]
+        graph = self._capture(from_roots=True, seeds=seeds, edges=True)
         self._edges = graph
         return graph.set_of_addresses(addresses)
 
@@ -225,6 +230,29 @@ class Session:
         """Reference labels: ``x.byvia``, ``h.Via('.x', "['key']")``."""
         return Via(self)
 
+    # -- retained sizes (beyond Heapy) --------------------------------------------------
+    def dominator_tree(self) -> DominatorTree:
+        """The whole-heap dominator tree of a capture with edges taken now (or the one
+        taken since the last ``heap()``): retained sizes, immediate dominators."""
+        graph = self._edges
+        if graph is None:
+            gc.collect()
+            graph = self._capture(from_roots=True, seeds=[], edges=True)
+            self._edges = graph
+        return DominatorTree(self, graph)
+
+    def largest_retainers(self, k: int = 10) -> RetainersTable:
+        """The ``k`` objects with the largest retained sizes, as a table."""
+        tree = self.dominator_tree()
+        return RetainersTable(tree.largest(k), tree.total_size, tree._graph.reachable_from_roots().count)
+
+    def leak_suspects(self, min_share: float = 0.1, limit: int = 5) -> LeakSuspects:
+        """Objects retaining at least ``min_share`` of the heap, with what they retain
+        and the shortest path that keeps each alive."""
+        if not 0 < min_share <= 1:
+            raise ValueError(f"min_share is a fraction of the heap in (0, 1], not {min_share!r}")
+        return leak_suspects(self, self.dominator_tree(), min_share, limit)
+
     def findex(self, *kinds: UniSet) -> Findex:
         """The relation whose class i holds objects whose first containing kind is kinds[i]."""
         return Findex(self, kinds)
@@ -288,6 +316,14 @@ def hidden_types() -> list[type]:
         ShortestPaths,
         Path,
         PathsPage,
+        ReferencePattern,
+        PatternRow,
+        PatternPage,
+        DominatorTree,
+        RetainersTable,
+        LeakSuspects,
+        Retainer,
+        Suspect,
         _native.Partition,
     ]
 

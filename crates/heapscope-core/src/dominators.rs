@@ -13,28 +13,36 @@
 //!
 //! # Algorithm
 //!
-//! Semi-NCA (Georgiadis' simplification of Lengauer–Tarjan), which is near-linear in
-//! practice and the fastest known on real graphs:
+//! Semi-NCA (Georgiadis' simplification of Lengauer–Tarjan), fast in practice and
+//! near-linear on real graphs:
 //!
 //! 1. An iterative depth-first search from `R` numbers the reachable nodes in preorder
 //!    (`R` is 0) and records DFS-tree parents. Heaps contain chains millions of objects
-//!    long, so the search keeps its own stack rather than recursing.
-//! 2. Predecessor lists are built in preorder numbering (only edges from reachable
-//!    nodes; `R`'s edges are a "semidominator is 0" mark on the root targets).
+//!    long, so the search keeps its own stack rather than recursing. Non-tree edges are
+//!    appended to a list as met; `R`'s edges only mark the root targets'
+//!    semidominator as 0.
+//! 2. The non-tree edges are grouped by target (counting sort) into predecessor lists.
 //! 3. Semidominators are computed in reverse preorder with Lengauer–Tarjan's
-//!    link/eval forest and path compression. A node is linked exactly when it has been
-//!    processed, i.e. when its preorder number is above the current one, so linking is
-//!    implicit and path compression is an explicit-stack loop, again without recursion.
+//!    link/eval forest and path compression (`O(m log n)`). A node is linked exactly
+//!    when it has been processed, i.e. when its preorder number is above the current
+//!    one, so linking is implicit and path compression is an explicit-stack loop, again
+//!    without recursion.
 //! 4. In preorder, each node's immediate dominator is the nearest common ancestor of
 //!    its DFS parent and its semidominator in the tree built so far: walk up from the
-//!    parent while above the semidominator.
+//!    parent while above the semidominator (short walks in practice, though quadratic
+//!    in contrived worst cases).
 //! 5. Immediate dominators precede their children in preorder, so one pass in reverse
 //!    preorder adds every node's retained size into its dominator's.
 //!
+//! All of this is bound by memory latency on large heaps, so the passes are arranged to
+//! keep dependent random accesses few: the DFS marks visits in a bitset (which stays
+//! in cache) and takes referents last first, as the capture's walk does, so preorder
+//! numbers follow node ids closely and the per-node tables are accessed nearly in order.
+//!
 //! The result keeps per node a `u32` immediate dominator, a `u64` retained size and the
-//! dominator tree's children in CSR form (about 20 bytes per node); the temporary
-//! arrays of the computation (about 24 bytes per reachable node plus 4 per edge) are
-//! dropped before [`DominatorTree::compute`] returns.
+//! dominator tree's children in CSR form (about 20 bytes per node); the temporaries of
+//! the computation (about 32 bytes per node plus 8 per non-tree edge at the
+//! peak) are dropped before [`DominatorTree::compute`] returns.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -83,11 +91,8 @@ impl DominatorTree {
             "a dominator tree needs a graph captured with edges"
         );
         let n = g.node_count();
-        let t0 = std::time::Instant::now();
         let mut search = search(g);
-        eprintln!("TMP dfs {:?}", t0.elapsed());
         search.semidominators();
-        eprintln!("TMP semi {:?}", t0.elapsed());
         let Search {
             pre_of,
             vertex,
@@ -110,7 +115,6 @@ impl DominatorTree {
             idom[w] = d;
         }
         drop(semi);
-        eprintln!("TMP nca {:?}", t0.elapsed());
 
         // Retained sizes: children follow their dominator in preorder.
         let mut ret_pre: Vec<u64> = Vec::with_capacity(count);
@@ -131,7 +135,6 @@ impl DominatorTree {
         let total = ret_pre.first().copied().unwrap_or(0);
         drop((ret_pre, parent, vertex));
 
-        eprintln!("TMP ret {:?}", t0.elapsed());
         // Children in CSR form; filling in id order keeps each list sorted.
         let mut child_starts = vec![0u32; n + 1];
         let mut root_count = 0usize;
@@ -275,7 +278,8 @@ struct Search {
     /// Semidominator candidates: the parent, or 0 for root targets; the semidominator
     /// once [`Search::semidominators`] ran.
     semi: Vec<u32>,
-    /// Non-tree edges as `(target, source)` preorder numbers, in the order met\n    /// (self-loops included: harmless).
+    /// Non-tree edges as `(target, source)` preorder numbers, in the order met
+    /// (self-loops included: harmless).
     others: Vec<(u32, u32)>,
 }
 
@@ -289,28 +293,33 @@ fn search(g: &HeapGraph) -> Search {
         vertex: vec![u32::MAX],
         parent: vec![0],
         semi: vec![0],
+        // At most one per edge; reserving avoids copying a large list as it grows
+        // (pages never written are never touched).
         others: Vec::with_capacity(g.edge_count().unwrap_or(0)),
     };
     // Visited marks as a bitset: small enough to stay in cache, unlike `pre_of`.
     let mut seen = NodeSet::empty(g.node_count());
-    // (node, its preorder number, next referent to look at)
+    // (node, its preorder number, referents left to look at). Referents are taken last
+    // first, as the capture's stack walk does, so that preorder numbers follow node ids
+    // closely on captured graphs and the tables below are accessed nearly in order.
     let mut stack: Vec<(u32, u32, u32)> = Vec::new();
     for &(_, t) in g.roots() {
         if !seen.insert(t) {
             s.semi[s.pre_of[t.index()] as usize] = 0; // reached earlier, and a root itself
             continue;
         }
-        stack.push((t.0, s.visit(t.0, 0), 0));
+        stack.push((t.0, s.visit(t.0, 0), g.referents(t).len() as u32));
         while let Some(top) = stack.last_mut() {
-            let refs = g.referents(NodeId(top.0));
-            let Some(&m) = refs.get(top.2 as usize) else {
+            if top.2 == 0 {
                 stack.pop();
                 continue;
-            };
-            top.2 += 1;
+            }
+            top.2 -= 1;
+            let m = g.referents(NodeId(top.0))[top.2 as usize];
             let v = top.1;
             if seen.insert(m) {
-                stack.push((m.0, s.visit(m.0, v), 0));
+                let left = g.referents(m).len() as u32;
+                stack.push((m.0, s.visit(m.0, v), left));
             } else {
                 // Target's number resolved later, in a pass the CPU can overlap.
                 s.others.push((m.0, v));
@@ -368,7 +377,7 @@ impl Search {
             for &v in &preds[starts[w] as usize..starts[w + 1] as usize] {
                 // A source numbered below `w` (an ancestor, or earlier) is a candidate
                 // itself; one above it contributes the best semidominator on its path.
-                let u = if v < wu {
+                let u = if v <= wu {
                     v
                 } else {
                     eval(v, wu, &mut forest, &mut path)
@@ -794,18 +803,81 @@ mod tests {
         }
     }
 
-    /// Heap-sized run: 1.8M nodes, ~4M edges. Run with
-    /// `cargo test --release -p heapscope-core big_random_heap -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn big_random_heap() {
-        let n = 1_800_000u32;
-        let mut rng = Rng(0x1234_5678_9abc_def1);
+    /// Renumbers a graph the way a capture numbers nodes: in the order a stack-based
+    /// walk from the roots processes them (unreachable nodes last).
+    fn in_walk_order(out: &[Vec<u32>], roots: &mut [u32]) -> Vec<Vec<u32>> {
+        let mut new_id = vec![u32::MAX; out.len()];
+        let mut order = Vec::with_capacity(out.len());
+        let mut seen = vec![false; out.len()];
+        let mut stack = Vec::new();
+        for &r in roots.iter() {
+            if !std::mem::replace(&mut seen[r as usize], true) {
+                stack.push(r);
+            }
+        }
+        while let Some(v) = stack.pop() {
+            new_id[v as usize] = order.len() as u32;
+            order.push(v);
+            for &m in &out[v as usize] {
+                if !std::mem::replace(&mut seen[m as usize], true) {
+                    stack.push(m);
+                }
+            }
+        }
+        for v in 0..out.len() as u32 {
+            if new_id[v as usize] == u32::MAX {
+                new_id[v as usize] = order.len() as u32;
+                order.push(v);
+            }
+        }
+        for r in roots.iter_mut() {
+            *r = new_id[*r as usize];
+        }
+        order
+            .iter()
+            .map(|&v| {
+                out[v as usize]
+                    .iter()
+                    .map(|&m| new_id[m as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A heap-like graph: containers owning nearby objects (a broad tree with local
+    /// edges), every object referring to one of 2,000 shared "type" objects (skewed),
+    /// linked-list chains, and 30% extra references to anywhere.
+    fn heap_like(n: u32, rng: &mut Rng) -> (Vec<Vec<u32>>, Vec<u32>) {
+        let types = 2_000u32;
+        let mut out: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
+        for v in 1..n {
+            let parent = if v > types && rng.below(4) == 0 {
+                v - 1 // chain link
+            } else {
+                v - 1 - rng.below(u64::from(v.min(64))) as u32
+            };
+            out[parent as usize].push(v);
+            // Skewed towards a few popular types.
+            let popular = 1 + rng.below(u64::from(types));
+            let t = rng.below(popular) as u32;
+            out[v as usize].push(t);
+            if rng.below(10) < 3 {
+                out[v as usize].push(rng.below(u64::from(n)) as u32);
+            }
+        }
+        let roots = (0..200)
+            .map(|_| rng.below(u64::from(n / 100)) as u32)
+            .chain([0]);
+        (out, roots.collect())
+    }
+
+    /// A uniformly random graph: chain pieces plus 0-4 random edges per node.
+    fn uniform(n: u32, rng: &mut Rng) -> (Vec<Vec<u32>>, Vec<u32>) {
         let out: Vec<Vec<u32>> = (0..n)
             .map(|v| {
                 let mut e = Vec::new();
                 if v + 1 < n && rng.below(10) < 3 {
-                    e.push(v + 1); // chain pieces
+                    e.push(v + 1);
                 }
                 for _ in 0..rng.below(5) {
                     e.push(rng.below(u64::from(n)) as u32);
@@ -813,37 +885,50 @@ mod tests {
                 e
             })
             .collect();
-        let mut roots: Vec<u32> = (0..200).map(|_| rng.below(u64::from(n)) as u32).collect();
-        roots.push(0);
+        let roots = (0..200).map(|_| rng.below(u64::from(n)) as u32).chain([0]);
+        (out, roots.collect())
+    }
+
+    /// Heap-sized runs: 1.8M nodes, ~4.1M edges, ids in capture (walk) order as real
+    /// graphs have them: a heap-like graph, then a uniformly random one (the worst case
+    /// for caches: every DFS step and most path compressions miss). Run with
+    /// `cargo test --release -p heapscope-core big_graphs -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn big_graphs() {
+        let n = 1_800_000u32;
+        let mut rng = Rng(0x1234_5678_9abc_def1);
         let sizes: Vec<u64> = (0..n).map(|_| 16 + rng.below(200)).collect();
-        let g = graph_from_adjacency(&out, &roots, &sizes);
-        drop(out);
-        let start = Instant::now();
-        let mut st = g.empty_set();
-        for &r in &roots {
-            st.insert(NodeId(r));
-        }
-        let c = g.closure(&st, &g.empty_set());
-        eprintln!("TMP closure {} in {:?}", c.count(), start.elapsed());
-        for _ in 0..3 {
+        let heap = heap_like(n, &mut rng);
+        let random = uniform(n, &mut rng);
+        for (label, (out, mut roots)) in [("heap-like", heap), ("uniform random", random)] {
+            let out = in_walk_order(&out, &mut roots);
+            let g = graph_from_adjacency(&out, &roots, &sizes);
+            drop(out);
+            let mut times = Vec::new();
+            for _ in 0..3 {
+                let start = Instant::now();
+                let t = DominatorTree::compute(&g);
+                times.push(start.elapsed());
+                drop(t);
+            }
             let start = Instant::now();
             let t = DominatorTree::compute(&g);
-            eprintln!("TMP total {:?}", start.elapsed());
-            drop(t);
+            times.push(start.elapsed());
+            let reachable = (0..n).filter(|&v| t.is_reachable(NodeId(v))).count();
+            eprintln!(
+                "{label}: {} nodes, {} edges, {reachable} reachable: dominators in {:?} \
+                 (best of 4; worst {:?}), {} MB held",
+                g.node_count(),
+                g.edge_count().unwrap(),
+                times.iter().min().unwrap(),
+                times.iter().max().unwrap(),
+                t.heap_bytes() >> 20
+            );
+            check_consistent(&g, &t);
+            let top = t.largest_retainers(5);
+            assert_eq!(top.len(), 5);
+            assert!(t.retained_size(top[0]) >= t.retained_size(top[4]));
         }
-        let start = Instant::now();
-        let t = DominatorTree::compute(&g);
-        let took = start.elapsed();
-        let reachable = (0..n).filter(|&v| t.is_reachable(NodeId(v))).count();
-        eprintln!(
-            "{} nodes, {} edges, {reachable} reachable: dominators in {took:?}, {} MB held",
-            g.node_count(),
-            g.edge_count().unwrap(),
-            t.heap_bytes() >> 20
-        );
-        check_consistent(&g, &t);
-        let top = t.largest_retainers(5);
-        assert_eq!(top.len(), 5);
-        assert!(t.retained_size(top[0]) >= t.retained_size(top[4]));
     }
 }

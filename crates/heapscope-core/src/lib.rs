@@ -10,6 +10,7 @@
 
 mod address_index;
 mod classify;
+mod domination;
 mod dominators;
 mod edge_labels;
 mod error;

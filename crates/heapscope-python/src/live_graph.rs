@@ -4,8 +4,10 @@
 //! crate; these types only convert between node ids and Python objects.
 
 use std::ffi::CString;
+use std::sync::OnceLock;
 
-use heapscope_core::{select_via, Classifier, HeapGraph, KindKey, NodeSet, Partition, TypeId};
+use heapscope_core::{
+    Dominator, DominatorTree, NodeId,select_via, Classifier, HeapGraph, KindKey, NodeSet, Partition, TypeId};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -21,6 +23,23 @@ pub struct LiveGraph {
     pub graph: HeapGraph,
     size_failures: u64,
     hidden: Vec<usize>,
+    /// The whole-heap dominator tree, computed on first use.
+    dominators: OnceLock<DominatorTree>,
+}
+
+impl LiveGraph {
+    fn dominator_tree(&self) -> PyResult<&DominatorTree> {
+        require_edges(&self.graph)?;
+        Ok(self
+            .dominators
+            .get_or_init(|| DominatorTree::compute(&self.graph)))
+    }
+
+    fn node_of_object(&self, obj: &Bound<'_, PyAny>) -> PyResult<NodeId> {
+        self.graph
+            .node_of(obj.as_ptr() as u64)
+            .ok_or_else(|| PyValueError::new_err("the object is not in this heap graph"))
+    }
 }
 
 impl Drop for LiveGraph {
@@ -75,6 +94,77 @@ impl LiveGraph {
             .iter()
             .map(|(name, n)| (name.clone(), object_at(py, self.graph.address(*n))))
             .collect()
+    }
+
+    /// Computes the whole-heap dominator tree now (later queries reuse it).
+    fn compute_dominators(&self) -> PyResult<()> {
+        self.dominator_tree().map(|_| ())
+    }
+
+    /// Total size of the objects reachable from the roots.
+    fn reachable_size(&self) -> PyResult<u64> {
+        Ok(self.dominator_tree()?.total_retained())
+    }
+
+    /// `obj`'s retained size: its own size plus the sizes of all objects it dominates.
+    fn retained_size(&self, obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let n = self.node_of_object(obj)?;
+        Ok(self.dominator_tree()?.retained_size(n))
+    }
+
+    /// `obj`'s immediate dominator: `(kind, object)` with kind `"node"`, `"root"` (no
+    /// single object dominates it) or `"unreachable"`.
+    fn immediate_dominator(
+        &self,
+        py: Python<'_>,
+        obj: &Bound<'_, PyAny>,
+    ) -> PyResult<(&'static str, Option<Py<PyAny>>)> {
+        let n = self.node_of_object(obj)?;
+        Ok(match self.dominator_tree()?.idom(n) {
+            Some(Dominator::Node(d)) => ("node", Some(object_at(py, self.graph.address(d)))),
+            Some(Dominator::Root) => ("root", None),
+            None => ("unreachable", None),
+        })
+    }
+
+    /// The objects `obj` dominates, itself included (its dominator subtree).
+    fn dominated(slf: &Bound<'_, Self>, obj: &Bound<'_, PyAny>) -> PyResult<NodeSetHandle> {
+        let me = slf.get();
+        let n = me.node_of_object(obj)?;
+        let set = me.dominator_tree()?.dominated_by(n);
+        Ok(NodeSetHandle {
+            graph: slf.clone().unbind(),
+            set,
+        })
+    }
+
+    /// The `k` objects `obj` immediately dominates with the largest retained sizes:
+    /// `(object, retained size)`, largest first.
+    fn dominator_children(
+        &self,
+        py: Python<'_>,
+        obj: &Bound<'_, PyAny>,
+        k: usize,
+    ) -> PyResult<Vec<(Py<PyAny>, u64)>> {
+        let n = self.node_of_object(obj)?;
+        let tree = self.dominator_tree()?;
+        let mut kids: Vec<NodeId> = tree.children(n).to_vec();
+        kids.sort_unstable_by_key(|&c| (std::cmp::Reverse(tree.retained_size(c)), c));
+        kids.truncate(k);
+        Ok(kids
+            .into_iter()
+            .map(|c| (object_at(py, self.graph.address(c)), tree.retained_size(c)))
+            .collect())
+    }
+
+    /// The `k` objects with the largest retained sizes: `(object, retained size)`.
+    fn largest_retainers(&self, py: Python<'_>, k: usize) -> PyResult<Vec<(Py<PyAny>, u64)>> {
+        let tree = self.dominator_tree()?;
+        Ok(tree
+            .largest_retainers(k)
+            .into_iter()
+            .map(|n| (object_at(py, self.graph.address(n)), tree.retained_size(n)))
+            .collect())
     }
 
     /// The node id of `obj` in this graph, or None (ids pair up edges in `avoid_edges`).
@@ -238,6 +328,7 @@ pub fn capture_graph(
         graph: captured.graph,
         size_failures: captured.size_failures,
         hidden: captured.hidden,
+        dominators: OnceLock::new(),
     })
 }
 
@@ -519,6 +610,27 @@ impl NodeSetHandle {
         ids.sort_unstable();
         ids.dedup();
         Ok(self.derive(py, select_via(g, &self.set, &ids)))
+    }
+
+    /// Heapy's dominos: what would be freed if the references to these objects went.
+    fn dominos(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        Ok(self.derive(py, g.dominos(&self.set)))
+    }
+
+    /// Heapy's imdom: referrers reachable without passing through another referrer.
+    fn imdom(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        Ok(self.derive(py, g.imdom(&self.set)))
+    }
+
+    /// Everything reachable from these objects (them included).
+    fn closure(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        Ok(self.derive(py, g.closure(&self.set, &g.empty_set())))
     }
 
     /// All shortest paths to these objects from the roots or `source` (see
