@@ -57,9 +57,15 @@ mod tests {
         // 0 -> 1 -> 3 <- 2; root .i0_modules -> 2 (0 and 1 unreachable from the root)
         let g = sample_graph();
         let two = NodeSet::from_ids(4, [NodeId(2)]);
-        assert_eq!(g.dominos(&two).iter().collect::<Vec<_>>(), vec![NodeId(2), NodeId(3)]);
+        assert_eq!(
+            g.dominos(&two).iter().collect::<Vec<_>>(),
+            vec![NodeId(2), NodeId(3)]
+        );
         let three = NodeSet::from_ids(4, [NodeId(3)]);
-        assert_eq!(g.dominos(&three).iter().collect::<Vec<_>>(), vec![NodeId(3)]);
+        assert_eq!(
+            g.dominos(&three).iter().collect::<Vec<_>>(),
+            vec![NodeId(3)]
+        );
         // 3's referrers are 1 and 2; only 2 is reachable from the root
         assert_eq!(g.imdom(&three).iter().collect::<Vec<_>>(), vec![NodeId(2)]);
     }

@@ -7,7 +7,9 @@ use std::ffi::CString;
 use std::sync::OnceLock;
 
 use heapscope_core::{
-    Dominator, DominatorTree, NodeId,select_via, Classifier, HeapGraph, KindKey, NodeSet, Partition, TypeId};
+    select_via, Classifier, Dominator, DominatorTree, HeapGraph, KindKey, NodeId, NodeSet,
+    Partition, TypeId,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
