@@ -42,10 +42,10 @@ def test_imdom_are_the_nearest_referrers(h):
         return {"a": a, "b": [a, t]}
 
     d = build()
-    t = d["a"][0]
+    t = h.iso(d["a"][0])  # no local refers to the target itself (3.10: frames do)
     # referrers of t: list a and list b; b is reached without passing through a, and a
     # is reached from the dict directly: both are immediate dominators
-    assert h.iso(t).imdom.count == 2
+    assert t.imdom.count == 2
     # a's referrers are the dict and list b; b is only reached through the dict
     imdom = h.iso(d["a"]).imdom
     assert imdom.count == 1 and d in imdom
@@ -72,7 +72,9 @@ def test_retained_sizes_agree_with_heapy_domisize(h):
     assert all(p in retained and p.blob in retained for p in BIG)
     assert tree.retained_size(BIG) == retained.size
     assert tree.immediate_dominator(BIG[0]) is BIG
-    assert tree.immediate_dominator(BIG[0].blob) is BIG[0]
+    # 3.10 keeps attributes in a real __dict__, which then holds the bytearray
+    owner = BIG[0] if sys.version_info >= (3, 11) else vars(BIG[0])
+    assert tree.immediate_dominator(BIG[0].blob) is owner
     assert tree.dominated(BIG[0]).count == 2 + (0 if sys.version_info >= (3, 11) else 1)  # + __dict__ on 3.10
     BIG.clear()
 
@@ -86,10 +88,12 @@ def test_largest_retainers_and_leak_suspects(h):
     assert any(r.object is BIG for r in table)
     text = str(table)
     assert text.splitlines()[1] == " Index   Retained   %   Objects  Kind: object"
-    suspects = h.leak_suspects(min_share=0.2)
-    assert len(suspects) >= 1
-    top = suspects[0]
-    assert top.object is BIG, str(suspects)
+    tree = h.dominator_tree()
+    share = tree.retained_size(BIG) / tree.total_size  # the suite's heap size varies
+    suspects = h.leak_suspects(min_share=share * 0.9)
+    found = [s for s in suspects if s.object is BIG]
+    assert len(found) == 1, str(suspects)
+    top = found[0]
     assert top.path.endswith("['BIG']"), top.path
     report = str(suspects)
     assert "retains" in report and "kept alive by: " in report and "20000 test_retention.Payload" in report.replace(

@@ -725,6 +725,9 @@ relate_type(PyTypeObject *t, hs_relproc proc, void *arg)
     ATTR("__dict__", t->tp_dict);
 #endif
     ATTR("__bases__", t->tp_bases);
+#if PY_VERSION_HEX >= 0x030C0000
+    ATTR("__mro__", t->tp_mro); /* a getset from 3.12 (a member before: relate_members) */
+#endif
     INTERNAL("tp_cache", t->tp_cache);
     if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
         PyHeapTypeObject *ht = (PyHeapTypeObject *)t;
