@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -16,6 +17,12 @@ def test_demo_finds_the_leaking_kinds(capsys):
     assert "1 x bytes per request" in out
     held = [ln for ln in out.splitlines() if ln.startswith("  heapscope.demo.RequestContext: held by")]
     assert len(held) == 1 and "list" in held[0], out  # the module-level audit log
+    # why: the shortest path from the roots to that list, and what it retains
+    assert "    kept alive by: hpy().Root.i0_modules['heapscope.demo'].__dict__['AUDIT_LOG']" in out, out
+    retained = [ln for ln in out.splitlines() if ln.startswith("    retained size: ")]
+    assert len(retained) == 1
+    size, count = re.match(r"    retained size: (\d+) bytes in (\d+) objects", retained[0]).groups()
+    assert int(count) > 300 * 5 and int(size) > 300 * 600  # at least the leaked contexts and theirs
     from heapscope import demo
 
     demo.AUDIT_LOG.clear()

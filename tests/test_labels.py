@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from heapscope import hpy
+from .conftest import table_rows
 
 PY311 = sys.version_info >= (3, 11)
 
@@ -142,3 +142,31 @@ def test_dict_keys_render_with_repr(h, key):
     value = Plain()
     d = {key: value}
     assert labels(h, value, d) == [f"Src[{key!r}]"]
+
+
+def test_byvia_table_and_via_kinds(h):
+    class Node:
+        pass
+
+    holder = {"first": Node(), "second": Node()}
+    holder["again"] = holder["first"]
+    items = [Node(), Node()]
+    x = h.iso(*holder.values(), *items)
+    assert str(x.byvia).splitlines()[1].endswith(" Referred Via:")
+    names = sorted(table_rows(x.byvia))
+    # multiply referred objects list every label, sorted, as Heapy's Via rows do
+    assert names == sorted(["\"['again']\", \"['first']\"", "\"['second']\"", "'[0]'", "'[1]'"])
+    kind = h.Via("['second']")
+    assert (x & kind).theone is holder["second"]
+    assert holder["second"] in kind and items[0] not in kind
+    assert (x & h.Via("_[0]")).theone is items[0]  # Heapy's '_' prefix is accepted
+    assert (x & h.Via("['first']").alt(">=")).theone is holder["first"]
+    assert (x & h.Via("['first']", "['again']", "[0]").alt("<")).count == 2  # strict subsets
+    assert (x & h.Via("['nothing']")).count == 0
+    assert repr(kind) == "hpy().Via(\"['second']\")"
+    assert eval(repr(kind), {"hpy": lambda: h}) == kind
+    assert len(x.byvia) == 4
+    assert (x & x.byvia.kind).count == x.count
+    assert (x & x.byvia[0].kind).count == 1
+    with pytest.raises(TypeError):
+        h.Via(3)
