@@ -34,7 +34,9 @@ TARGET_INDEX = 150_000  # obj = KEEP_A[TARGET_INDEX].c, a 3-int list deep in the
 OPS = (
     ("heap", TOOLS, None, None, "x = h.heap() (includes gc.collect); for information"),
     ("byrcs", TOOLS, "x", 10.0, "str(x.byrcs); first referrer query: includes the edge capture"),
+    ("byrcs_again", TOOLS, None, None, "str(x.byrcs) again: edges already captured; for information"),
     ("byvia", TOOLS, "x", 50.0, "str(x.byvia); first label query: includes computing edge labels"),
+    ("byvia_again", ("heapscope",), None, None, "str(x.byvia) again: labels already computed; for information"),
     ("sp", TOOLS, "x", 3.0, "str(h.iso(obj).sp); reuses edges and labels"),
     ("rp", TOOLS, "x", 3.0, "str(h.iso(obj).rp); reuses edges"),
     ("domisize_one", TOOLS, "x", 3.0, "h.iso(obj).domisize; reuses edges"),
@@ -94,7 +96,9 @@ def child_main(tool: str, workload: str) -> None:
     ops = {
         "heap": op_heap,
         "byrcs": lambda: str(state["x"].byrcs),
+        "byrcs_again": lambda: str(state["x"].byrcs),
         "byvia": lambda: str(state["x"].byvia),
+        "byvia_again": lambda: str(state["x"].byvia),
         "sp": lambda: str(h.iso(obj).sp),
         "rp": lambda: str(h.iso(obj).rp),
         "domisize_one": lambda: h.iso(obj).domisize,
@@ -153,12 +157,12 @@ def build_table(res: dict, workloads: list[str], reps: int, skip_guppy_via: bool
     out = [
         "heapscope vs guppy3: why is it alive (byrcs, byvia, sp, rp, domisize) + heapscope's dominator tree",
         f"Python {sys.version.split()[0]} {sys.executable}; nproc={os.cpu_count()}",
-        f"{reps} repetitions (fresh child process per tool per repetition, tools alternated), medians",
+        f"{reps} repetition(s) (fresh child process per tool per repetition, tools alternated), medians",
         f"obj = KEEP_A[{TARGET_INDEX}].c (a 3-int list); KEEP_A = the module-level list of the workload",
         "Ops run in the order listed, in one process per tool, on one x = h.heap(); gc.collect() (untimed) "
         "before each op.",
         "Memory = peak RSS added during the op: VmHWM after (reset just before the op) minus VmRSS before.",
-        "guppy3 byvia: " + ("SKIPPED (--skip-guppy-via)" if skip_guppy_via else f"measured, {reps} reps"),
+        "guppy3 byvia: " + ("SKIPPED (--skip-guppy-via)" if skip_guppy_via else f"measured, {reps} repetition(s)"),
         f"Wall time of whole run: {elapsed:.1f} s",
         "",
     ]

@@ -9,6 +9,7 @@ in Rust over bitsets when both operands come from the same capture.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from . import kind_names
@@ -222,7 +223,8 @@ class IdentitySet(Paged, UniSet):
 
     def _make_set_table(self) -> Table:
         part = self._partition()
-        return set_table(part.count, part.size, part.header, self._set_rows())
+        rows: Sequence[tuple[str, int, int]] = self._set_rows() if self._er == "Module" else _LazyRows(part)
+        return set_table(part.count, part.size, part.header, rows)
 
     def _members_with_kinds(self) -> list[tuple[Any, str, int]]:
         clodo = self._nodes.partition("Clodo")
@@ -504,6 +506,36 @@ class IdentitySet(Paged, UniSet):
 
     def __contains__(self, obj: object) -> bool:
         return self._contains(obj)
+
+
+class _LazyRows(Sequence):  # type: ignore[type-arg]
+    """A partition's rows as ``(name, count, size)``, fetched a page at a time when shown:
+    a partition by Via or Id of a whole heap has hundreds of thousands of rows."""
+
+    PAGE = 256
+    __slots__ = ("_part", "_pages")
+
+    def __init__(self, part: Any) -> None:
+        self._part = part
+        # a list, not a dict: printing must not add dicts to the heap it reports
+        self._pages: list[list[tuple[str, int, int]] | None] = [None] * (-(-len(part) // self.PAGE))
+
+    def __len__(self) -> int:
+        return len(self._part)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        page = self._pages[i // self.PAGE]
+        if page is None:
+            start = (i // self.PAGE) * self.PAGE
+            page = [(n, c, s) for n, c, s, _ in self._part.rows(start, start + self.PAGE)]
+            self._pages[i // self.PAGE] = page
+        return page[i % self.PAGE]
 
 
 def _kind_order(kind: UniSet) -> str:

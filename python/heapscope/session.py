@@ -126,17 +126,15 @@ class Session:
         """``nodes`` re-expressed in a capture with edges (from the roots), made on the first
         referrer query after ``heap()`` and reused while it still holds every member of
         ``nodes`` and of the ``also`` sets (sources, avoided nodes: same graph needed)."""
-        addresses = nodes.addresses()
-        extra = [a for s in also for a in s.addresses()]
         graph = self._edges
         if graph is not None:
-            found = graph.set_of_addresses(addresses)
-            if found.count == len(addresses) and graph.set_of_addresses(extra).count == len(set(extra)):
+            found, count = graph.translate(nodes)
+            if count == nodes.count and all(graph.translate(s)[1] == s.count for s in also):
                 return found
         seeds = nodes.objects() + [o for s in also for o in s.objects()]
         graph = self._capture(from_roots=True, seeds=seeds, edges=True)
         self._edges = graph
-        return graph.set_of_addresses(addresses)
+        return graph.translate(nodes)[0]
 
     # -- reference points ------------------------------------------------------------------
     def setrelheap(self, reference: IdentitySet | None = None, *, light: bool = False) -> None:

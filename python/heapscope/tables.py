@@ -97,12 +97,18 @@ def set_table(count: int, size: int, kind_header: str, rows: Sequence[tuple[str,
     s = "" if count == 1 else "s"
     label = f"Partition of a set of {count} object{s}. Total size = {size} bytes."
     header = _column_header(SET_HEADER, kind_header, bool(count or size))
-    cumul = _cumulative([r[2] for r in rows])
+    cumul: list[int] = []  # grown as rows are shown: rows may be fetched lazily
+
+    def cumulative(i: int) -> int:
+        while len(cumul) <= i:
+            cumul.append((cumul[-1] if cumul else 0) + rows[len(cumul)][2])
+        return cumul[i]
 
     def fmt(i: int) -> str:
         name, rcount, rsize = rows[i]
+        c = cumulative(i)
         prefix = "%6d %6d %3d %8d %3d %9d %3d " % (
-            i, rcount, _pct(rcount, count), rsize, _pct(rsize, size), cumul[i], _pct(cumul[i], size)
+            i, rcount, _pct(rcount, count), rsize, _pct(rsize, size), c, _pct(c, size)
         )
         return _wrap_row(prefix, name)
 

@@ -5,7 +5,7 @@
 //! Names come from the graph's type table; kinds whose names need the live object
 //! (module names) are named by the caller through `name_of`.
 
-use crate::{CoreError, FastMap, HeapGraph, LabelId, NodeId, NodeSet, TypeId};
+use crate::{CoreError, FastMap, HeapGraph, NodeId, NodeSet, TypeId};
 
 /// Heapy's equivalence relations that need no referrer graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -267,7 +267,7 @@ pub struct Partition {
     /// with `rows` (their `key` is then unused).
     pub referrer_kinds: Option<Vec<Vec<KindKey>>>,
     /// For a partition by Via: each row's set of edge labels, aligned with `rows`.
-    pub via_labels: Option<Vec<Vec<LabelId>>>,
+    pub via_labels: Option<crate::via::ViaRows>,
 }
 
 impl Partition {
@@ -416,7 +416,7 @@ impl Partition {
     pub fn row_set(&self, g: &HeapGraph, set: &NodeSet, row: &PartitionRow) -> NodeSet {
         if let Some(all) = &self.via_labels {
             let index = self.row_index(row);
-            return crate::via::select_via(g, set, &all[index]);
+            return crate::via::select_via(g, set, all.row(index));
         }
         if let Some(all) = &self.referrer_kinds {
             let index = self.row_index(row);

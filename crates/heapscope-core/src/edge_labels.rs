@@ -6,6 +6,7 @@
 //! edge plus one per root edge. Distinct labels are interned in a [`LabelTable`]: a heap
 //! has millions of edges but few distinct labels (`[0]`, `.__dict__`, `->ob_type`).
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::{CoreError, FastMap, HeapGraph, LabelId, NodeId};
@@ -58,13 +59,12 @@ pub enum LabelOrder {
     Text(String),
 }
 
-/// One distinct label.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One distinct label: its relation and its name or index. The text is rendered on
+/// demand, so a heap's many index labels (`[0]` .. `[299999]`) cost no strings.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Label {
     pub relation: Relation,
     pub order: LabelOrder,
-    /// Heapy's text with the referrer left out: `.x`, `['k']`, `list(_)[3]`.
-    pub text: String,
 }
 
 impl Label {
@@ -72,42 +72,42 @@ impl Label {
         Label {
             relation: Relation::Unnamed,
             order: LabelOrder::Text(String::new()),
-            text: ".??".to_string(),
         }
     }
 
     /// A label of a relation with a name or an index; `rendered` is the key's repr for
-    /// dict values and frame variables, the name for attributes.
+    /// dict values and frame variables, the name for attributes (empty for indices).
     pub fn new(relation: Relation, rendered: &str, index: i64) -> Self {
-        let (text, order) = match relation {
+        let order = match relation {
             Relation::Unnamed => return Label::unnamed(),
-            Relation::Attribute => (format!(".{rendered}"), LabelOrder::Text(rendered.into())),
-            Relation::Internal => (format!("->{rendered}"), LabelOrder::Text(rendered.into())),
-            Relation::Index if rendered.is_empty() => {
-                (format!("[{index}]"), LabelOrder::Int(index))
+            Relation::Attribute | Relation::Internal | Relation::Local | Relation::Cell => {
+                LabelOrder::Text(rendered.into())
             }
-            Relation::Index => (
-                format!("[{rendered}]"),
-                rendered
-                    .parse::<i64>()
-                    .map_or_else(|_| LabelOrder::Text(rendered.into()), LabelOrder::Int),
-            ),
-            Relation::KeyIndex => (format!(".keys()[{index}]"), LabelOrder::Int(index)),
-            Relation::Local => (
-                format!(".f_locals[{rendered}]"),
-                LabelOrder::Text(rendered.into()),
-            ),
-            Relation::Cell => (
-                format!(".f_locals [{rendered}]"),
-                LabelOrder::Text(rendered.into()),
-            ),
-            Relation::Stack => (format!("->f_valuestack[{index}]"), LabelOrder::Int(index)),
-            Relation::SetMember => (format!("list(_)[{index}]"), LabelOrder::Int(index)),
+            Relation::Index if rendered.is_empty() => LabelOrder::Int(index),
+            Relation::Index => rendered
+                .parse::<i64>()
+                .map_or_else(|_| LabelOrder::Text(rendered.into()), LabelOrder::Int),
+            Relation::KeyIndex | Relation::Stack | Relation::SetMember => LabelOrder::Int(index),
         };
-        Label {
-            relation,
-            order,
-            text,
+        Label { relation, order }
+    }
+
+    /// Heapy's text with the referrer left out: `.x`, `['k']`, `list(_)[3]`.
+    pub fn text(&self) -> String {
+        let s = match &self.order {
+            LabelOrder::Int(i) => i.to_string(),
+            LabelOrder::Text(t) => t.clone(),
+        };
+        match self.relation {
+            Relation::Unnamed => ".??".to_string(),
+            Relation::Attribute => format!(".{s}"),
+            Relation::Internal => format!("->{s}"),
+            Relation::Index => format!("[{s}]"),
+            Relation::KeyIndex => format!(".keys()[{s}]"),
+            Relation::Local => format!(".f_locals[{s}]"),
+            Relation::Cell => format!(".f_locals [{s}]"),
+            Relation::Stack => format!("->f_valuestack[{s}]"),
+            Relation::SetMember => format!("list(_)[{s}]"),
         }
     }
 
@@ -116,7 +116,7 @@ impl Label {
     pub fn apply(&self, expr: &str) -> String {
         match (self.relation, &self.order) {
             (Relation::SetMember, LabelOrder::Int(i)) => format!("list({expr})[{i}]"),
-            _ => format!("{expr}{}", self.text),
+            _ => format!("{expr}{}", self.text()),
         }
     }
 
@@ -126,38 +126,72 @@ impl Label {
     }
 }
 
-/// Distinct labels, interned by text.
+/// Ids with this bit set are item labels `[i]` (i below 2**31), not stored in the table:
+/// a heap's long lists would otherwise make one table entry per index.
+const INDEX_BIT: u32 = 1 << 31;
+
+/// Distinct labels, interned (item labels `[i]` are encoded in their id).
 #[derive(Clone, Debug, Default)]
 pub struct LabelTable {
     labels: Vec<Label>,
-    ids: FastMap<String, LabelId>,
+    ids: FastMap<Label, LabelId>,
 }
 
 impl LabelTable {
     pub fn intern(&mut self, label: Label) -> LabelId {
-        if let Some(&id) = self.ids.get(&label.text) {
+        if let (Relation::Index, LabelOrder::Int(i)) = (label.relation, &label.order) {
+            if (0..i64::from(INDEX_BIT)).contains(i) {
+                return LabelId(INDEX_BIT | *i as u32);
+            }
+        }
+        if let Some(&id) = self.ids.get(&label) {
             return id;
         }
         let id = LabelId(self.labels.len() as u32);
-        self.ids.insert(label.text.clone(), id);
+        self.ids.insert(label.clone(), id);
         self.labels.push(label);
         id
     }
 
-    pub fn get(&self, id: LabelId) -> &Label {
-        &self.labels[id.index()]
+    pub fn get(&self, id: LabelId) -> Cow<'_, Label> {
+        if id.0 & INDEX_BIT != 0 {
+            return Cow::Owned(Label {
+                relation: Relation::Index,
+                order: LabelOrder::Int(i64::from(id.0 & !INDEX_BIT)),
+            });
+        }
+        Cow::Borrowed(&self.labels[id.index()])
     }
 
+    /// The label whose text is `text` (a scan: for user queries such as `h.Via('.x')`).
     pub fn id_of_text(&self, text: &str) -> Option<LabelId> {
-        self.ids.get(text).copied()
+        if let Some(i) = text
+            .strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'))
+            .and_then(|t| t.parse::<u32>().ok())
+        {
+            if i < INDEX_BIT && text == format!("[{i}]") {
+                return Some(LabelId(INDEX_BIT | i));
+            }
+        }
+        self.labels
+            .iter()
+            .position(|l| l.text() == text)
+            .map(|i| LabelId(i as u32))
     }
 
+    /// Number of stored labels (item labels `[i]` are not stored).
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// Approximate bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.labels.capacity() * std::mem::size_of::<Label>() * 2 + self.ids.capacity() * 8
     }
 }
 
@@ -178,12 +212,12 @@ impl EdgeLabels {
         self.roots[k]
     }
 
-    pub fn label(&self, id: LabelId) -> &Label {
+    pub fn label(&self, id: LabelId) -> Cow<'_, Label> {
         self.table.get(id)
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.per_edge.capacity() * 4 + self.roots.capacity() * 4 + self.table.len() * 64
+        self.per_edge.capacity() * 4 + self.roots.capacity() * 4 + self.table.heap_bytes()
     }
 }
 
@@ -240,6 +274,11 @@ impl<'g> EdgeLabeler<'g> {
                 .and_then(|v| v.pop())
                 .map_or(self.unnamed, |i| named[i].1);
             self.per_edge[range.start + j] = label;
+        }
+        // `clear` costs the map's capacity: after a huge node (sys.modules' dict, a long
+        // list) keep it from making every later node pay for it.
+        if self.scratch.capacity() > 1024 {
+            self.scratch = FastMap::default();
         }
     }
 
@@ -301,21 +340,30 @@ mod tests {
     #[test]
     fn texts_and_application() {
         let attr = Label::new(Relation::Attribute, "x", 0);
-        assert_eq!(attr.text, ".x");
+        assert_eq!(attr.text(), ".x");
         assert_eq!(attr.apply("h.Root"), "h.Root.x");
         let key = Label::new(Relation::Index, "'cache'", 0);
         assert_eq!(key.apply("d"), "d['cache']");
-        assert_eq!(Label::new(Relation::Index, "", 3).text, "[3]");
-        assert_eq!(Label::new(Relation::KeyIndex, "", 2).text, ".keys()[2]");
+        assert_eq!(Label::new(Relation::Index, "", 3).text(), "[3]");
+        assert_eq!(Label::new(Relation::KeyIndex, "", 2).text(), ".keys()[2]");
         assert_eq!(
-            Label::new(Relation::Internal, "ob_type", 0).text,
+            Label::new(Relation::Internal, "ob_type", 0).text(),
             "->ob_type"
         );
-        assert_eq!(Label::new(Relation::Cell, "'x'", 0).text, ".f_locals ['x']");
-        assert_eq!(Label::new(Relation::Local, "'x'", 0).text, ".f_locals['x']");
-        assert_eq!(Label::new(Relation::Stack, "", 1).text, "->f_valuestack[1]");
+        assert_eq!(
+            Label::new(Relation::Cell, "'x'", 0).text(),
+            ".f_locals ['x']"
+        );
+        assert_eq!(
+            Label::new(Relation::Local, "'x'", 0).text(),
+            ".f_locals['x']"
+        );
+        assert_eq!(
+            Label::new(Relation::Stack, "", 1).text(),
+            "->f_valuestack[1]"
+        );
         let member = Label::new(Relation::SetMember, "", 4);
-        assert_eq!(member.text, "list(_)[4]");
+        assert_eq!(member.text(), "list(_)[4]");
         assert_eq!(member.apply("s.x"), "list(s.x)[4]");
         // attributes sort before items, indices numerically
         assert!(attr.sort_key() < key.sort_key());
@@ -323,6 +371,27 @@ mod tests {
             Label::new(Relation::Index, "", 2).sort_key()
                 < Label::new(Relation::Index, "", 10).sort_key()
         );
+    }
+
+    #[test]
+    fn item_labels_are_encoded_not_stored() {
+        let mut t = LabelTable::default();
+        let five = t.intern(Label::new(Relation::Index, "", 5));
+        assert_eq!(t.len(), 0);
+        assert_eq!(
+            t.intern(Label::new(Relation::Index, "5", 0)),
+            five,
+            "dict key 5"
+        );
+        assert_eq!(t.get(five).text(), "[5]");
+        assert_eq!(t.id_of_text("[5]"), Some(five));
+        assert_eq!(t.id_of_text("[05]"), None);
+        let key = t.intern(Label::new(Relation::Index, "'k'", 0));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.id_of_text("['k']"), Some(key));
+        let negative = t.intern(Label::new(Relation::Index, "-1", 0));
+        assert_eq!(t.get(negative).text(), "[-1]");
+        assert_eq!(t.len(), 2);
     }
 
     #[test]
@@ -346,7 +415,7 @@ mod tests {
         );
         let (_, unnamed) = g.labelled_referents(NodeId(2)).next().unwrap();
         let labels = g.edge_labels().unwrap();
-        assert_eq!(labels.label(unnamed).text, ".??");
-        assert_eq!(labels.label(labels.root(0)).text, ".i0_modules");
+        assert_eq!(labels.label(unnamed).text(), ".??");
+        assert_eq!(labels.label(labels.root(0)).text(), ".i0_modules");
     }
 }

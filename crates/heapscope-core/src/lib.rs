@@ -31,4 +31,4 @@ pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable,
 pub use ids::{LabelId, NodeId, TypeId};
 pub use nodeset::NodeSet;
 pub use shortest_paths::{EdgePair, PathSource, PathStep, ShortestPaths, ROOT_NODE};
-pub use via::{py_str_repr, select_via, via_row_name};
+pub use via::{py_str_repr, select_via, via_row_name, ViaRows};

@@ -298,8 +298,10 @@ impl ShortestPaths {
 fn sort_steps(g: &HeapGraph, steps: &mut [PathStep]) {
     let labels = g.edge_labels().expect("edge labels were computed");
     steps.sort_by(|a, b| {
-        let ka = a.label.map(|l| labels.label(l).sort_key());
-        let kb = b.label.map(|l| labels.label(l).sort_key());
+        let la = a.label.map(|l| labels.label(l));
+        let lb = b.label.map(|l| labels.label(l));
+        let ka = la.as_ref().map(|l| l.sort_key());
+        let kb = lb.as_ref().map(|l| l.sort_key());
         ka.cmp(&kb)
             .then_with(|| g.address(a.node).cmp(&g.address(b.node)))
     });

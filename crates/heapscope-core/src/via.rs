@@ -9,34 +9,79 @@
 use crate::classify::{Partition, PartitionRow, RowKey};
 use crate::{Classifier, FastMap, HeapGraph, LabelId, NodeId, NodeSet};
 
-/// Each member of `set` with its sorted, deduplicated in-edge labels (labels must have
-/// been computed). Members nothing refers to are absent.
-fn via_pairs(g: &HeapGraph, set: &NodeSet) -> Vec<(NodeId, LabelId)> {
-    let labels = g.edge_labels().expect("edge labels were computed");
-    let mut pairs: Vec<(NodeId, LabelId)> = Vec::new();
-    for (k, (_, n)) in g.roots().iter().enumerate() {
-        if set.contains(*n) {
-            pairs.push((*n, labels.root(k)));
+/// The in-edge labels of the members of `set` (labels must have been computed): most
+/// objects have one referrer, so each member's first label is kept in an array and only
+/// further, different labels go to a (small) list, sorted and deduplicated.
+struct ViaLabels {
+    first: Vec<u32>,
+    extra: Vec<(NodeId, LabelId)>,
+}
+
+const NO_LABEL: u32 = u32::MAX;
+
+impl ViaLabels {
+    fn collect(g: &HeapGraph, set: &NodeSet) -> Self {
+        let labels = g.edge_labels().expect("edge labels were computed");
+        let mut via = ViaLabels {
+            first: vec![NO_LABEL; g.node_count()],
+            extra: Vec::new(),
+        };
+        for (k, (_, n)) in g.roots().iter().enumerate() {
+            if set.contains(*n) {
+                via.add(*n, labels.root(k));
+            }
+        }
+        for src in 0..g.node_count() {
+            let src = NodeId(src as u32);
+            let range = g.edge_range(src);
+            for (&t, e) in g.referents(src).iter().zip(range) {
+                if set.contains(t) {
+                    via.add(t, labels.edge(e));
+                }
+            }
+        }
+        via.extra.sort_unstable();
+        via.extra.dedup();
+        via
+    }
+
+    #[inline]
+    fn add(&mut self, n: NodeId, l: LabelId) {
+        let slot = &mut self.first[n.index()];
+        if *slot == NO_LABEL {
+            *slot = l.0;
+        } else if *slot != l.0 {
+            self.extra.push((n, l));
         }
     }
-    for src in 0..g.node_count() {
-        let src = NodeId(src as u32);
-        for (t, l) in g.labelled_referents(src) {
-            if set.contains(t) {
-                pairs.push((t, l));
+
+    /// Every labelled member with its sorted label set (in node order).
+    fn for_each(&self, mut f: impl FnMut(NodeId, &[LabelId])) {
+        let mut extra = self.extra.iter().peekable();
+        let mut buf: Vec<LabelId> = Vec::new();
+        for (i, &l) in self.first.iter().enumerate() {
+            if l == NO_LABEL {
+                continue;
+            }
+            let n = NodeId(i as u32);
+            if extra.peek().is_some_and(|&&(m, _)| m == n) {
+                buf.clear();
+                buf.push(LabelId(l));
+                while let Some(&&(m, x)) = extra.peek() {
+                    if m != n {
+                        break;
+                    }
+                    buf.push(x);
+                    extra.next();
+                }
+                buf.sort_unstable();
+                buf.dedup();
+                f(n, &buf);
+            } else {
+                f(n, &[LabelId(l)]);
             }
         }
     }
-    pairs.sort_unstable();
-    pairs.dedup();
-    pairs
-}
-
-/// Groups `pairs` (sorted by node) into runs: `(node, labels)`.
-fn runs(pairs: &[(NodeId, LabelId)]) -> impl Iterator<Item = (NodeId, Vec<LabelId>)> + '_ {
-    pairs
-        .chunk_by(|a, b| a.0 == b.0)
-        .map(|run| (run[0].0, run.iter().map(|&(_, l)| l).collect()))
 }
 
 /// Python's `repr` of a string (single quotes unless the text has one and no double).
@@ -70,7 +115,7 @@ pub fn via_row_name(g: &HeapGraph, labels: &[LabelId]) -> String {
     let table = &g.edge_labels().expect("edge labels were computed").table;
     let mut names: Vec<String> = labels
         .iter()
-        .map(|&l| py_str_repr(&table.get(l).text))
+        .map(|&l| py_str_repr(&table.get(l).text()))
         .collect();
     names.sort();
     names.join(", ")
@@ -79,81 +124,111 @@ pub fn via_row_name(g: &HeapGraph, labels: &[LabelId]) -> String {
 /// The members of `set` whose label set is exactly `want` (sorted, deduplicated).
 pub fn select_via(g: &HeapGraph, set: &NodeSet, want: &[LabelId]) -> NodeSet {
     let mut out = NodeSet::empty(set.universe());
-    let pairs = via_pairs(g, set);
     let mut referred = NodeSet::empty(set.universe());
-    for (n, labels) in runs(&pairs) {
+    ViaLabels::collect(g, set).for_each(|n, labels| {
         referred.insert(n);
         if labels == want {
             out.insert(n);
         }
-    }
+    });
     if want.is_empty() {
         return set.difference(&referred);
     }
     out
 }
 
+/// The label set of each row of a partition by Via, flat (a heap can have hundreds of
+/// thousands of rows, one per list index): row `r`'s labels are
+/// `labels[starts[r]..starts[r + 1]]`.
+#[derive(Clone, Debug, Default)]
+pub struct ViaRows {
+    starts: Vec<u32>,
+    labels: Vec<LabelId>,
+}
+
+impl ViaRows {
+    pub fn row(&self, r: usize) -> &[LabelId] {
+        &self.labels[self.starts[r] as usize..self.starts[r + 1] as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl Partition {
     /// Partition by Via (labels must have been computed: see `HeapGraph::edge_labels`).
     pub fn by_via(g: &HeapGraph, set: &NodeSet) -> Partition {
-        let pairs = via_pairs(g, set);
-        let nlabels = g.edge_labels().map_or(0, |l| l.table.len());
-        let mut single: Vec<(u64, u64)> = vec![(0, 0); nlabels];
+        // Count and size per class: single labels and label sets in maps.
+        let mut single: FastMap<LabelId, (u64, u64)> = FastMap::default();
         let mut multi: FastMap<Vec<LabelId>, (u64, u64)> = FastMap::default();
         let mut referred = NodeSet::empty(set.universe());
-        for run in pairs.chunk_by(|a, b| a.0 == b.0) {
-            let n = run[0].0;
+        ViaLabels::collect(g, set).for_each(|n, labels| {
             referred.insert(n);
             let size = g.size_of(n);
-            let slot = if run.len() == 1 {
-                &mut single[run[0].1.index()]
-            } else {
-                multi
-                    .entry(run.iter().map(|&(_, l)| l).collect())
-                    .or_insert((0, 0))
+            let slot = match labels {
+                [one] => single.entry(*one).or_insert((0, 0)),
+                _ => multi.entry(labels.to_vec()).or_insert((0, 0)),
             };
             slot.0 += 1;
             slot.1 += size;
+        });
+        // Rows with their label sets as (start, len) into one flat list, sorted in place
+        // (Heapy's order: size descending, then name), then split.
+        let mut flat: Vec<LabelId> = Vec::new();
+        let mut rows: Vec<(PartitionRow, u32, u32)> =
+            Vec::with_capacity(single.len() + multi.len() + 1);
+        let mut push = |labels: &[LabelId], count: u64, size: u64| {
+            let start = flat.len() as u32;
+            flat.extend_from_slice(labels);
+            let row = PartitionRow {
+                key: RowKey::unused(),
+                name: via_row_name(g, labels),
+                count,
+                size,
+            };
+            rows.push((row, start, labels.len() as u32));
+        };
+        for (l, (count, size)) in single {
+            push(&[l], count, size);
         }
-        let mut classes: Vec<(Vec<LabelId>, (u64, u64))> = single
-            .into_iter()
-            .enumerate()
-            .filter(|(_, (c, _))| *c > 0)
-            .map(|(l, cs)| (vec![LabelId(l as u32)], cs))
-            .chain(multi)
-            .collect();
+        for (labels, (count, size)) in multi {
+            push(&labels, count, size);
+        }
         let unreferred = set.difference(&referred);
         if !unreferred.is_empty() {
-            classes.push((Vec::new(), (unreferred.count(), g.total_size(&unreferred))));
+            push(&[], unreferred.count(), g.total_size(&unreferred));
         }
-        let unused = RowKey::unused();
-        let mut named: Vec<(Vec<LabelId>, PartitionRow)> = classes
-            .into_iter()
-            .map(|(labels, (count, size))| {
-                let name = via_row_name(g, &labels);
-                (
-                    labels,
-                    PartitionRow {
-                        key: unused,
-                        name,
-                        count,
-                        size,
-                    },
-                )
-            })
-            .collect();
-        named.sort_by(|(_, a), (_, b)| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
-        let (count, size) = named
+        rows.sort_unstable_by(|(a, _, _), (b, _, _)| {
+            b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name))
+        });
+        let mut sorted = ViaRows {
+            starts: Vec::with_capacity(rows.len() + 1),
+            labels: Vec::with_capacity(flat.len()),
+        };
+        for &(_, start, len) in &rows {
+            sorted.starts.push(sorted.labels.len() as u32);
+            sorted
+                .labels
+                .extend_from_slice(&flat[start as usize..(start + len) as usize]);
+        }
+        sorted.starts.push(sorted.labels.len() as u32);
+        drop(flat);
+        let rows: Vec<PartitionRow> = rows.into_iter().map(|(row, _, _)| row).collect();
+        let (count, size) = rows
             .iter()
-            .fold((0, 0), |(c, s), (_, r)| (c + r.count, s + r.size));
-        let (labels, rows): (Vec<_>, Vec<_>) = named.into_iter().unzip();
+            .fold((0, 0), |(c, s), r| (c + r.count, s + r.size));
         Partition {
             classifiers: vec![Classifier::Unity],
             rows,
             count,
             size,
             referrer_kinds: None,
-            via_labels: Some(labels),
+            via_labels: Some(sorted),
         }
     }
 }

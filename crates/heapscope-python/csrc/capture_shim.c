@@ -846,7 +846,12 @@ int
 hs_relate(PyObject *obj, hs_relproc proc, void *arg)
 {
     PyTypeObject *tp = Py_TYPE(obj);
-    INTERNAL("ob_type", tp);
+    /* Name references in the order the traversal met them where cheap (the caller then
+     * matches them in one pass): hs_traverse visits the type first, except for
+     * instances of heap types, whose subtype_traverse visits it after their slots and
+     * attributes (see the end of this function). */
+    int type_last = PyObject_IS_GC(obj) && (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && tp->tp_traverse != NULL;
+    if (!type_last) INTERNAL("ob_type", tp);
     if (PyTuple_Check(obj)) {
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(obj); i++) {
             REL(HS_REL_INDEX, NULL, NULL, i, PyTuple_GET_ITEM(obj, i));
@@ -903,8 +908,10 @@ hs_relate(PyObject *obj, hs_relproc proc, void *arg)
     r = relate_members(obj, tp, proc, arg);
     if (r) return r;
     if (hs_type_may_own_dict(tp) && !PyType_Check(obj) && !PyModule_Check(obj)) {
-        ATTR("__dict__", hs_owned_dict(obj));
         r = relate_managed_values(obj, tp, proc, arg);
+        if (r) return r;
+        ATTR("__dict__", hs_owned_dict(obj));
     }
+    if (type_last) INTERNAL("ob_type", tp);
     return r;
 }

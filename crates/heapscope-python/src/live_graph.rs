@@ -236,6 +236,26 @@ impl LiveGraph {
         })
     }
 
+    /// The members of `nodes` (a set of another graph) that are nodes of this graph,
+    /// and how many of them are (re-expressing a set in another capture, by address).
+    fn translate(slf: &Bound<'_, Self>, nodes: &NodeSetHandle) -> (NodeSetHandle, u64) {
+        let me = &slf.get().graph;
+        let from = &nodes.graph.get().graph;
+        let set = if std::ptr::eq(me, from) {
+            nodes.set.clone()
+        } else {
+            me.set_of_addresses(nodes.set.iter().map(|n| from.address(n)))
+        };
+        let count = set.count();
+        (
+            NodeSetHandle {
+                graph: slf.clone().unbind(),
+                set,
+            },
+            count,
+        )
+    }
+
     /// The set of nodes at these addresses (absent ones are skipped).
     fn set_of_addresses(slf: &Bound<'_, Self>, addresses: Vec<u64>) -> NodeSetHandle {
         let set = slf.get().graph.set_of_addresses(addresses);
@@ -771,8 +791,8 @@ impl PartitionHandle {
         let g = &self.graph.get().graph;
         let table = &g.edge_labels()?.table;
         self.part.via_labels.as_ref().map(|rows| {
-            rows.iter()
-                .map(|ls| ls.iter().map(|&l| table.get(l).text.clone()).collect())
+            (0..rows.len())
+                .map(|r| rows.row(r).iter().map(|&l| table.get(l).text()).collect())
                 .collect()
         })
     }

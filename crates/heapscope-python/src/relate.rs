@@ -96,9 +96,19 @@ pub fn edge_labels<'g>(py: Python<'_>, g: &'g HeapGraph) -> Result<&'g EdgeLabel
         known_keys: FastMap::default(),
     };
     let mut named: Vec<(u64, LabelId)> = Vec::new();
+    let ob_type = labeler
+        .table
+        .intern(Label::new(Relation::Internal, "ob_type", 0));
     for k in 0..g.node_count() {
         let n = NodeId(k as u32);
-        if g.referents(n).is_empty() {
+        let targets = g.referents(n);
+        if targets.is_empty() {
+            continue;
+        }
+        // Most objects (ints, strs, floats) refer to their type only: no need to ask.
+        let type_address = g.type_record(g.type_of(n)).address;
+        if targets.len() == 1 && g.address(targets[0]) == type_address {
+            labeler.label_node(n, &[(type_address, ob_type)]);
             continue;
         }
         collect.found.clear();
@@ -112,9 +122,13 @@ pub fn edge_labels<'g>(py: Python<'_>, g: &'g HeapGraph) -> Result<&'g EdgeLabel
         };
         named.clear();
         for &(target, raw) in &collect.found {
-            let id = *ids
-                .entry(raw)
-                .or_insert_with(|| labeler.table.intern(render(py, raw)));
+            let id = match raw {
+                // indices need no rendering: intern directly (no second map of them)
+                Raw::Index(code, i) => labeler.table.intern(render(py, Raw::Index(code, i))),
+                _ => *ids
+                    .entry(raw)
+                    .or_insert_with(|| labeler.table.intern(render(py, raw))),
+            };
             named.push((target, id));
         }
         labeler.label_node(n, &named);
