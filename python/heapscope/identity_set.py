@@ -543,13 +543,4 @@ def _kind_order(kind: UniSet) -> str:
 
 
 def _render_some(members: list[Any], max_length: int) -> str:
-    strs: list[str] = []
-    total = 0
-    for obj in members:
-        rs = kind_names.render(obj)
-        if total and total + len(rs) + 2 >= max_length:
-            strs[-1] += "..."
-            break
-        total += len(rs) + 2
-        strs.append(rs)
-    return ", ".join(strs)
+    return kind_names.join_within((kind_names.render(o) for o in members), max_length)

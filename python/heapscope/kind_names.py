@@ -11,7 +11,7 @@ import builtins
 import os
 import reprlib
 import types
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 _SHORT = {types.ModuleType: "module", types.FunctionType: "function"}
 _INV: dict[type, str] = {}
@@ -134,3 +134,19 @@ def sort_key(x: Any) -> Any:
     if header.startswith("Address"):
         return (1, id(x))
     return (2, render(x))
+
+
+def join_within(rendered: Iterable[str], max_length: int) -> str:
+    """Heapy's member list in a summary: renderings taken in order while they fit in
+    ``max_length`` (the last one taken gets ``...`` when some are left out), then sorted
+    and joined by ``, ``."""
+    strs: list[str] = []
+    total = 0
+    for rs in rendered:
+        if total and total + len(rs) + 2 >= max_length:
+            strs[-1] += "..."
+            break
+        total += len(rs) + 2
+        strs.append(rs)
+    strs.sort()
+    return ", ".join(strs)

@@ -120,17 +120,7 @@ class PatternRow:
 def summary(objects: IdentitySet, kindname: str, max_length: int) -> str:
     """``count kind: member, member...`` cut to ``max_length`` (Heapy's refpat summary)."""
     head = f"{objects.count} {kindname}: "
-    budget = max_length - len(head)
-    strs: list[str] = []
-    total = 0
-    for rs in _rendered_members(objects, kindname):
-        if total and total + len(rs) + 2 >= budget:
-            strs[-1] += "..."
-            break
-        total += len(rs) + 2
-        strs.append(rs)
-    strs.sort()
-    s = head + ", ".join(strs)
+    s = head + kind_names.join_within(_rendered_members(objects, kindname), max_length - len(head))
     if len(s) > max_length:
         s = s[: max_length - 3] + "..."
     return s

@@ -19,6 +19,18 @@ if TYPE_CHECKING:
     from .session import Session
 
 
+def compare_sets(have: frozenset[str], want: frozenset[str], op: str) -> bool:
+    """``have <op> want`` for the set-valued kinds' ``.alt(op)`` (Rcs, Via)."""
+    return {
+        "==": have == want,
+        "!=": have != want,
+        "<": have < want,
+        "<=": have <= want,
+        ">": have > want,
+        ">=": have >= want,
+    }[op]
+
+
 class ComputedPartition:
     """Rows computed in Python, with the interface of the native ``Partition``."""
 
@@ -312,15 +324,7 @@ class ReferredBy(Kind):
         return ReferredBy(self.relation, self.kinds, op)
 
     def _matches(self, have: frozenset[str]) -> bool:
-        want = self._names()
-        return {
-            "==": have == want,
-            "!=": have != want,
-            "<": have < want,
-            "<=": have <= want,
-            ">": have > want,
-            ">=": have >= want,
-        }[self.op]
+        return compare_sets(have, self._names(), self.op)
 
     def _names(self) -> frozenset[str]:
         return frozenset(repr(k) for k in self.kinds)
@@ -420,15 +424,7 @@ class ViaKind(Kind):
         return ViaKind(self.relation, sorted(self.labels), op)
 
     def _matches(self, have: frozenset[str]) -> bool:
-        want = self.labels
-        return {
-            "==": have == want,
-            "!=": have != want,
-            "<": have < want,
-            "<=": have <= want,
-            ">": have > want,
-            ">=": have >= want,
-        }[self.op]
+        return compare_sets(have, self.labels, self.op)
 
     def _select(self, nodes: NodeSet) -> NodeSet:
         edge_nodes = self._session._in_edge_graph(nodes)

@@ -41,6 +41,7 @@ class Retainer(NamedTuple):
     share: float
     objects: int
     kind: str
+    shown: str  # how the object is rendered in the table
 
 
 class DominatorTree:
@@ -80,12 +81,19 @@ class DominatorTree:
     def largest(self, k: int = 10) -> list[Retainer]:
         """The ``k`` objects with the largest retained sizes, largest first."""
         total = self.total_size or 1
-        out = []
-        for obj, retained in self._graph.largest_retainers(k):
-            objects = self._graph.dominated(obj).count
-            kind = self._session.iso(obj).by("Clodo").rows[0].name
-            out.append(Retainer(obj, retained, retained / total, objects, kind))
-        return out
+        return [
+            Retainer(obj, retained, retained / total, objects, kind, self._render(obj, kind))
+            for obj, retained, objects, kind in self._graph.largest_retainers(k)
+        ]
+
+    def _render(self, obj: object, kind: str) -> str:
+        """A module's dict by its module's name (as Heapy's patterns show it), the rest as
+        in byid tables."""
+        if kind == "dict of module":
+            owners = self._session.iso(obj).owners.nodes
+            if owners:
+                return str(getattr(owners[0], "__name__", "?"))
+        return kind_names.render(obj)
 
 
 class RetainersTable:
@@ -106,7 +114,7 @@ class RetainersTable:
         for i, r in enumerate(self.rows):
             lines.append(
                 "%6d %10d %3d %9d  %s: %s"
-                % (i, r.retained, round(r.share * 100), r.objects, r.kind, kind_names.render(r.object))
+                % (i, r.retained, round(r.share * 100), r.objects, r.kind, r.shown)
             )
         return "\n".join(lines)
 
@@ -154,9 +162,10 @@ class LeakSuspects:
                 f"{i:2d}: {self._brief(s)} retains {s.retained} bytes ({s.share:.1%}) "
                 f"in {s.dominated.count} objects"
             )
-            rows = s.dominated.by("Clodo").rows[:5]
+            all_rows = s.dominated.by("Clodo").rows
+            rows = all_rows[:5]
             kinds = ", ".join(f"{r.count} {r.name}" for r in rows)
-            more = len(s.dominated.by("Clodo").rows) - len(rows)
+            more = len(all_rows) - len(rows)
             lines.append(f"    retained kinds: {kinds}{f', ... ({more} more kinds)' if more > 0 else ''}")
             lines.append(f"    kept alive by: {s.path}")
         return "\n".join(lines)
@@ -183,15 +192,15 @@ def leak_suspects(session: Session, tree: DominatorTree, min_share: float, limit
     count = tree._graph.reachable_from_roots().count
     suspects: list[Suspect] = []
     reported: list[IdentitySet] = []
-    for r in tree.largest(limit * 8):
+    for r in tree.largest(limit * 4):
         if r.share < min_share or len(suspects) >= limit:
             break
         if any(r.object in d for d in reported):
             continue
-        dominated = tree.dominated(r.object)
         # Report the deepest object that still retains the share: a chain of single
         # dominators (module -> its dict -> the list) names the container itself.
-        obj, retained, dominated = _deepest(session, tree, r.object, r.retained, dominated, min_share * total)
+        obj, retained = _deepest(tree, r.object, r.retained, min_share * total)
+        dominated = tree.dominated(obj)
         sp = session.iso(obj).sp
         path = str(sp[0]) if sp.numpaths else "<no path from the roots>"
         suspects.append(Suspect(obj, retained, retained / (total or 1), dominated, path))
@@ -199,18 +208,15 @@ def leak_suspects(session: Session, tree: DominatorTree, min_share: float, limit
     return LeakSuspects(suspects, min_share, total, count)
 
 
-def _deepest(
-    session: Session, tree: DominatorTree, obj: Any, retained: int, dominated: Any, threshold: float
-) -> tuple[Any, int, Any]:
+def _deepest(tree: DominatorTree, obj: Any, retained: int, threshold: float) -> tuple[Any, int]:
     """Walks down the dominator tree while one child keeps nearly all (90%) of the
     retained size and stays above ``threshold``: a module's dict retaining a cache list
     is reported as the list."""
     while True:
         children = tree._graph.dominator_children(obj, 1)
         if not children:
-            return obj, retained, dominated
+            return obj, retained
         child, size = children[0]
         if size < threshold or size < 0.9 * retained:
-            return obj, retained, dominated
+            return obj, retained
         obj, retained = child, size
-        dominated = tree.dominated(obj)

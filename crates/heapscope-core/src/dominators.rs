@@ -70,6 +70,8 @@ pub struct DominatorTree {
     idom: Vec<u32>,
     /// By node: own size plus the sizes of all nodes it dominates (0 when unreachable).
     retained: Vec<u64>,
+    /// By node: how many nodes it dominates, itself included (0 when unreachable).
+    dominated: Vec<u32>,
     /// Children of node `n` in the dominator tree are
     /// `children[child_starts[n]..child_starts[n + 1]]`, in id order.
     child_starts: Vec<u32>,
@@ -120,20 +122,25 @@ impl DominatorTree {
         let mut ret_pre: Vec<u64> = Vec::with_capacity(count);
         ret_pre.push(0);
         ret_pre.extend(vertex[1..].iter().map(|&v| g.size_of(NodeId(v))));
+        // Dominated counts the same way (a node counts itself).
+        let mut count_pre: Vec<u32> = vec![1; count];
         for w in (1..count).rev() {
             ret_pre[idom[w] as usize] += ret_pre[w];
+            count_pre[idom[w] as usize] += count_pre[w];
         }
 
         let mut idom_of = vec![UNREACHABLE; n];
         let mut retained = vec![0u64; n];
+        let mut dominated = vec![0u32; n];
         for w in 1..count {
             let v = vertex[w] as usize;
             let d = idom[w];
             idom_of[v] = if d == 0 { BY_ROOT } else { vertex[d as usize] };
             retained[v] = ret_pre[w];
+            dominated[v] = count_pre[w];
         }
         let total = ret_pre.first().copied().unwrap_or(0);
-        drop((ret_pre, parent, vertex));
+        drop((ret_pre, count_pre, parent, vertex));
 
         // Children in CSR form; filling in id order keeps each list sorted.
         let mut child_starts = vec![0u32; n + 1];
@@ -166,6 +173,7 @@ impl DominatorTree {
         DominatorTree {
             idom: idom_of,
             retained,
+            dominated,
             child_starts,
             children,
             root_children,
@@ -185,6 +193,11 @@ impl DominatorTree {
     /// Own size of `n` plus the sizes of all nodes it dominates (0 when unreachable).
     pub fn retained_size(&self, n: NodeId) -> u64 {
         self.retained[n.index()]
+    }
+
+    /// How many nodes `n` dominates, itself included (0 when unreachable).
+    pub fn dominated_count(&self, n: NodeId) -> u32 {
+        self.dominated[n.index()]
     }
 
     /// Whether some path leads from the roots to `n`.
@@ -257,6 +270,7 @@ impl DominatorTree {
     pub fn heap_bytes(&self) -> usize {
         self.idom.capacity() * 4
             + self.retained.capacity() * 8
+            + self.dominated.capacity() * 4
             + self.child_starts.capacity() * 4
             + self.children.capacity() * 4
             + self.root_children.capacity() * 4
@@ -476,9 +490,12 @@ mod tests {
             if t.is_reachable(v) {
                 let sum: u64 = kids.iter().map(|&c| t.retained_size(c)).sum();
                 assert_eq!(t.retained_size(v), g.size_of(v) + sum);
+                let count: u32 = kids.iter().map(|&c| t.dominated_count(c)).sum();
+                assert_eq!(t.dominated_count(v), 1 + count);
             } else {
                 assert_eq!(t.idom(v), None);
                 assert_eq!(t.retained_size(v), 0);
+                assert_eq!(t.dominated_count(v), 0);
                 assert!(kids.is_empty());
             }
             if t.idom(v) == ROOT {

@@ -146,7 +146,14 @@ impl ShortestPaths {
             paths.down.insert(t.0, BigUint::one());
         }
         let mut hops: Vec<Vec<EdgePair>> = vec![Vec::new(); last];
-        for level in (1..last).rev() {
+        // Source objects are level 0 and walked back to like any level; the virtual root
+        // is not a node: its edges are the root edges, handled below.
+        let lowest = match source {
+            PathSource::Root => 1,
+            PathSource::Nodes(_) => 0,
+        };
+        let mut sources: Vec<NodeId> = Vec::new();
+        for level in (lowest..last).rev() {
             for &u in &levels[level] {
                 let mut edges: Vec<PathStep> = g
                     .labelled_referents(u)
@@ -170,9 +177,12 @@ impl ShortestPaths {
                 kept.insert(u);
                 paths.down.insert(u.0, count);
                 paths.out.insert(u.0, edges);
+                if level == 0 {
+                    sources.push(u);
+                }
             }
         }
-        // The first hop: root edges, or edges out of the source objects.
+        // The first steps: root edges, or the source objects themselves.
         match source {
             PathSource::Root => {
                 for (k, (_, t)) in g.roots().iter().enumerate() {
@@ -187,31 +197,6 @@ impl ShortestPaths {
                 sort_steps(g, &mut paths.starts);
             }
             PathSource::Nodes(_) => {
-                let mut sources: Vec<NodeId> = Vec::new();
-                for &s in &levels[0] {
-                    let mut edges: Vec<PathStep> = g
-                        .labelled_referents(s)
-                        .filter(|&(t, _)| {
-                            dist[t.index()] == 1 && kept.contains(t) && !avoided(s.0, t)
-                        })
-                        .map(|(t, l)| PathStep {
-                            label: Some(l),
-                            node: t,
-                        })
-                        .collect();
-                    if edges.is_empty() {
-                        continue;
-                    }
-                    sort_steps(g, &mut edges);
-                    let mut count = BigUint::zero();
-                    for e in &edges {
-                        count += &paths.down[&e.node.0];
-                        hops[0].push((s.0, e.node.0));
-                    }
-                    paths.down.insert(s.0, count);
-                    paths.out.insert(s.0, edges);
-                    sources.push(s);
-                }
                 sources.sort_unstable_by_key(|&s| g.address(s));
                 paths.starts = sources
                     .into_iter()

@@ -735,13 +735,8 @@ relate_type(PyTypeObject *t, hs_relproc proc, void *arg)
         ATTR("__qualname__", ht->ht_qualname);
         ATTR("__slots__", ht->ht_slots);
         INTERNAL("ht_module", ht->ht_module);
-#if PY_VERSION_HEX < 0x030C0000
-        INTERNAL("tp_subclasses", t->tp_subclasses);
+        INTERNAL("tp_subclasses", (PyObject *)t->tp_subclasses); /* a dict of weakrefs */
         INTERNAL("tp_weaklist", t->tp_weaklist);
-#else
-        INTERNAL("tp_subclasses", (PyObject *)t->tp_subclasses);
-        INTERNAL("tp_weaklist", t->tp_weaklist);
-#endif
     }
     return 0;
 }

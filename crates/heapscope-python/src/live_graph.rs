@@ -159,14 +159,34 @@ impl LiveGraph {
             .collect())
     }
 
-    /// The `k` objects with the largest retained sizes: `(object, retained size)`.
-    fn largest_retainers(&self, py: Python<'_>, k: usize) -> PyResult<Vec<(Py<PyAny>, u64)>> {
+    /// The `k` objects with the largest retained sizes: `(object, retained size, objects
+    /// dominated (itself included), kind name (Clodo))`.
+    fn largest_retainers(
+        &self,
+        py: Python<'_>,
+        k: usize,
+    ) -> PyResult<Vec<(Py<PyAny>, u64, u32, String)>> {
+        let g = &self.graph;
         let tree = self.dominator_tree()?;
-        Ok(tree
-            .largest_retainers(k)
+        tree.largest_retainers(k)
             .into_iter()
-            .map(|n| (object_at(py, self.graph.address(n)), tree.retained_size(n)))
-            .collect())
+            .map(|n| {
+                let one = NodeSet::from_ids(g.node_count(), [n]);
+                let part =
+                    Partition::new(g, &one, &[Classifier::Clodo], |key| module_name(py, g, key))
+                        .map_err(to_pyerr)?;
+                let kind = part
+                    .rows
+                    .first()
+                    .map_or_else(String::new, |r| r.name.clone());
+                Ok((
+                    object_at(py, g.address(n)),
+                    tree.retained_size(n),
+                    tree.dominated_count(n),
+                    kind,
+                ))
+            })
+            .collect()
     }
 
     /// The node id of `obj` in this graph, or None (ids pair up edges in `avoid_edges`).
