@@ -161,11 +161,7 @@ impl LiveGraph {
 
     /// The `k` objects with the largest retained sizes: `(object, retained size, objects
     /// dominated (itself included), kind name (Clodo))`.
-    fn largest_retainers(
-        &self,
-        py: Python<'_>,
-        k: usize,
-    ) -> PyResult<Vec<(Py<PyAny>, u64, u32, String)>> {
+    fn largest_retainers(&self, py: Python<'_>, k: usize) -> PyResult<Vec<RetainerRow>> {
         let g = &self.graph;
         let tree = self.dominator_tree()?;
         tree.largest_retainers(k)
@@ -710,6 +706,9 @@ impl NodeSetHandle {
         })
     }
 }
+
+/// `(object, retained size, objects dominated, kind name)`: a largest-retainers row.
+type RetainerRow = (Py<PyAny>, u64, u32, String);
 
 /// `(tag, object, number)` describing one factor of a row's class (see
 /// `Partition.row_kinds`).
