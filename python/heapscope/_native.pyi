@@ -121,6 +121,7 @@ def capture_graph(
     closure: bool = True,
     edges: bool = True,
     owner_candidates: Sequence[Any] = (),
+    seed_sets: Sequence[NodeSet] = (),
 ) -> LiveGraph:
     """Walk from the roots (and/or seeds), closing over referents unless closure=False;
     record forward edges unless edges=False (a census needs none). owner_candidates may

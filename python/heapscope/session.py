@@ -78,6 +78,7 @@ class Session:
         closure: bool = True,
         edges: bool = False,
         owner_candidates: list[Any] | None = None,
+        seed_sets: list[_native.NodeSet] | None = None,
     ) -> _native.LiveGraph:
         graph = _native.capture_graph(
             from_roots=from_roots,
@@ -89,6 +90,7 @@ class Session:
             closure=closure,
             edges=edges,
             owner_candidates=owner_candidates or [],
+            seed_sets=seed_sets or [],
         )
         self._graphs.add(graph)
         return graph
@@ -131,8 +133,8 @@ class Session:
             found, count = graph.translate(nodes)
             if count == nodes.count and all(graph.translate(s)[1] == s.count for s in also):
                 return found
-        seeds = nodes.objects() + [o for s in also for o in s.objects()]
-        graph = self._capture(from_roots=True, seeds=seeds, edges=True)
+        # The members seed the walk by address, in Rust (no list of a heap's objects).
+        graph = self._capture(from_roots=True, seeds=[], edges=True, seed_sets=[nodes, *also])
         self._edges = graph
         return graph.translate(nodes)[0]
 

@@ -332,7 +332,7 @@ pub fn bare_closure(skip_prefix: &str) -> PyResult<usize> {
 
 /// Captures a heap. See `heapscope/_native.pyi` for the meaning of each argument.
 #[pyfunction]
-#[pyo3(signature = (*, from_roots, seeds, hidden_types, hidden_objects, skip_prefix, namer=None, closure=true, edges=true, owner_candidates=Vec::new()))]
+#[pyo3(signature = (*, from_roots, seeds, hidden_types, hidden_objects, skip_prefix, namer=None, closure=true, edges=true, owner_candidates=Vec::new(), seed_sets=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn capture_graph(
     py: Python<'_>,
@@ -345,10 +345,18 @@ pub fn capture_graph(
     closure: bool,
     edges: bool,
     owner_candidates: Vec<Bound<'_, PyAny>>,
+    seed_sets: Vec<PyRef<'_, NodeSetHandle>>,
 ) -> PyResult<LiveGraph> {
+    // Members of other captures' sets seed the walk by address: they are alive (their
+    // capture holds them) and no Python list of a whole heap's objects is needed.
+    let mut seed_addresses: Vec<usize> = seeds.iter().map(|o| o.as_ptr() as usize).collect();
+    for s in &seed_sets {
+        let g = &s.graph.get().graph;
+        seed_addresses.extend(s.set.iter().map(|n| g.address(n) as usize));
+    }
     let spec = CaptureSpec {
         from_roots,
-        seeds: seeds.iter().map(|o| o.as_ptr() as usize).collect(),
+        seeds: seed_addresses,
         hidden_types: hidden_types.iter().map(|o| o.as_ptr() as usize).collect(),
         hidden_objects: hidden_objects.iter().map(|o| o.as_ptr() as usize).collect(),
         skip_prefix: CString::new(skip_prefix)
