@@ -18,6 +18,7 @@ from .errors import (
     TracemallocNotTracingError,
 )
 from .identity_set import IdentitySet
+from .leaks import LeakError, LeakReport, assert_no_leaks
 from .profile import profile
 from .session import Session, hpy
 from .stat import Stat, load, load_all
@@ -27,11 +28,14 @@ __all__ = [
     "DifferentHeapsError",
     "HeapscopeError",
     "IdentitySet",
+    "LeakError",
+    "LeakReport",
     "NotOneObjectError",
     "Session",
     "Stat",
     "StatFormatError",
     "TracemallocNotTracingError",
+    "assert_no_leaks",
     "hpy",
     "load",
     "load_all",

@@ -25,6 +25,7 @@ from . import _native, kind_names
 from .identity_set import IdentitySet
 from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
 from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds, Via
+from .leaks import LeakedKind, LeakReport, assert_no_leaks
 from .paths import Path, PathsPage, ShortestPaths
 from .retention import DominatorTree, LeakSuspects, Retainer, RetainersTable, Suspect, leak_suspects
 from .reference_pattern import PatternPage, PatternRow, ReferencePattern
@@ -324,6 +325,9 @@ def hidden_types() -> list[type]:
         LeakSuspects,
         Retainer,
         Suspect,
+        LeakReport,
+        LeakedKind,
+        assert_no_leaks,
         _native.Partition,
     ]
 
