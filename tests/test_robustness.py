@@ -84,3 +84,41 @@ def test_broad_stdlib_heap():
     u = h.heapu()
     assert u.count >= 0 and str(u)
     assert sys.modules["json"] in x
+
+
+class RaisingReprKey:
+    def __hash__(self) -> int:
+        return 1
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+VICTIM: dict[str, object] = {}
+
+
+class MutatingReprKey:
+    """Its repr empties a dict and creates objects while labels are being rendered."""
+
+    def __hash__(self) -> int:
+        return 2
+
+    def __repr__(self) -> str:
+        VICTIM.clear()
+        VICTIM.update({f"k{i}": [i] * 10 for i in range(50)})
+        return "MutatingReprKey()"
+
+
+def test_hostile_dict_keys_while_labelling():
+    VICTIM.update({f"v{i}": bytearray(i) for i in range(50)})
+    held = {RaisingReprKey(): bytearray(3), MutatingReprKey(): bytearray(4)}
+    h = hpy()
+    x = h.iso(*held.values())
+    rows = sorted(r.name for r in x.byvia.rows)
+    # a failing repr falls back to the type; a repr that mutates the heap does no harm
+    assert "'[<RaisingReprKey object>]'" in rows, rows
+    assert "'[MutatingReprKey()]'" in rows, rows
+    assert len(VICTIM) == 50
+    # the labels of the whole heap survive the mutation too
+    whole = h.heap().byvia
+    assert len(whole) > 10
