@@ -153,3 +153,51 @@ def test_rp_by_type_and_imdom(h):
     rp_imdom = t.get_rp(imdom=True, depth=1)
     assert " 1: a " in _rp_lines(rp_imdom)[2]
     KEEP.clear()
+
+
+def test_queries_follow_the_heap_and_keep_nothing_alive(h):
+    import gc
+    import weakref
+
+    class T:
+        pass
+
+    t = T()
+    holder_a = [t]
+    assert "['holder_a']" in str(h.iso(t).pathsin) or h.iso(t).referrers.count >= 1
+    holder_b = {"k": t}
+    del holder_a
+    kinds = {r.name for r in h.iso(t).referrers.rows}
+    assert "dict (no owner)" in kinds and "list" not in kinds, kinds
+    assert holder_b["k"] is t
+    u = T()
+    ref = weakref.ref(u)
+    str(h.iso(u).sp)
+    del u
+    gc.collect()
+    assert ref() is None  # no capture outlives the query
+
+
+def test_avoided_uses_its_own_capture(h):
+    t = bytearray(1)
+    holder = [{"x": t}, [[t]]]
+    sp = h.iso(t).get_shpaths(src=h.iso(holder))
+    str(h.iso(bytearray(2)).sp)  # another query in between
+    assert [str(p) for p in sp.avoided(0).iter()] == ["Src[1][0][0]"]
+
+
+def test_rp_marks_a_cycle_back_to_the_top(h):
+    class Slot:
+        __slots__ = ("other",)
+
+    def build() -> Slot:
+        a, b = Slot(), Slot()
+        a.other, b.other = b, a
+        return a
+
+    KEEP.append(build())
+    rp = h.iso(KEEP[-1].other).get_rp(depth=3)
+    lines = _rp_lines(rp)
+    # _ = b; its referrer a is referred to by KEEP and by b: the top row, shown once
+    assert any(ln.split()[1].startswith("a") and f"[^ 0] 1 {__name__}.Slot" in ln for ln in lines), lines
+    KEEP.clear()

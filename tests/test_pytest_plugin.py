@@ -208,3 +208,20 @@ def test_assert_no_leaks_outside_pytest() -> None:
 
     with pytest.raises(ValueError):
         heapscope.assert_no_leaks(rounds=0)
+
+
+def test_user_modules_named_like_the_runner_are_checked() -> None:
+    import sys
+    import types
+
+    from heapscope.leaks import check
+
+    module = types.ModuleType("heapscope_app")
+    module.KEPT = []
+    sys.modules["heapscope_app"] = module
+    try:
+        report = check(lambda: module.KEPT.append(bytearray(50)), rounds=4, what="append")
+        assert [k.name for k in report.kinds] == ["bytearray"], str(report)
+        assert "['heapscope_app'].__dict__['KEPT']" in (report.kinds[0].path or "")
+    finally:
+        del sys.modules["heapscope_app"]

@@ -6,7 +6,7 @@ import sys
 
 from heapscope import hpy
 
-from .conftest import table_rows
+from .conftest import normalise, table_rows
 
 
 class Hostile:
@@ -114,11 +114,10 @@ def test_hostile_dict_keys_while_labelling():
     held = {RaisingReprKey(): bytearray(3), MutatingReprKey(): bytearray(4)}
     h = hpy()
     x = h.iso(*held.values())
-    rows = sorted(r.name for r in x.byvia.rows)
-    # a failing repr falls back to the type; a repr that mutates the heap does no harm
-    assert "'[<RaisingReprKey object>]'" in rows, rows
-    assert "'[MutatingReprKey()]'" in rows, rows
-    assert len(VICTIM) == 50
+    rows = sorted(normalise(r.name) for r in x.byvia.rows)
+    # keys of user types are shown by type and address: their __repr__ never runs
+    assert rows == ["'[<MutatingReprKey object at 0xADDR>]'", "'[<RaisingReprKey object at 0xADDR>]'"], rows
+    assert len(VICTIM) == 50 and "v0" in VICTIM
     # the labels of the whole heap survive the mutation too
     whole = h.heap().byvia
     assert len(whole) > 10

@@ -115,7 +115,8 @@ def _held_by_runner(path: Any) -> bool:
         module = getattr(type(obj), "__module__", "") or ""
         if module.split(".", 1)[0] in RUNNER_MODULES:
             return True
-    return any(f"['{m}" in str(path).split(".__dict__", 1)[0] for m in RUNNER_MODULES)
+    head = str(path).split(".__dict__", 1)[0]
+    return any(f"['{m}']" in head or f"['{m}." in head for m in RUNNER_MODULES)
 
 
 def _held_only_by_runner() -> list[int]:
@@ -172,7 +173,8 @@ def check(
         before = {r.name: r.count for r in h.heap().rows} if first else None
         for _ in range(rounds - first):
             run()
-        return _report(h, rounds, allow, what, before)
+        with h._edge_scope():  # one capture with edges explains every kind
+            return _report(h, rounds, allow, what, before)
     finally:
         h.clearref()
 
@@ -240,7 +242,8 @@ class assert_no_leaks:  # noqa: N801 - used like a function
         h, self._session = self._session, None
         try:
             if exc_type is None:
-                report = _report(h, self.rounds, self.allow, "the block")
+                with h._edge_scope():
+                    report = _report(h, self.rounds, self.allow, "the block")
                 if report:
                     raise LeakError(report)
         finally:

@@ -64,7 +64,7 @@ class Path:
 class ShortestPaths:
     """All shortest paths to a set of objects (see the module doc)."""
 
-    __slots__ = ("_session", "_handle", "_target", "_source", "_avoid_nodes", "_avoid_edges", "maxpaths")
+    __slots__ = ("_session", "_handle", "_source", "_nodes", "_avoid_edges", "maxpaths")
 
     def __init__(
         self,
@@ -74,25 +74,31 @@ class ShortestPaths:
         avoid_nodes: IdentitySet | None = None,
         avoid_edges: tuple[tuple[object, object], ...] = (),
     ) -> None:
-        self._session = session
-        self._target = target
-        self._source = source
-        self._avoid_nodes = avoid_nodes
-        self._avoid_edges = avoid_edges
-        self.maxpaths = PAGE_PATHS
         also = [s._nodes for s in (source, avoid_nodes) if s is not None]
         nodes = session._in_edge_graph(target._nodes, *also)
         graph = nodes.graph
-        src = graph.set_of_addresses(source._nodes.addresses()) if source is not None else None
-        pairs = [
-            (_native.ShortestPaths.ROOT_NODE if a is None else graph.node_id(a), graph.node_id(b))
-            if not isinstance(a, int) or not isinstance(b, int)
-            else (a, b)
-            for a, b in avoid_edges
-        ]
-        avoid_edges = tuple((a, b) for a, b in pairs if a is not None and b is not None)
-        avoid = graph.set_of_addresses(avoid_nodes._nodes.addresses()) if avoid_nodes is not None else None
-        self._handle: _native.ShortestPaths = nodes.shortest_paths(src, avoid, list(avoid_edges))
+        src = graph.translate(source._nodes)[0] if source is not None else None
+        avoid = graph.translate(avoid_nodes._nodes)[0] if avoid_nodes is not None else None
+        pairs = [(graph.node_id(a), graph.node_id(b)) for a, b in avoid_edges]
+        edges = tuple((a, b) for a, b in pairs if a is not None and b is not None)
+        self._setup(session, source, (nodes, src, avoid), edges)
+
+    def _setup(
+        self,
+        session: Session,
+        source: IdentitySet | None,
+        nodes: tuple[_native.NodeSet, _native.NodeSet | None, _native.NodeSet | None],
+        avoid_edges: tuple[tuple[int, int], ...],
+    ) -> None:
+        """Searches on the capture of ``nodes`` (target, source, avoided nodes), avoiding
+        edges given as node-id pairs of that capture."""
+        self._session = session
+        self._source = source
+        self._nodes = nodes
+        self._avoid_edges = avoid_edges
+        self.maxpaths = PAGE_PATHS
+        target, src, avoid = nodes
+        self._handle: _native.ShortestPaths = target.shortest_paths(src, avoid, list(avoid_edges))
 
     @property
     def numpaths(self) -> int:
@@ -151,9 +157,10 @@ class ShortestPaths:
             if not isinstance(h, int) or h < 0:
                 raise ValueError(f"hops are non-negative ints, not {h!r}")
         edges = tuple(self._handle.edges_at(list(hops)))
-        return ShortestPaths(
-            self._session, self._target, self._source, self._avoid_nodes, self._avoid_edges + edges
-        )
+        # the same capture: the node ids of these edges mean the same objects there
+        again = ShortestPaths.__new__(ShortestPaths)
+        again._setup(self._session, self._source, self._nodes, self._avoid_edges + edges)
+        return again
 
     copy_but_avoid_edges_at_levels = avoided
 

@@ -151,8 +151,9 @@ class ReferencePattern:
         stopkind: UniSet | None = None,
         nocyc: bool = False,
     ) -> None:
+        from .identity_set import IdentitySet
+
         self._session = session
-        self._x = x
         self.depth = DEFAULT_DEPTH if depth is None else depth
         self.er = er if er is not None else session.Clodo
         self.imdom = imdom
@@ -160,7 +161,14 @@ class ReferencePattern:
         self.src = src
         self.stopkind = stopkind if stopkind is not None else default_stopkind(session)
         self.nocyc = nocyc
-        self._reach: IdentitySet | None = None
+        # Every row lives in one capture with edges, taken now: rows compare exactly
+        # ([^ n]) and the pattern stays consistent however late rows are generated.
+        also = [src._nodes] if src is not None else []
+        with session._edge_scope():
+            nodes = session._in_edge_graph(x._nodes, *also)
+        self._graph = nodes.graph
+        self._x = IdentitySet(nodes, session)
+        self._reach = self._graph.translate(src._nodes)[0].closure() if src is not None else None
         self.reset()
 
     def reset(self) -> None:
@@ -173,17 +181,18 @@ class ReferencePattern:
 
     # -- generation -------------------------------------------------------------------
     def _referrers(self, row: PatternRow) -> IdentitySet:
-        refs = row.set.imdom if self.imdom else row.set.referrers
-        if self.src is not None:
-            if self._reach is None:
-                self._reach = self.src.reachable()
-            refs = refs & self._reach
+        from .identity_set import IdentitySet
+
+        nodes = row.set._nodes
+        refs = nodes.imdom() if self.imdom else nodes.referrers()
+        if self._reach is not None:
+            refs = refs.intersection(self._reach)
         if self.nocyc:
             r: PatternRow | None = row
             while r is not None:
-                refs = refs - r.set
+                refs = refs.difference(r.set._nodes)
                 r = r.parent
-        return refs
+        return IdentitySet(refs, self._session)
 
     def _make_children(self, row: PatternRow) -> list[PatternRow]:
         refs = self._referrers(row).by(self.er)
@@ -227,7 +236,8 @@ class ReferencePattern:
     def _row(self, index: int) -> PatternRow:
         while index >= len(self._rows) and not self._done:
             try:
-                row = next(self._gen)
+                with self._session._edge_scope(self._graph):
+                    row = next(self._gen)
             except StopIteration:
                 self._done = True
                 break
@@ -283,9 +293,11 @@ class ReferencePattern:
         lines = []
         for i in range(start, start + PAGE_ROWS):
             try:
-                lines.append(self._row(i).render(self.depth))
+                row = self._row(i)
             except IndexError:
                 break
+            with self._session._edge_scope(self._graph):
+                lines.append(row.render(self.depth))
         try:
             self._row(start + PAGE_ROWS)
             more = True
@@ -307,7 +319,9 @@ class ReferencePattern:
 
     @property
     def all(self) -> str:
-        return self._label() + "\n" + "\n".join(self._row(i).render(self.depth) for i in range(len(self)))
+        rows = [self._row(i) for i in range(len(self))]
+        with self._session._edge_scope(self._graph):
+            return self._label() + "\n" + "\n".join(row.render(self.depth) for row in rows)
 
 
 class PatternPage:

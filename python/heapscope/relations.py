@@ -439,7 +439,17 @@ class ViaKind(Kind):
         return nodes.graph.set_of_addresses(chosen.addresses()).intersection(nodes)
 
     def _contains(self, obj: object) -> bool:
-        return self._select(self._session.iso(obj)._nodes).count == 1
+        # `obj in kind` passes obj on the caller's value stack: that in-flight reference
+        # is the question's, not the heap's, so it does not count.
+        import threading
+
+        nodes = self._session._in_edge_graph(self._session.iso(obj)._nodes)
+        rows = nodes.partition_by_via().via_labels() or [[]]
+        own = f".i0_t{threading.get_ident()}_"
+        labels = frozenset(
+            label for label in rows[0] if not (label.startswith(own) and "->f_valuestack[" in label)
+        )
+        return self._matches(labels)
 
     def _args(self) -> str:
         return ", ".join(sorted(repr(label) for label in self.labels))

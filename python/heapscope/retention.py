@@ -200,6 +200,8 @@ def leak_suspects(session: Session, tree: DominatorTree, min_share: float, limit
         # Report the deepest object that still retains the share: a chain of single
         # dominators (module -> its dict -> the list) names the container itself.
         obj, retained = _deepest(tree, r.object, r.retained, min_share * total)
+        if any(obj is s.object for s in suspects):
+            continue  # reached again from another dominator of the same chain
         dominated = tree.dominated(obj)
         sp = session.iso(obj).sp
         path = str(sp[0]) if sp.numpaths else "<no path from the roots>"

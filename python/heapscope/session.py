@@ -16,6 +16,7 @@ Reference points (``setref``/``setrelheap``) cost memory:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import weakref
 from array import array
@@ -61,13 +62,14 @@ class _Reference:
 class Session:
     """A heapscope session, as returned by :func:`hpy`."""
 
-    __slots__ = ("_relheap", "_relheapu", "_graphs", "_edges", "Root", "__weakref__")
+    __slots__ = ("_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "Root", "__weakref__")
 
     def __init__(self) -> None:
         self._relheap: _Reference | None = None
         self._relheapu: _Reference | None = None
         self._graphs: weakref.WeakSet[_native.LiveGraph] = weakref.WeakSet()
         self._edges: _native.LiveGraph | None = None
+        self._edge_depth = 0
         self.Root = RootState()
 
     # -- capture ---------------------------------------------------------------------------
@@ -100,7 +102,8 @@ class Session:
         """Every object reachable from the roots, less the session's own and the reference
         point's. Runs ``gc.collect()`` first."""
         gc.collect()
-        self._edges = None  # referrers are computed against the heap as of now
+        if not self._edge_depth:
+            self._edges = None  # referrers are computed against the heap as of now
         nodes = self._capture(from_roots=True, seeds=[]).full()
         if self._relheap is not None:
             nodes = self._relheap.subtract_from(nodes)
@@ -126,18 +129,35 @@ class Session:
         return Stat(part.count, part.size, part.header, rows)
 
     def _in_edge_graph(self, nodes: _native.NodeSet, *also: _native.NodeSet) -> _native.NodeSet:
-        """``nodes`` re-expressed in a capture with edges (from the roots), made on the first
-        referrer query after ``heap()`` and reused while it still holds every member of
-        ``nodes`` and of the ``also`` sets (sources, avoided nodes: same graph needed)."""
-        graph = self._edges
+        """``nodes`` re-expressed in a capture with edges (from the roots), taken now.
+        Inside an :meth:`_edge_scope` (one operation: a pattern, a leak report) the
+        scope's capture is reused while it holds every member of ``nodes`` and of the
+        ``also`` sets; outside, every query captures afresh, so answers follow the heap
+        and no capture outlives the results that use it."""
+        graph = self._edges if self._edge_depth else None
         if graph is not None:
             found, count = graph.translate(nodes)
             if count == nodes.count and all(graph.translate(s)[1] == s.count for s in also):
                 return found
         # The members seed the walk by address, in Rust (no list of a heap's objects).
         graph = self._capture(from_roots=True, seeds=[], edges=True, seed_sets=[nodes, *also])
-        self._edges = graph
+        if self._edge_depth:
+            self._edges = graph
         return graph.translate(nodes)[0]
+
+    @contextlib.contextmanager
+    def _edge_scope(self, graph: _native.LiveGraph | None = None) -> Iterator[None]:
+        """One operation's queries share one capture with edges (``graph``, or the first
+        one taken inside); it is dropped when the outermost scope ends."""
+        saved = self._edges
+        self._edge_depth += 1
+        if graph is not None:
+            self._edges = graph
+        try:
+            yield
+        finally:
+            self._edge_depth -= 1
+            self._edges = saved if self._edge_depth else None
 
     # -- reference points ------------------------------------------------------------------
     def setrelheap(self, reference: IdentitySet | None = None, *, light: bool = False) -> None:
@@ -233,26 +253,28 @@ class Session:
 
     # -- retained sizes (beyond Heapy) --------------------------------------------------
     def dominator_tree(self) -> DominatorTree:
-        """The whole-heap dominator tree of a capture with edges taken now (or the one
-        taken since the last ``heap()``): retained sizes, immediate dominators."""
-        graph = self._edges
+        """The whole-heap dominator tree of a capture with edges taken now: retained
+        sizes, immediate dominators (it keeps that capture's objects alive while held)."""
+        graph = self._edges if self._edge_depth else None
         if graph is None:
             gc.collect()
             graph = self._capture(from_roots=True, seeds=[], edges=True)
-            self._edges = graph
         return DominatorTree(self, graph)
 
     def largest_retainers(self, k: int = 10) -> RetainersTable:
         """The ``k`` objects with the largest retained sizes, as a table."""
         tree = self.dominator_tree()
-        return RetainersTable(tree.largest(k), tree.total_size, tree._graph.reachable_from_roots().count)
+        with self._edge_scope(tree._graph):
+            return RetainersTable(tree.largest(k), tree.total_size, tree._graph.reachable_from_roots().count)
 
     def leak_suspects(self, min_share: float = 0.1, limit: int = 5) -> LeakSuspects:
         """Objects retaining at least ``min_share`` of the heap, with what they retain
         and the shortest path that keeps each alive."""
         if not 0 < min_share <= 1:
             raise ValueError(f"min_share is a fraction of the heap in (0, 1], not {min_share!r}")
-        return leak_suspects(self, self.dominator_tree(), min_share, limit)
+        tree = self.dominator_tree()
+        with self._edge_scope(tree._graph):
+            return leak_suspects(self, tree, min_share, limit)
 
     def findex(self, *kinds: UniSet) -> Findex:
         """The relation whose class i holds objects whose first containing kind is kinds[i]."""

@@ -60,17 +60,53 @@ unsafe extern "C" fn on_relation(
     0
 }
 
-/// `repr(obj)`, or `<T object>` when it fails.
+/// Whether `repr(obj)` runs only CPython's own code: exact str, bytes, int, float,
+/// complex, bool and None, tuples of those, and classes whose metaclass is `type`.
+fn repr_is_builtin(obj: *mut PyObject, depth: u8) -> bool {
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        let builtin = [
+            std::ptr::addr_of_mut!(ffi::PyUnicode_Type),
+            std::ptr::addr_of_mut!(ffi::PyBytes_Type),
+            std::ptr::addr_of_mut!(ffi::PyLong_Type),
+            std::ptr::addr_of_mut!(ffi::PyFloat_Type),
+            std::ptr::addr_of_mut!(ffi::PyComplex_Type),
+            std::ptr::addr_of_mut!(ffi::PyBool_Type),
+            std::ptr::addr_of_mut!(ffi::PyType_Type),
+        ];
+        if builtin.contains(&tp) || obj == ffi::Py_None() {
+            return true;
+        }
+        if tp == std::ptr::addr_of_mut!(ffi::PyTuple_Type) && depth < 4 {
+            let n = ffi::PyTuple_Size(obj);
+            return (0..n).all(|i| repr_is_builtin(ffi::PyTuple_GetItem(obj, i), depth + 1));
+        }
+        false
+    }
+}
+
+/// A key's repr when it runs no user code; otherwise `<T object at 0x...>` (labels
+/// are computed for the whole heap: calling every key's `__repr__` would be slow and
+/// could change the heap). A repr that fails gives `<T object>`.
 fn repr_of(py: Python<'_>, addr: usize) -> String {
-    let obj = unsafe { Bound::from_borrowed_ptr(py, addr as *mut PyObject) };
+    let ptr = addr as *mut PyObject;
+    let type_name = || {
+        let name = unsafe { (*ffi::Py_TYPE(ptr)).tp_name };
+        if name.is_null() {
+            "?".to_string()
+        } else {
+            unsafe { CStr::from_ptr(name) }
+                .to_string_lossy()
+                .into_owned()
+        }
+    };
+    if !repr_is_builtin(ptr, 0) {
+        return format!("<{} object at {addr:#x}>", type_name());
+    }
+    let obj = unsafe { Bound::from_borrowed_ptr(py, ptr) };
     match obj.repr() {
         Ok(r) => r.to_string_lossy().into_owned(),
-        Err(_) => format!(
-            "<{} object>",
-            obj.get_type()
-                .name()
-                .map_or_else(|_| "?".to_string(), |n| n.to_string())
-        ),
+        Err(_) => format!("<{} object>", type_name()),
     }
 }
 
