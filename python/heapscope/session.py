@@ -62,14 +62,22 @@ class _Reference:
 class Session:
     """A heapscope session, as returned by :func:`hpy`."""
 
-    __slots__ = ("_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "Root", "__weakref__")
+    __slots__ = (
+        "_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "_shared", "_census", "_pins", "Root",
+        "__weakref__",
+    )
 
     def __init__(self) -> None:
         self._relheap: _Reference | None = None
         self._relheapu: _Reference | None = None
         self._graphs: weakref.WeakSet[_native.LiveGraph] = weakref.WeakSet()
-        self._edges: _native.LiveGraph | None = None
+        self._edges: _native.LiveGraph | None = None  # the current scope's capture
         self._edge_depth = 0
+        # The capture shared by queries after the last heap(): referenced weakly here and
+        # strongly by that heap()'s census (while the user holds it) and by results.
+        self._shared: weakref.ref[_native.LiveGraph] | None = None
+        self._census: weakref.ref[_native.LiveGraph] | None = None
+        self._pins: weakref.WeakKeyDictionary[_native.LiveGraph, _native.LiveGraph] = weakref.WeakKeyDictionary()
         self.Root = RootState()
 
     # -- capture ---------------------------------------------------------------------------
@@ -102,9 +110,10 @@ class Session:
         """Every object reachable from the roots, less the session's own and the reference
         point's. Runs ``gc.collect()`` first."""
         gc.collect()
-        if not self._edge_depth:
-            self._edges = None  # referrers are computed against the heap as of now
-        nodes = self._capture(from_roots=True, seeds=[]).full()
+        self._shared = None  # queries from now on describe the heap as of now
+        graph = self._capture(from_roots=True, seeds=[])
+        self._census = weakref.ref(graph)
+        nodes = graph.full()
         if self._relheap is not None:
             nodes = self._relheap.subtract_from(nodes)
         return IdentitySet(nodes, self)
@@ -129,12 +138,15 @@ class Session:
         return Stat(part.count, part.size, part.header, rows)
 
     def _in_edge_graph(self, nodes: _native.NodeSet, *also: _native.NodeSet) -> _native.NodeSet:
-        """``nodes`` re-expressed in a capture with edges (from the roots), taken now.
-        Inside an :meth:`_edge_scope` (one operation: a pattern, a leak report) the
-        scope's capture is reused while it holds every member of ``nodes`` and of the
-        ``also`` sets; outside, every query captures afresh, so answers follow the heap
-        and no capture outlives the results that use it."""
+        """``nodes`` re-expressed in a capture with edges (from the roots). A capture is
+        reused while it holds every member of ``nodes`` and of the ``also`` sets: inside
+        an :meth:`_edge_scope` (one operation: a pattern, a leak report) the scope's, and
+        while the result of the last ``heap()`` is held, the first one taken after it
+        (analyses of that snapshot; ``heap()`` again refreshes). Otherwise each query
+        captures afresh, and no capture outlives the results that use it."""
         graph = self._edges if self._edge_depth else None
+        if graph is None and self._shared is not None:
+            graph = self._shared()
         if graph is not None:
             found, count = graph.translate(nodes)
             if count == nodes.count and all(graph.translate(s)[1] == s.count for s in also):
@@ -143,7 +155,16 @@ class Session:
         graph = self._capture(from_roots=True, seeds=[], edges=True, seed_sets=[nodes, *also])
         if self._edge_depth:
             self._edges = graph
+        self._share(graph)
         return graph.translate(nodes)[0]
+
+    def _share(self, graph: _native.LiveGraph) -> None:
+        """Shares a new capture with later queries while the last heap()'s result is held
+        (that census pins it): analyses of one snapshot."""
+        census = self._census() if self._census is not None else None
+        if census is not None:
+            self._pins[census] = graph
+            self._shared = weakref.ref(graph)
 
     @contextlib.contextmanager
     def _edge_scope(self, graph: _native.LiveGraph | None = None) -> Iterator[None]:
@@ -253,12 +274,16 @@ class Session:
 
     # -- retained sizes (beyond Heapy) --------------------------------------------------
     def dominator_tree(self) -> DominatorTree:
-        """The whole-heap dominator tree of a capture with edges taken now: retained
-        sizes, immediate dominators (it keeps that capture's objects alive while held)."""
+        """The whole-heap dominator tree (retained sizes, immediate dominators) of the
+        capture shared since the last ``heap()`` while its result is held, else of one
+        taken now; the tree keeps that capture's objects alive while held."""
         graph = self._edges if self._edge_depth else None
+        if graph is None and self._shared is not None:
+            graph = self._shared()  # the snapshot of the last heap(), while it is held
         if graph is None:
             gc.collect()
             graph = self._capture(from_roots=True, seeds=[], edges=True)
+            self._share(graph)
         return DominatorTree(self, graph)
 
     def largest_retainers(self, k: int = 10) -> RetainersTable:
