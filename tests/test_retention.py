@@ -117,6 +117,7 @@ def test_leak_suspects_report_a_container_once(h):
         cache = [s for s in suspects if s.object is module.CACHE]
         assert len(cache) == 1, str(suspects)
         assert len({id(s.object) for s in suspects}) == len(suspects)
-        assert cache[0].path.endswith("['suspect_chain'].__dict__['CACHE']"), cache[0].path
+        # through sys.modules, or (3.12+, equally short) this frame's local `module`
+        assert cache[0].path.endswith(".__dict__['CACHE']"), cache[0].path
     finally:
         del sys.modules["suspect_chain"]

@@ -63,7 +63,7 @@ class Session:
     """A heapscope session, as returned by :func:`hpy`."""
 
     __slots__ = (
-        "_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "_shared", "_census", "_pins", "Root",
+        "_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "_pinned", "_census", "Root",
         "__weakref__",
     )
 
@@ -73,11 +73,10 @@ class Session:
         self._graphs: weakref.WeakSet[_native.LiveGraph] = weakref.WeakSet()
         self._edges: _native.LiveGraph | None = None  # the current scope's capture
         self._edge_depth = 0
-        # The capture shared by queries after the last heap(): referenced weakly here and
-        # strongly by that heap()'s census (while the user holds it) and by results.
-        self._shared: weakref.ref[_native.LiveGraph] | None = None
-        self._census: weakref.ref[_native.LiveGraph] | None = None
-        self._pins: weakref.WeakKeyDictionary[_native.LiveGraph, _native.LiveGraph] = weakref.WeakKeyDictionary()
+        # The capture shared by queries after the last heap(), kept while that heap()'s
+        # census lives (a weak reference to it drops the capture when it dies).
+        self._pinned: _native.LiveGraph | None = None
+        self._census: _GraphRef | None = None
         self.Root = RootState()
 
     # -- capture ---------------------------------------------------------------------------
@@ -110,9 +109,9 @@ class Session:
         """Every object reachable from the roots, less the session's own and the reference
         point's. Runs ``gc.collect()`` first."""
         gc.collect()
-        self._shared = None  # queries from now on describe the heap as of now
+        self._pinned = None  # queries from now on describe the heap as of now
         graph = self._capture(from_roots=True, seeds=[])
-        self._census = weakref.ref(graph)
+        self._census = _GraphRef(graph, self._census_freed)
         nodes = graph.full()
         if self._relheap is not None:
             nodes = self._relheap.subtract_from(nodes)
@@ -144,9 +143,7 @@ class Session:
         while the result of the last ``heap()`` is held, the first one taken after it
         (analyses of that snapshot; ``heap()`` again refreshes). Otherwise each query
         captures afresh, and no capture outlives the results that use it."""
-        graph = self._edges if self._edge_depth else None
-        if graph is None and self._shared is not None:
-            graph = self._shared()
+        graph = (self._edges if self._edge_depth else None) or self._pinned
         if graph is not None:
             found, count = graph.translate(nodes)
             if count == nodes.count and all(graph.translate(s)[1] == s.count for s in also):
@@ -159,12 +156,14 @@ class Session:
         return graph.translate(nodes)[0]
 
     def _share(self, graph: _native.LiveGraph) -> None:
-        """Shares a new capture with later queries while the last heap()'s result is held
-        (that census pins it): analyses of one snapshot."""
-        census = self._census() if self._census is not None else None
-        if census is not None:
-            self._pins[census] = graph
-            self._shared = weakref.ref(graph)
+        """Shares a new capture with later queries while the last heap()'s result is held:
+        analyses of one snapshot."""
+        if self._census is not None and self._census() is not None:
+            self._pinned = graph
+
+    def _census_freed(self, ref: _GraphRef) -> None:
+        if ref is self._census:
+            self._pinned = None
 
     @contextlib.contextmanager
     def _edge_scope(self, graph: _native.LiveGraph | None = None) -> Iterator[None]:
@@ -277,9 +276,7 @@ class Session:
         """The whole-heap dominator tree (retained sizes, immediate dominators) of the
         capture shared since the last ``heap()`` while its result is held, else of one
         taken now; the tree keeps that capture's objects alive while held."""
-        graph = self._edges if self._edge_depth else None
-        if graph is None and self._shared is not None:
-            graph = self._shared()  # the snapshot of the last heap(), while it is held
+        graph = (self._edges if self._edge_depth else None) or self._pinned
         if graph is None:
             gc.collect()
             graph = self._capture(from_roots=True, seeds=[], edges=True)
@@ -334,6 +331,12 @@ class Session:
         return graph.set_of(objs_a), graph.set_of(objs_b)
 
 
+class _GraphRef(weakref.ref):  # type: ignore[type-arg]
+    """A session's weak reference to a capture (its own type, so it is hidden)."""
+
+    __slots__ = ()
+
+
 def hidden_types() -> list[type]:
     """Types whose instances are heapscope's own and never reported."""
     from .profile import profile
@@ -352,6 +355,7 @@ def hidden_types() -> list[type]:
         EquivalenceRelation,
         profile,
         Session,
+        _GraphRef,
         Stat,
         RootState,
         _Reference,
