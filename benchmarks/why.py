@@ -118,7 +118,7 @@ def child_main(tool: str, workload: str) -> None:
         if (obj is None and op in ("sp", "rp", "domisize_one")) or (not KEEP_A and op == "domisize_big"):
             continue  # fresh/mixed: no 3-int list / no list
         gc.collect()  # not timed: garbage of the previous op
-        edges_before = getattr(h, "_edges", None) if name == "heapscope" else None
+        edges_before = getattr(h, "_pinned", None) if name == "heapscope" else None
         if can_reset:
             _reset_peak()
             before = _status_kib("VmRSS")
@@ -135,7 +135,7 @@ def child_main(tool: str, workload: str) -> None:
         if before is not None and after is not None:
             out[op + "_mem_mib"] = max(0, after - before) / 1024.0
         if name == "heapscope" and op != "heap":
-            edges_after = getattr(h, "_edges", None)
+            edges_after = getattr(h, "_pinned", None)
             if edges_after is not None and edges_after is not edges_before:
                 out["edge_capture"].append(op)  # this op captured the heap with edges
         if op == "heap":
