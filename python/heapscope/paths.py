@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from .kinds import reprefix
+from .tables import Page
 
 from . import _native
 
@@ -185,9 +186,9 @@ class ShortestPaths:
     __str__ = __repr__
 
     @property
-    def more(self) -> PathsPage:
+    def more(self) -> Page:
         """The next page of paths."""
-        return PathsPage(self, self.maxpaths)
+        return Page(self._page, self.maxpaths, self.maxpaths)
 
     @property
     def all(self) -> str:
@@ -196,22 +197,3 @@ class ShortestPaths:
 
     def _repr_pretty_(self, p: object, cycle: bool) -> None:
         p.text(repr(self))  # type: ignore[attr-defined]
-
-
-class PathsPage:
-    """What ``.more`` returns: one page of paths; its ``.more`` is the next."""
-
-    __slots__ = ("_paths", "_start")
-
-    def __init__(self, paths: ShortestPaths, start: int) -> None:
-        self._paths = paths
-        self._start = start
-
-    def __repr__(self) -> str:
-        return self._paths._page(self._start)
-
-    __str__ = __repr__
-
-    @property
-    def more(self) -> PathsPage:
-        return PathsPage(self._paths, self._start + self._paths.maxpaths)

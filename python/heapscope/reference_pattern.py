@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from . import kind_names
 from .kinds import UniSet
+from .tables import Page
 
 if TYPE_CHECKING:
     from .identity_set import IdentitySet
@@ -314,33 +315,14 @@ class ReferencePattern:
     __str__ = __repr__
 
     @property
-    def more(self) -> PatternPage:
-        return PatternPage(self, PAGE_ROWS)
+    def more(self) -> Page:
+        return Page(self._page, PAGE_ROWS)
 
     @property
     def all(self) -> str:
         rows = [self._row(i) for i in range(len(self))]
         with self._session._edge_scope(self._graph):
             return self._label() + "\n" + "\n".join(row.render(self.depth) for row in rows)
-
-
-class PatternPage:
-    """What ``rp.more`` returns: the next page of rows."""
-
-    __slots__ = ("_rp", "_start")
-
-    def __init__(self, rp: ReferencePattern, start: int) -> None:
-        self._rp = rp
-        self._start = start
-
-    def __repr__(self) -> str:
-        return self._rp._page(self._start)
-
-    __str__ = __repr__
-
-    @property
-    def more(self) -> PatternPage:
-        return PatternPage(self._rp, self._start + PAGE_ROWS)
 
 
 def _kind_text(x: IdentitySet) -> str:

@@ -27,9 +27,9 @@ from .identity_set import IdentitySet
 from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
 from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds, Via
 from .leaks import LeakedKind, LeakReport, assert_no_leaks
-from .paths import Path, PathsPage, ShortestPaths
+from .paths import Path, ShortestPaths
 from .retention import DominatorTree, LeakSuspects, Retainer, RetainersTable, Suspect, leak_suspects
-from .reference_pattern import PatternPage, PatternRow, ReferencePattern
+from .reference_pattern import PatternRow, ReferencePattern
 from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
 from .stat import Stat
@@ -143,7 +143,7 @@ class Session:
         while the result of the last ``heap()`` is held, the first one taken after it
         (analyses of that snapshot; ``heap()`` again refreshes). Otherwise each query
         captures afresh, and no capture outlives the results that use it."""
-        graph = (self._edges if self._edge_depth else None) or self._pinned
+        graph = self._reusable_edges()
         if graph is not None:
             found, count = graph.translate(nodes)
             if count == nodes.count and all(graph.translate(s)[1] == s.count for s in also):
@@ -154,6 +154,10 @@ class Session:
             self._edges = graph
         self._share(graph)
         return graph.translate(nodes)[0]
+
+    def _reusable_edges(self) -> _native.LiveGraph | None:
+        """The capture a query may reuse: the current scope's, else the snapshot's."""
+        return (self._edges if self._edge_depth else None) or self._pinned
 
     def _share(self, graph: _native.LiveGraph) -> None:
         """Shares a new capture with later queries while the last heap()'s result is held:
@@ -276,7 +280,7 @@ class Session:
         """The whole-heap dominator tree (retained sizes, immediate dominators) of the
         capture shared since the last ``heap()`` while its result is held, else of one
         taken now; the tree keeps that capture's objects alive while held."""
-        graph = (self._edges if self._edge_depth else None) or self._pinned
+        graph = self._reusable_edges()
         if graph is None:
             gc.collect()
             graph = self._capture(from_roots=True, seeds=[], edges=True)
@@ -367,10 +371,8 @@ def hidden_types() -> list[type]:
         _native.ShortestPaths,
         ShortestPaths,
         Path,
-        PathsPage,
         ReferencePattern,
         PatternRow,
-        PatternPage,
         DominatorTree,
         RetainersTable,
         LeakSuspects,

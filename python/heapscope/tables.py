@@ -179,7 +179,7 @@ class Paged:
     @property
     def more(self) -> Page:
         """The next page of rows."""
-        return Page(self._get_table(), PAGE_ROWS)
+        return Page(self._get_table().page, PAGE_ROWS)
 
     @property
     def all(self) -> Everything:
@@ -197,22 +197,24 @@ class Paged:
 
 
 class Page:
-    """What ``.more`` returns: prints one page; its own ``.more`` is the next one."""
+    """What ``.more`` returns (for tables, paths and reference patterns): prints one page
+    rendered by ``render(start)``; its own ``.more`` is the next one."""
 
-    __slots__ = ("_table", "_start")
+    __slots__ = ("_render", "_start", "_step")
 
-    def __init__(self, table: Table, start: int) -> None:
-        self._table = table
+    def __init__(self, render: Callable[[int], str], start: int, step: int = PAGE_ROWS) -> None:
+        self._render = render
         self._start = start
+        self._step = step
 
     def __repr__(self) -> str:
-        return self._table.page(self._start)
+        return self._render(self._start)
 
     __str__ = __repr__
 
     @property
     def more(self) -> Page:
-        return Page(self._table, self._start + PAGE_ROWS)
+        return Page(self._render, self._start + self._step, self._step)
 
 
 class Everything:

@@ -244,6 +244,18 @@ hs_lookup_sizeof(PyTypeObject *tp)
     return _PyType_Lookup(tp, name);
 }
 
+/* Reports one named reference to the hs_relproc `proc` (with `arg`); NULL is skipped. */
+#define REL(rel, nm, key, idx, o)                                     \
+    do {                                                              \
+        PyObject *_o = (PyObject *)(o);                               \
+        if (_o != NULL) {                                             \
+            int _r = proc(rel, nm, key, idx, _o, arg);                \
+            if (_r) return _r;                                        \
+        }                                                             \
+    } while (0)
+#define ATTR(nm, o) REL(HS_REL_ATTRIBUTE, nm, NULL, 0, o)
+#define INTERNAL(nm, o) REL(HS_REL_INTERNAL, nm, NULL, 0, o)
+
 /* ---- roots ---------------------------------------------------------------------- */
 
 #define ROOT(label, o)                                                   \
@@ -324,28 +336,20 @@ iframe_code(_PyInterpreterFrame *f)
 static int
 iframe_members(_PyInterpreterFrame *f, int stack_valid, hs_relproc proc, void *arg)
 {
-#define MEMBER(rel, nm, key, idx, o)                                  \
-    do {                                                              \
-        PyObject *_o = (PyObject *)(o);                               \
-        if (_o != NULL) {                                             \
-            int _r = proc(rel, nm, key, idx, _o, arg);                \
-            if (_r) return _r;                                        \
-        }                                                             \
-    } while (0)
     PyCodeObject *co = iframe_code(f);
 #if PY_VERSION_HEX >= 0x030D0000
-    MEMBER(HS_REL_ATTRIBUTE, "f_code", NULL, 0, f->f_executable);
-    MEMBER(HS_REL_ATTRIBUTE, "f_func", NULL, 0, f->f_funcobj);
+    REL(HS_REL_ATTRIBUTE, "f_code", NULL, 0, f->f_executable);
+    REL(HS_REL_ATTRIBUTE, "f_func", NULL, 0, f->f_funcobj);
 #elif PY_VERSION_HEX >= 0x030C0000
-    MEMBER(HS_REL_ATTRIBUTE, "f_code", NULL, 0, co);
-    MEMBER(HS_REL_ATTRIBUTE, "f_func", NULL, 0, f->f_funcobj);
+    REL(HS_REL_ATTRIBUTE, "f_code", NULL, 0, co);
+    REL(HS_REL_ATTRIBUTE, "f_func", NULL, 0, f->f_funcobj);
 #else
-    MEMBER(HS_REL_ATTRIBUTE, "f_code", NULL, 0, co);
-    MEMBER(HS_REL_ATTRIBUTE, "f_func", NULL, 0, f->f_func);
+    REL(HS_REL_ATTRIBUTE, "f_code", NULL, 0, co);
+    REL(HS_REL_ATTRIBUTE, "f_func", NULL, 0, f->f_func);
 #endif
-    MEMBER(HS_REL_ATTRIBUTE, "f_globals", NULL, 0, f->f_globals);
-    MEMBER(HS_REL_ATTRIBUTE, "f_builtins", NULL, 0, f->f_builtins);
-    MEMBER(HS_REL_ATTRIBUTE, "f_locals", NULL, 0, f->f_locals);
+    REL(HS_REL_ATTRIBUTE, "f_globals", NULL, 0, f->f_globals);
+    REL(HS_REL_ATTRIBUTE, "f_builtins", NULL, 0, f->f_builtins);
+    REL(HS_REL_ATTRIBUTE, "f_locals", NULL, 0, f->f_locals);
     if (co == NULL) return 0;
     int nlocalsplus = co->co_nlocalsplus;
     int top = stack_valid ? f->stacktop : -1;
@@ -356,14 +360,13 @@ iframe_members(_PyInterpreterFrame *f, int stack_valid, hs_relproc proc, void *a
         if (i < nlocalsplus) {
             PyObject *nm = PyTuple_GET_ITEM(co->co_localsplusnames, i);
             int kind = PyBytes_AS_STRING(co->co_localspluskinds)[i];
-            MEMBER((kind & (CO_FAST_CELL | CO_FAST_FREE)) ? HS_REL_CELL : HS_REL_LOCAL, NULL, nm,
+            REL((kind & (CO_FAST_CELL | CO_FAST_FREE)) ? HS_REL_CELL : HS_REL_LOCAL, NULL, nm,
                    0, v);
         } else {
-            MEMBER(HS_REL_STACK, NULL, NULL, i - nlocalsplus, v);
+            REL(HS_REL_STACK, NULL, NULL, i - nlocalsplus, v);
         }
     }
     return 0;
-#undef MEMBER
 }
 
 /* Renders frame members as root names: <frame>.f_code, <frame>.f_locals['x'], ... */
@@ -633,16 +636,6 @@ hs_size_is_constant(PyTypeObject *tp)
 
 /* ---- relations (edge labels) ------------------------------------------------------ */
 
-#define REL(rel, nm, key, idx, o)                                     \
-    do {                                                              \
-        PyObject *_o = (PyObject *)(o);                               \
-        if (_o != NULL) {                                             \
-            int _r = proc(rel, nm, key, idx, _o, arg);                \
-            if (_r) return _r;                                        \
-        }                                                             \
-    } while (0)
-#define ATTR(nm, o) REL(HS_REL_ATTRIBUTE, nm, NULL, 0, o)
-#define INTERNAL(nm, o) REL(HS_REL_INTERNAL, nm, NULL, 0, o)
 
 /* Object members (tp_members, which include __slots__) of every type in the MRO. */
 static int

@@ -402,6 +402,17 @@ impl NodeSetHandle {
             set,
         }
     }
+
+    /// A set computed from this one over the graph's edges (which it must have).
+    fn derive_over_edges(
+        &self,
+        py: Python<'_>,
+        compute: impl FnOnce(&HeapGraph, &NodeSet) -> NodeSet,
+    ) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        Ok(self.derive(py, compute(g, &self.set)))
+    }
 }
 
 fn classifier_named(name: &str) -> PyResult<Classifier> {
@@ -489,16 +500,12 @@ impl NodeSetHandle {
 
     /// Nodes referring to a member (the graph must have edges).
     fn referrers(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
-        let g = &self.graph.get().graph;
-        require_edges(g)?;
-        Ok(self.derive(py, g.referrers_of(&self.set)))
+        self.derive_over_edges(py, |g, set| g.referrers_of(set))
     }
 
     /// Nodes a member refers to (the graph must have edges).
     fn referents(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
-        let g = &self.graph.get().graph;
-        require_edges(g)?;
-        Ok(self.derive(py, g.referents_of(&self.set)))
+        self.derive_over_edges(py, |g, set| g.referents_of(set))
     }
 
     /// The members except those recorded as `(address, type address)` pairs: a light
@@ -660,23 +667,17 @@ impl NodeSetHandle {
 
     /// Heapy's dominos: what would be freed if the references to these objects went.
     fn dominos(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
-        let g = &self.graph.get().graph;
-        require_edges(g)?;
-        Ok(self.derive(py, g.dominos(&self.set)))
+        self.derive_over_edges(py, |g, set| g.dominos(set))
     }
 
     /// Heapy's imdom: referrers reachable without passing through another referrer.
     fn imdom(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
-        let g = &self.graph.get().graph;
-        require_edges(g)?;
-        Ok(self.derive(py, g.imdom(&self.set)))
+        self.derive_over_edges(py, |g, set| g.imdom(set))
     }
 
     /// Everything reachable from these objects (them included).
     fn closure(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
-        let g = &self.graph.get().graph;
-        require_edges(g)?;
-        Ok(self.derive(py, g.closure(&self.set, &g.empty_set())))
+        self.derive_over_edges(py, |g, set| g.closure(set, &g.empty_set()))
     }
 
     /// All shortest paths to these objects from the roots or `source` (see

@@ -160,7 +160,7 @@ pub fn edge_labels<'g>(py: Python<'_>, g: &'g HeapGraph) -> Result<&'g EdgeLabel
         for &(target, raw) in &collect.found {
             let id = match raw {
                 // indices need no rendering: intern directly (no second map of them)
-                Raw::Index(code, i) => labeler.table.intern(render(py, Raw::Index(code, i))),
+                Raw::Index(..) => labeler.table.intern(render(py, raw)),
                 _ => *ids
                     .entry(raw)
                     .or_insert_with(|| labeler.table.intern(render(py, raw))),
