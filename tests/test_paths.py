@@ -3,7 +3,13 @@ routes and Heapy's exact text (addresses normalised)."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import textwrap
+import threading
+import types
+import weakref
+from typing import Any
 
 import pytest
 
@@ -58,7 +64,9 @@ def test_avoided_finds_the_next_route(h):
     assert [str(p) for p in sp.avoided(0).iter()] == ["Src[1][0][0]"]
     assert [str(p) for p in sp.avoided(1).iter()] == ["Src[1][0][0]"]
     assert sp.avoided(0).avoided(0).numpaths == 0
-    assert str(sp.avoided(0).avoided(0)) == ""
+    assert str(sp.avoided(0).avoided(0)) == (
+        "<No path from the source: every route passes through the avoided objects or references>"
+    )
     # the same by avoiding a node or an edge given as a pair of objects
     assert [str(p) for p in h.iso(target).get_shpaths(src=h.iso(holder), avoid_nodes=h.iso(holder[0])).iter()] == [
         "Src[1][0][0]"
@@ -70,10 +78,10 @@ def test_avoided_finds_the_next_route(h):
 def test_sp_from_the_root_and_several_sources(h):
     KEEP.append(bytearray(b"kept"))
     sp = h.iso(KEEP[-1]).sp
-    texts = [str(p) for p in sp.iter()]
-    assert any(t.startswith("hpy().Root.i0_modules[") and t.endswith(".__dict__['KEEP'][0]") for t in texts) or any(
-        t.endswith(".f_globals['KEEP'][0]") for t in texts
-    ), texts
+    # one global: one path, through sys.modules (the running test's frame, whose
+    # f_globals and f_func.__globals__ are this module's dict, is not a second route)
+    assert [str(p) for p in sp.iter()] == [f"hpy().Root.i0_modules['{__name__}'].__dict__['KEEP'][0]"]
+    assert sp.numpaths == 1
     a, b = [KEEP[-1]], [KEEP[-1]]
     pin = [str(p) for p in h.iso(KEEP[-1]).get_shpaths(src=h.iso(a, b)).iter()]
     # several sources: each path starts with its source's brief
@@ -201,3 +209,242 @@ def test_rp_marks_a_cycle_back_to_the_top(h):
     # _ = b; its referrer a is referred to by KEEP and by b: the top row, shown once
     assert any(ln.split()[1].startswith("a") and f"[^ 0] 1 {__name__}.Slot" in ln for ln in lines), lines
     KEEP.clear()
+
+
+# -- readable paths: one root edge per object, interpreter roots first, frame names,
+# -- long paths elided, the reason when there is none
+
+
+def run_script(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_global_of_main_has_guppy3s_one_path():
+    # the issue's case: __main__'s global seen from three running frames of __main__
+    out = run_script(
+        """
+        from heapscope import hpy
+        h = hpy()
+        class Leaf: pass
+        x = Leaf()
+        def f():
+            def g():
+                print(h.iso(x).sp)
+                print(h.iso(x).sp.numpaths)
+            g()
+        f()
+        """
+    )
+    assert out.splitlines() == [" 0: h.Root.i0_modules['__main__'].__dict__['x']", "1"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="3.10 frames are objects: their members are no root edges")
+def test_an_object_named_by_several_roots_counts_once(h):
+    # exec'd code whose globals and locals are one plain dict: that dict is the running
+    # frame's .f_globals and .f_locals, and this test's local `d`: three root edges
+    d: dict[str, Any] = {"h": h, "t": bytearray(13)}
+    exec("sp = h.iso(t).sp\ntexts = [str(p) for p in sp.iter()]", d)
+    # (pytest's own __main__ also runs a '<module>' frame: this one is numbered)
+    assert d["texts"] == ["hpy().Root.thread('MainThread').frame('<module>', 0).f_globals['t']"]
+
+
+class Held:
+    """An object a thread's frame holds (the test finds it through a weak reference)."""
+
+
+def _in_thread(target: Any, name: str) -> tuple[threading.Thread, threading.Lock]:
+    """Runs target(lock, ready) in a thread named `name` until the lock is released;
+    returns once target set ready."""
+    lock = threading.Lock()
+    lock.acquire()
+    ready = threading.Event()
+
+    def run() -> None:
+        target(lock, ready)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    return thread, lock
+
+
+def test_a_threads_frame_is_named_by_thread_and_function(h):
+    box: list[Any] = []
+
+    def handler(lock: threading.Lock, ready: threading.Event) -> None:
+        mine = Held()  # held only by this frame
+        box.append(weakref.ref(mine))
+        ready.set()
+        lock.acquire()  # blocks in C: this is the thread's most recent frame
+
+    thread, lock = _in_thread(handler, "hs-worker")
+    try:
+        target = h.iso(box[0]())
+        sp = target.sp
+        text = "hpy().Root.thread('hs-worker').frame('handler').f_locals['mine']"
+        assert [str(p) for p in sp.iter()] == [text]
+        assert str(sp) == " 0: " + text
+        # the path evaluates back to the object while the thread runs
+        from heapscope import hpy
+
+        assert eval(text, {"hpy": hpy}) is target.theone
+        assert hpy().Root.thread(thread.ident).frame("handler") is not None
+    finally:
+        lock.release()
+        thread.join(10)
+
+
+def test_a_recursive_frame_is_numbered(h):
+    box: list[Any] = []
+
+    def rec(n: int, lock: threading.Lock, ready: threading.Event) -> None:
+        if n:
+            return rec(n - 1, lock, ready)
+        deep = Held()
+        box.append(weakref.ref(deep))
+        ready.set()
+        lock.acquire()
+
+    thread, lock = _in_thread(lambda lock, ready: rec(3, lock, ready), "hs-recursive")
+    try:
+        target = h.iso(box[0]())
+        (text,) = [str(p) for p in target.sp.iter()]
+        if sys.version_info >= (3, 11):
+            # four frames run rec: the most recent (number 0) holds it
+            assert text == "hpy().Root.thread('hs-recursive').frame('rec', 0).f_locals['deep']"
+        else:  # the most recent frame is the thread's one frame root
+            assert text == "hpy().Root.thread('hs-recursive').frame('rec').f_locals['deep']"
+        from heapscope import hpy
+
+        assert eval(text, {"hpy": hpy}) is target.theone
+        frames = hpy().Root.thread("hs-recursive").frames
+        if sys.version_info >= (3, 11):
+            assert [co for _, co in frames[:4]] == ["rec"] * 4 and frames[4][1] == "<lambda>"
+    finally:
+        lock.release()
+        thread.join(10)
+
+
+def test_root_names_in_both_forms():
+    from heapscope.root import RootNamer, parse_root
+
+    code = (lambda: None).__code__  # co_name '<lambda>'
+    ident = threading.main_thread().ident
+    roots = [
+        ("i0_modules", None),
+        (f"i0_t{ident}_f0:handler.f_locals['x']", None),  # with the code's name
+        (f"i0_t{ident}_f1.f_code", code),  # without it: found through f_code
+        (f"i0_t{ident}_f1.f_locals ['c']", None),
+        (f"i0_t{ident}_f2:walk", None),
+        (f"i0_t{ident}_f3:walk->f_valuestack[2]", None),
+        (f"i0_t{ident}_f4.f_globals", None),  # unknown function
+        (f"i0_t{ident}_exc_value", None),
+        ("i0_t12345_f0:run.f_locals['y']", None),  # a thread threading does not know
+    ]
+    namer = RootNamer(roots)
+    texts = [namer.text(name) for name, _ in roots]
+    main = ".thread('MainThread')"
+    assert texts == [
+        ".i0_modules",
+        f"{main}.frame('handler').f_locals['x']",
+        f"{main}.frame('<lambda>').f_code",
+        f"{main}.frame('<lambda>').f_locals ['c']",
+        f"{main}.frame('walk', 2)",
+        f"{main}.frame('walk', 3)->f_valuestack[2]",
+        f"{main}.frame(4).f_globals",
+        f"{main}.exc_value",
+        ".thread(12345).frame('run').f_locals['y']",
+    ]
+    r = parse_root(f"i0_t{ident}_f3:walk->f_valuestack[2]")
+    assert (r.thread, r.frame, r.co_name, r.member) == (ident, 3, "walk", "->f_valuestack[2]")
+    assert parse_root("i0_modules").thread is None
+
+
+class Node:
+    __slots__ = ("next",)
+
+    def __init__(self, nxt: Node | None) -> None:
+        self.next = nxt
+
+
+def test_a_million_step_path_prints_elided(h):
+    n = 1_000_000
+    head = None
+    for _ in range(n):
+        head = Node(head)
+    KEEP.append(head)
+    last = head
+    while last.next is not None:
+        last = last.next
+    target = h.iso(last)
+    del head, last
+    try:
+        sp = target.sp
+        assert sp.numpaths == 1
+        p = sp[0]
+        start = f"hpy().Root.i0_modules['{__name__}'].__dict__['KEEP'][0]"
+        # root, ['tests.test_paths'], .__dict__, ['KEEP'], [0], then n - 1 times .next
+        assert len(p) == 5 + n - 1
+        full = str(p)
+        assert full == p.full and full.startswith(start + ".next.next") and full.endswith(".next")
+        assert len(full) == len(start) + 5 * (n - 1)
+        brief = start + ".next" * 5 + f" ... {len(p) - 20:,} more steps ..." + " .next" + ".next" * 9
+        assert p.brief == brief == repr(p)
+        assert str(sp) == " 0: " + brief
+        assert "999,984 more steps" in brief
+    finally:
+        KEEP.clear()
+
+
+def test_leak_suspects_and_largest_retainers_name_objects_alike(h):
+    mod = types.ModuleType("hs_two_caches")
+    mod.a = [bytearray(10_000) for _ in range(1500)]  # type: ignore[attr-defined]
+    mod.b = [bytearray(10_000) for _ in range(1500)]  # type: ignore[attr-defined]
+    sys.modules["hs_two_caches"] = mod
+    del mod
+    try:
+        suspects = h.leak_suspects()
+        table = h.largest_retainers(20)
+        # two halves: no single list keeps 90% of the module's dict, so the dict is named
+        (ours,) = [s for s in suspects if s.name == "dict of module: hs_two_caches"]
+        assert ours.path == "hpy().Root.i0_modules['hs_two_caches'].__dict__"
+        lines = str(suspects).splitlines()
+        assert any(ln.startswith(" 0: dict of module: hs_two_caches retains ") for ln in lines), lines
+        assert not any("<1 " in ln for ln in lines), lines
+        rows = [r for r in table if r.object is ours.object]
+        assert [f"{r.kind}: {r.shown}" for r in rows] == ["dict of module: hs_two_caches"]
+        assert any(ln.endswith("  dict of module: hs_two_caches") for ln in str(table).splitlines())
+        # every suspect is named as its row in the table
+        for s in suspects:
+            for r in table:
+                if r.object is s.object:
+                    assert s.name == f"{r.kind}: {r.shown}"
+    finally:
+        del sys.modules["hs_two_caches"]
+
+
+def test_no_path_says_why(h):
+    lonely = h.iso(bytearray(23))  # held only by the set itself (hidden): no root reaches it
+    sp = lonely.sp
+    assert sp.numpaths == 0
+    assert str(sp) == (
+        "<No path from the roots: they are not reachable from the roots (held only by "
+        "unreachable cycles, untraversable containers or C code); see hpy().heapu()>"
+    )
+    assert sp.reason == str(sp) and str(sp.more) == str(sp)
+    assert str(h.iso().sp) == "<No path: the set is empty>"
+    KEEP.append(bytearray(29))
+    try:
+        kept = h.iso(KEEP[-1]).sp
+        assert kept.reason is None and kept.numpaths == 1
+        assert str(kept.avoided(0)).startswith(" 0: hpy().Root.")  # the next route
+        blocked = h.iso(KEEP[-1]).get_shpaths(avoid_nodes=h.iso(KEEP))
+        assert str(blocked) == (
+            "<No path from the roots: every route passes through the avoided objects or references>"
+        )
+    finally:
+        KEEP.clear()

@@ -93,9 +93,10 @@ class LeakReport:
 
 
 def _stable(path: str) -> str:
-    """A path without run-specific parts: thread ids in root names, addresses in the
-    reprs of dict keys."""
+    """A path without run-specific parts: thread ids in root names (a thread named only
+    by its id), addresses in the reprs of dict keys."""
     path = re.sub(r"\.i0_t\d+_", ".i0_t<tid>_", path)
+    path = re.sub(r"\.thread\(\d+\)", ".thread(<tid>)", path)
     return re.sub(r"0x[0-9a-fA-F]+", "0x...", path)
 
 
@@ -115,7 +116,7 @@ def _held_by_runner(path: Any) -> bool:
         module = getattr(type(obj), "__module__", "") or ""
         if module.split(".", 1)[0] in RUNNER_MODULES:
             return True
-    head = str(path).split(".__dict__", 1)[0]
+    head = path.brief.split(".__dict__", 1)[0]
     return any(f"['{m}']" in head or f"['{m}." in head for m in RUNNER_MODULES)
 
 
@@ -144,7 +145,7 @@ def _readable_path(sp: Any) -> Any:
     for p in sp.iter(0, 32):
         if first is None:
             first = p
-        if ".i0_modules[" in str(p):
+        if ".i0_modules[" in p.brief:
             return p
     return first
 
@@ -207,7 +208,7 @@ def _report(
             chosen = _readable_path(sp)
             if _held_by_runner(chosen):
                 continue  # the runner's own records (pytest's, ours)
-            text = _stable(str(chosen))
+            text = _stable(chosen.brief)
             explained = [k.path for k in kinds if k.path is not None]
             # a kind reached through an explained kind's objects needs no second story
             if len(explained) < EXPLAINED_KINDS and not any(text.startswith(p) for p in explained):

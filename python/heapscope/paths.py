@@ -11,6 +11,18 @@ or name. Printing shows ten paths at a time like Heapy::
 ``p[i]`` (negative indices count from the end), ``p.more``, ``p.all``, and
 ``p.avoided(*hops)`` (the same search avoiding every edge the paths take at those hops:
 the next route). The search runs in Rust over a capture with edges and labels.
+
+From the roots, an object named by several root members counts once (the first
+reported: interpreter members come first), and the interpreter's members are searched
+before the threads' (frames, thread states): a module global prints as
+``h.Root.i0_modules['m'].__dict__['x']`` whichever frames run code of ``m``; what only a
+frame holds prints as ``h.Root.thread('MainThread').frame('handler').f_locals['x']``
+(see :mod:`heapscope.root`).
+
+A path longer than 30 steps prints its first and last ten steps around
+``... 999,980 more steps ...`` (``p.brief``, ``repr(p)``, the pages of ``x.sp``);
+``str(p)`` and ``p.full`` are always the whole path. When there is no path, ``x.sp``
+prints ``<No path from the roots: ...>`` with the reason (``sp.reason``).
 """
 
 from __future__ import annotations
@@ -18,6 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from .kinds import reprefix
+from .root import RootNamer, parse_root
 from .tables import Page
 
 from . import _native
@@ -27,33 +40,49 @@ if TYPE_CHECKING:
     from .session import Session
 
 PAGE_PATHS = 10
+BRIEF_STEPS = 10  # a path printed in brief keeps this many steps at each end
 
 
 class Path:
-    """One path: prints as ``h.Root.i0_modules['__main__'].__dict__['x']``."""
+    """One path: prints as ``h.Root.i0_modules['__main__'].__dict__['x']``.
+
+    ``str(p)`` (and ``p.full``) is the whole path; ``p.brief`` (and ``repr(p)``) leaves
+    out the middle of a path longer than 30 steps."""
 
     __slots__ = ("_paths", "index", "_text")
 
-    def __init__(self, paths: ShortestPaths, index: int, text: str) -> None:
+    def __init__(self, paths: ShortestPaths, index: int) -> None:
         self._paths = paths
         self.index = index
-        self._text = text
+        self._text: str | None = None
 
-    def __str__(self) -> str:
+    @property
+    def full(self) -> str:
+        """The whole path (for a long path: a long string)."""
+        if self._text is None:
+            self._text = self._paths._render(self.index, brief=False)
         return self._text
 
+    @property
+    def brief(self) -> str:
+        """The path with ``... N more steps ...`` for the middle of a long one."""
+        return self._paths._render(self.index, brief=True)
+
+    def __str__(self) -> str:
+        return self.full
+
     def __repr__(self) -> str:
-        return repr(self._text)
+        return self.brief
 
     def __len__(self) -> int:
         """Number of references in the path."""
         return self._paths._handle.length
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Path) and self._text == other._text
+        return isinstance(other, Path) and self.full == other.full
 
     def __hash__(self) -> int:
-        return hash(self._text)
+        return hash(self.full)
 
     @property
     def objects(self) -> list[object]:
@@ -65,7 +94,7 @@ class Path:
 class ShortestPaths:
     """All shortest paths to a set of objects (see the module doc)."""
 
-    __slots__ = ("_session", "_handle", "_source", "_nodes", "_avoid_edges", "maxpaths")
+    __slots__ = ("_session", "_handle", "_source", "_nodes", "_avoid_edges", "maxpaths", "_named")
 
     def __init__(
         self,
@@ -98,6 +127,7 @@ class ShortestPaths:
         self._nodes = nodes
         self._avoid_edges = avoid_edges
         self.maxpaths = PAGE_PATHS
+        self._named = False
         target, src, avoid = nodes
         self._handle: _native.ShortestPaths = target.shortest_paths(src, avoid, list(avoid_edges))
 
@@ -123,9 +153,49 @@ class ShortestPaths:
         first = self._handle.source(index)
         return IdentitySet(first, self._session).brief if first is not None else "Src"
 
+    def _name_roots(self) -> None:
+        """Tells the native paths how to write the root members they start with, once
+        per path set (thread and frame names are looked up here)."""
+        self._named = True
+        if self._source is not None:
+            return
+        starts = self._handle.start_roots()
+        if not any(parse_root(name).thread is not None for _, name in starts):
+            return
+        namer = RootNamer(self._nodes[0].graph.roots())
+        self._handle.set_root_texts([(label, namer.text(name)) for label, name in starts])
+
+    def _render(self, index: int, brief: bool) -> str:
+        if not self._named:
+            self._name_roots()
+        src = self._srcname(index)
+        text = self._handle.brief(index, src, BRIEF_STEPS) if brief else self._handle.text(index, src)
+        if text is None:
+            raise IndexError(f"path index {index} out of range ({self.numpaths} paths)")
+        return text
+
     def _path(self, index: int) -> Path | None:
-        text = self._handle.text(index, self._srcname(index))
-        return None if text is None else Path(self, index, text)
+        return Path(self, index) if 0 <= index < self.numpaths else None
+
+    @property
+    def reason(self) -> str | None:
+        """Why there is no path (None when there are paths), as printed:
+        ``<No path from the roots: ...>``."""
+        why = self._handle.no_path()
+        if why is None:
+            return None
+        src = "the roots" if self._source is None else "the source"
+        if why == "empty":
+            return "<No path: the set is empty>"
+        if why == "avoided":
+            return f"<No path from {src}: every route passes through the avoided objects or references>"
+        if self._source is None:
+            heapu = f"{reprefix(self._session)}heapu()"
+            return (
+                "<No path from the roots: they are not reachable from the roots (held only by "
+                f"unreachable cycles, untraversable containers or C code); see {heapu}>"
+            )
+        return "<No path from the source: the objects are not reachable from it>"
 
     def __getitem__(self, index: int) -> Path:
         if not isinstance(index, int):
@@ -172,7 +242,9 @@ class ShortestPaths:
     # -- printing ---------------------------------------------------------------------
     def _page(self, start: int) -> str:
         n = self.numpaths
-        lines = ["%2d: %s" % (p.index, p) for p in self.iter(start, start + self.maxpaths)]
+        if n == 0:
+            return self.reason or "<No more paths>"
+        lines = ["%2d: %s" % (p.index, p.brief) for p in self.iter(start, start + self.maxpaths)]
         left = n - (start + self.maxpaths)
         if left > 0:
             lines.append(f"<... {left} more paths ...>")
@@ -192,8 +264,10 @@ class ShortestPaths:
 
     @property
     def all(self) -> str:
-        """Every path, one per line (beware: there may be very many)."""
-        return "\n".join("%2d: %s" % (p.index, p) for p in self.iter())
+        """Every path, one per line (beware: there may be very many), each in brief."""
+        if self.numpaths == 0:
+            return self.reason or ""
+        return "\n".join("%2d: %s" % (p.index, p.brief) for p in self.iter())
 
     def _repr_pretty_(self, p: object, cycle: bool) -> None:
         p.text(repr(self))  # type: ignore[attr-defined]

@@ -87,13 +87,18 @@ class DominatorTree:
         ]
 
     def _render(self, obj: object, kind: str) -> str:
-        """A module's dict by its module's name (as Heapy's patterns show it), the rest as
-        in byid tables."""
-        if kind == "dict of module":
-            owners = self._session.iso(obj).owners.nodes
-            if owners:
-                return str(getattr(owners[0], "__name__", "?"))
-        return kind_names.render(obj)
+        return render_object(self._session, obj, kind)
+
+
+def render_object(session: Session, obj: object, kind: str) -> str:
+    """How retainer tables and leak suspects show an object after its kind: a module's
+    dict by its module's name (as Heapy's patterns show it), the rest as in byid tables.
+    ``f"{kind}: {render_object(...)}"`` names one object the same way in both reports."""
+    if kind == "dict of module":
+        owners = session.iso(obj).owners.nodes
+        if owners:
+            return str(getattr(owners[0], "__name__", "?"))
+    return kind_names.render(obj)
 
 
 class RetainersTable:
@@ -134,7 +139,8 @@ class Suspect(NamedTuple):
     retained: int
     share: float
     dominated: Any  # IdentitySet of what it retains
-    path: str
+    path: str  # the first shortest path (in brief), or why there is none
+    name: str = ""  # "kind: object", as h.largest_retainers() shows it
 
 
 class LeakSuspects:
@@ -159,7 +165,7 @@ class LeakSuspects:
         lines = [head]
         for i, s in enumerate(self.suspects):
             lines.append(
-                f"{i:2d}: {self._brief(s)} retains {s.retained} bytes ({s.share:.1%}) "
+                f"{i:2d}: {s.name} retains {s.retained} bytes ({s.share:.1%}) "
                 f"in {s.dominated.count} objects"
             )
             all_rows = s.dominated.by("Clodo").rows
@@ -171,11 +177,6 @@ class LeakSuspects:
         return "\n".join(lines)
 
     __str__ = __repr__
-
-    @staticmethod
-    def _brief(s: Suspect) -> str:
-        rows = s.dominated._session.iso(s.object).by("Clodo").rows
-        return f"<1 {rows[0].name}: {kind_names.render(s.object)}>"
 
     def __len__(self) -> int:
         return len(self.suspects)
@@ -203,9 +204,12 @@ def leak_suspects(session: Session, tree: DominatorTree, min_share: float, limit
         if any(obj is s.object for s in suspects):
             continue  # reached again from another dominator of the same chain
         dominated = tree.dominated(obj)
-        sp = session.iso(obj).sp
-        path = str(sp[0]) if sp.numpaths else "<no path from the roots>"
-        suspects.append(Suspect(obj, retained, retained / (total or 1), dominated, path))
+        one = session.iso(obj)
+        sp = one.sp
+        path = sp[0].brief if sp.numpaths else (sp.reason or "<No path from the roots>")
+        kind = one.by("Clodo").rows[0].name
+        name = f"{kind}: {render_object(session, obj, kind)}"
+        suspects.append(Suspect(obj, retained, retained / (total or 1), dominated, path, name))
         reported.append(dominated)
     return LeakSuspects(suspects, min_share, total, count)
 

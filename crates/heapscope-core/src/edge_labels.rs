@@ -7,6 +7,7 @@
 //! has millions of edges but few distinct labels (`[0]`, `.__dict__`, `->ob_type`).
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use crate::{CoreError, FastMap, HeapGraph, LabelId, NodeId};
@@ -94,30 +95,62 @@ impl Label {
 
     /// Heapy's text with the referrer left out: `.x`, `['k']`, `list(_)[3]`.
     pub fn text(&self) -> String {
-        let s = match &self.order {
-            LabelOrder::Int(i) => i.to_string(),
-            LabelOrder::Text(t) => t.clone(),
-        };
-        match self.relation {
-            Relation::Unnamed => ".??".to_string(),
-            Relation::Attribute => format!(".{s}"),
-            Relation::Internal => format!("->{s}"),
-            Relation::Index => format!("[{s}]"),
-            Relation::KeyIndex => format!(".keys()[{s}]"),
-            Relation::Local => format!(".f_locals[{s}]"),
-            Relation::Cell => format!(".f_locals [{s}]"),
-            Relation::Stack => format!("->f_valuestack[{s}]"),
-            Relation::SetMember => format!("list(_)[{s}]"),
+        let mut s = String::new();
+        match (self.relation, &self.order) {
+            (Relation::SetMember, LabelOrder::Int(i)) => {
+                let _ = write!(s, "list(_)[{i}]");
+            }
+            _ => self.append_to(&mut s),
         }
+        s
+    }
+
+    /// Whether the label wraps its referrer's expression (`list(expr)[3]`) rather than
+    /// only appending to it: such labels need an opening `list(` in front of the path.
+    pub fn wraps(&self) -> bool {
+        matches!(
+            (self.relation, &self.order),
+            (Relation::SetMember, LabelOrder::Int(_))
+        )
+    }
+
+    /// Appends the label's text after its referrer's expression: `.x`, `[0]`, and for a
+    /// wrapping label only its closing part `)[3]` (the caller wrote the `list(`). A path
+    /// is rendered with one growing string: linear in its length.
+    pub fn append_to(&self, out: &mut String) {
+        let _ = match (self.relation, &self.order) {
+            (Relation::Unnamed, _) => write!(out, ".??"),
+            (Relation::SetMember, LabelOrder::Int(i)) => write!(out, ")[{i}]"),
+            (rel, order) => {
+                let (pre, post) = match rel {
+                    Relation::Unnamed => unreachable!(),
+                    Relation::Attribute => (".", ""),
+                    Relation::Internal => ("->", ""),
+                    Relation::Index => ("[", "]"),
+                    Relation::KeyIndex => (".keys()[", "]"),
+                    Relation::Local => (".f_locals[", "]"),
+                    Relation::Cell => (".f_locals [", "]"),
+                    Relation::Stack => ("->f_valuestack[", "]"),
+                    Relation::SetMember => ("list(_)[", "]"),
+                };
+                match order {
+                    LabelOrder::Int(i) => write!(out, "{pre}{i}{post}"),
+                    LabelOrder::Text(t) => write!(out, "{pre}{t}{post}"),
+                }
+            }
+        };
     }
 
     /// The label applied to an expression for its referrer: `expr.x`, `expr[0]`,
     /// `list(expr)[3]`.
     pub fn apply(&self, expr: &str) -> String {
-        match (self.relation, &self.order) {
-            (Relation::SetMember, LabelOrder::Int(i)) => format!("list({expr})[{i}]"),
-            _ => format!("{expr}{}", self.text()),
+        let mut s = String::with_capacity(expr.len() + 16);
+        if self.wraps() {
+            s.push_str("list(");
         }
+        s.push_str(expr);
+        self.append_to(&mut s);
+        s
     }
 
     /// Heapy's sort key for references out of one object.

@@ -30,5 +30,7 @@ pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable, WalkRecorder};
 pub use ids::{LabelId, NodeId, TypeId};
 pub use nodeset::NodeSet;
-pub use shortest_paths::{EdgePair, PathSource, PathStep, ShortestPaths, ROOT_NODE};
+pub use shortest_paths::{
+    is_thread_root, EdgePair, NoPath, PathSource, PathStep, ShortestPaths, ROOT_NODE,
+};
 pub use via::{py_str_repr, select_via, via_row_name, ViaRows};

@@ -4,14 +4,32 @@
 //! A breadth-first search from the source stops at the first level that holds a target;
 //! the targets reached there are the paths' ends. Walking back level by level keeps only
 //! the edges that lie on some shortest path (a layered DAG). Each DAG node counts the
-//! paths from it to the targets (multi-edges count separately; counts are exact big
-//! integers: a DAG of width w and length l has w**l paths). Path number i is found by
-//! descending the DAG, at each node taking the edges in Heapy's order (relation kind,
-//! then index or name) and skipping whole subtrees by their counts, so any path is
-//! reached without enumerating those before it.
+//! paths from it to the targets (multi-edges count separately; counts are exact: `u64`
+//! while they fit, big integers past that, since a DAG of width w and length l has
+//! w**l paths). Path number i is found by descending the DAG, at each node taking the
+//! edges in Heapy's order (relation kind, then index or name) and skipping whole
+//! subtrees by their counts, so any path is reached without enumerating those before it.
+//!
+//! From the roots, two rules keep the answer readable:
+//!
+//! * **One root edge per object.** Several roots may name one object (every running
+//!   frame's `f_globals`, `i0_builtins` and each frame's `f_builtins`); only the first
+//!   reported root edge to an object is a path's first step, so such an object is not
+//!   counted once per frame. Roots are reported interpreter members first.
+//! * **Interpreter roots first.** The search runs from the interpreter's members
+//!   (`i0_modules`, `i0_sysdict`, ...) alone first; only when no target is reachable
+//!   from them does it run from every root, threads' frames and states included. So a
+//!   module global is explained as `i0_modules['m'].__dict__['x']` (as guppy3 does),
+//!   never through whichever frame happens to be running code of that module, while an
+//!   object that only a frame holds still gets its frame path.
+//!
+//! All passes are linear in the nodes and edges visited: levels are kept as one array
+//! with offsets, the DAG's edges in one array, per-node state in hash maps or bitsets.
+
+use std::fmt::Write as _;
 
 use num_bigint::BigUint;
-use num_traits::{One, Zero};
+use num_traits::{ToPrimitive, Zero};
 
 use crate::{CoreError, FastMap, HeapGraph, LabelId, NodeId, NodeSet};
 
@@ -38,20 +56,85 @@ pub struct PathStep {
     pub node: NodeId,
 }
 
+/// Why a search found no path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoPath {
+    /// The target set is empty.
+    EmptyTargets,
+    /// No target is reachable from the source at all (from the roots: the targets are
+    /// held only by unreachable objects, or only from C).
+    Unreachable,
+    /// Targets are reachable, but only through the avoided nodes or edges.
+    Avoided,
+}
+
+/// Whether a root name is a thread's member (`i0_t<thread id>_...`: its frames, its
+/// state's exception, dict, context...) rather than an interpreter member
+/// (`i0_modules`, `i0_sysdict`, ...).
+pub fn is_thread_root(name: &str) -> bool {
+    let rest = match name.strip_prefix('i') {
+        Some(r) => r.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => return false,
+    };
+    let Some(rest) = rest.strip_prefix("_t") else {
+        return false;
+    };
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    digits > 0 && rest[digits..].starts_with('_')
+}
+
+/// A DAG edge: its label, the node reached and that node's index among the DAG's nodes.
+#[derive(Clone, Copy, Debug)]
+struct DagEdge {
+    label: Option<LabelId>,
+    node: NodeId,
+    to: u32,
+}
+
+/// Paths from each DAG node to the targets.
+#[derive(Debug)]
+enum Counts {
+    Small(Vec<u64>),
+    Big(Vec<BigUint>),
+}
+
+/// A breadth-first search's levels: level `l` is `order[at[l]..at[l + 1]]`.
+struct Levels {
+    dist: Vec<u32>,
+    order: Vec<NodeId>,
+    at: Vec<usize>,
+    reached: NodeSet,
+}
+
+impl Levels {
+    fn level(&self, l: usize) -> &[NodeId] {
+        &self.order[self.at[l]..self.at[l + 1]]
+    }
+
+    fn count(&self) -> usize {
+        self.at.len() - 1
+    }
+}
+
 /// The shortest paths to a set of targets.
 #[derive(Debug)]
 pub struct ShortestPaths {
     /// First steps: root edges or source objects, in order.
-    starts: Vec<PathStep>,
-    /// DAG out-edges of each node on a shortest path, in Heapy's order.
-    out: FastMap<u32, Vec<PathStep>>,
-    /// Number of paths from a DAG node to the targets.
-    down: FastMap<u32, BigUint>,
+    starts: Vec<DagEdge>,
+    /// DAG nodes in creation order (targets first, then level by level towards the
+    /// source); node i's out-edges are `edges[out[i]..out[i + 1]]`, in Heapy's order.
+    out: Vec<u32>,
+    edges: Vec<DagEdge>,
+    counts: Counts,
     numpaths: BigUint,
-    /// The DAG's edges hop by hop (hop 0 leaves the source), for `avoided`.
-    hops: Vec<Vec<EdgePair>>,
+    /// The DAG's edges hop by hop (hop 0 leaves the source): `hop_edges[hop_at[h]..
+    /// hop_at[h + 1]]`, for `avoided`.
+    hop_edges: Vec<EdgePair>,
+    hop_at: Vec<usize>,
     /// The targets the paths end at (those at the shortest distance).
     reached: NodeSet,
+    /// Why there is no path, when there is none.
+    no_path: Option<NoPath>,
 }
 
 impl ShortestPaths {
@@ -66,156 +149,229 @@ impl ShortestPaths {
         avoid_edges: &FastMap<EdgePair, ()>,
     ) -> Result<Self, CoreError> {
         let labels = g.edge_labels().ok_or(CoreError::NoEdges)?;
-        let n = g.node_count();
         let avoided = |from: u32, to: NodeId| -> bool {
             avoid_nodes.contains(to)
                 || (!avoid_edges.is_empty() && avoid_edges.contains_key(&(from, to.0)))
         };
-        // Breadth-first search, level by level, until a level holds a target.
-        let mut dist = vec![u32::MAX; n];
-        let mut levels: Vec<Vec<NodeId>> = Vec::new();
-        let mut frontier: Vec<NodeId> = Vec::new();
-        match source {
-            PathSource::Root => {
-                for (_, t) in g.roots() {
-                    if !avoided(ROOT_NODE, *t) && dist[t.index()] == u32::MAX {
-                        dist[t.index()] = 1;
-                        frontier.push(*t);
-                    }
+        // The root edges a path may start with: one per object, the first reported
+        // (an interpreter member's rather than a thread's), in the roots' order.
+        let mut root_edges: Vec<(usize, NodeId)> = Vec::new();
+        if let PathSource::Root = source {
+            let roots = g.roots();
+            let mut first: FastMap<u32, usize> = FastMap::default();
+            for (k, (name, t)) in roots.iter().enumerate() {
+                let slot = first.entry(t.0).or_insert(k);
+                if is_thread_root(&roots[*slot].0) && !is_thread_root(name) {
+                    *slot = k;
                 }
-                levels.push(Vec::new()); // level 0: the virtual root
             }
-            PathSource::Nodes(set) => {
-                let mut level0 = Vec::new();
-                for s in set.iter() {
-                    if !avoid_nodes.contains(s) {
-                        dist[s.index()] = 0;
-                        level0.push(s);
-                    }
-                }
-                for &s in &level0 {
-                    for &t in g.referents(s) {
-                        if dist[t.index()] == u32::MAX && !avoided(s.0, t) {
-                            dist[t.index()] = 1;
-                            frontier.push(t);
-                        }
-                    }
-                }
-                levels.push(level0);
-            }
+            root_edges = first.into_iter().map(|(t, k)| (k, NodeId(t))).collect();
+            root_edges.sort_unstable();
         }
-        let mut reached = NodeSet::empty(n);
-        loop {
-            if frontier.is_empty() {
-                break;
-            }
-            let depth = levels.len() as u32; // the frontier's level
-            for &t in &frontier {
-                if targets.contains(t) {
-                    reached.insert(t);
+        let thread_root = |k: usize| is_thread_root(&g.roots()[k].0);
+        let search = |tier_one: bool, avoid: bool| -> Levels {
+            let skip = |from: u32, to: NodeId| avoid && avoided(from, to);
+            match source {
+                PathSource::Root => {
+                    let first = root_edges
+                        .iter()
+                        .filter(|&&(k, t)| !(skip(ROOT_NODE, t) || tier_one && thread_root(k)))
+                        .map(|&(_, t)| t);
+                    bfs(g, &[], first, targets, skip)
+                }
+                PathSource::Nodes(set) => {
+                    let level0: Vec<NodeId> = set
+                        .iter()
+                        .filter(|&s| !(avoid && avoid_nodes.contains(s)))
+                        .collect();
+                    let first: Vec<NodeId> = level0
+                        .iter()
+                        .flat_map(|&s| g.referents(s).iter().map(move |&t| (s, t)))
+                        .filter(|&(s, t)| !skip(s.0, t))
+                        .map(|(_, t)| t)
+                        .collect();
+                    bfs(g, &level0, first.into_iter(), targets, skip)
                 }
             }
-            levels.push(std::mem::take(&mut frontier));
-            if !reached.is_empty() {
-                break;
-            }
-            for &u in &levels[depth as usize] {
-                for &t in g.referents(u) {
-                    if dist[t.index()] == u32::MAX && !avoided(u.0, t) {
-                        dist[t.index()] = depth + 1;
-                        frontier.push(t);
-                    }
-                }
-            }
+        };
+        let mut tier_one = matches!(source, PathSource::Root);
+        let mut levels = search(tier_one, true);
+        if levels.reached.is_empty() && tier_one {
+            tier_one = false;
+            levels = search(false, true);
         }
         let mut paths = ShortestPaths {
             starts: Vec::new(),
-            out: FastMap::default(),
-            down: FastMap::default(),
+            out: vec![0],
+            edges: Vec::new(),
+            counts: Counts::Small(Vec::new()),
             numpaths: BigUint::zero(),
-            hops: Vec::new(),
-            reached,
+            hop_edges: Vec::new(),
+            hop_at: vec![0],
+            reached: NodeSet::empty(g.node_count()),
+            no_path: None,
         };
-        if paths.reached.is_empty() {
+        if levels.reached.is_empty() {
+            let avoiding = !avoid_nodes.is_empty() || !avoid_edges.is_empty();
+            paths.no_path = Some(if targets.is_empty() {
+                NoPath::EmptyTargets
+            } else if avoiding && !search(false, false).reached.is_empty() {
+                NoPath::Avoided
+            } else {
+                NoPath::Unreachable
+            });
             return Ok(paths);
         }
-        // Back from the targets: keep the edges into kept nodes of the next level.
-        let last = levels.len() - 1;
-        let mut kept = paths.reached.clone();
-        for t in paths.reached.iter() {
-            paths.down.insert(t.0, BigUint::one());
+        let dist = &levels.dist;
+        let last = levels.count() - 1;
+        // Back from the targets: keep the edges into kept nodes of the next level. DAG
+        // nodes are numbered as they are kept; edges only lead to earlier ones.
+        let mut index: FastMap<u32, u32> = FastMap::default();
+        let mut kept = levels.reached.clone();
+        for t in levels.reached.iter() {
+            index.insert(t.0, index.len() as u32);
+            paths.out.push(0);
         }
-        let mut hops: Vec<Vec<EdgePair>> = vec![Vec::new(); last];
         // Source objects are level 0 and walked back to like any level; the virtual root
         // is not a node: its edges are the root edges, handled below.
         let lowest = match source {
             PathSource::Root => 1,
             PathSource::Nodes(_) => 0,
         };
+        // hop h's edges, collected from the last hop down: segments[last - 1 - h]
+        let mut rev_hops: Vec<EdgePair> = Vec::new();
+        let mut rev_at: Vec<usize> = vec![0];
         let mut sources: Vec<NodeId> = Vec::new();
         for level in (lowest..last).rev() {
-            for &u in &levels[level] {
-                let mut edges: Vec<PathStep> = g
-                    .labelled_referents(u)
-                    .filter(|&(t, _)| {
-                        dist[t.index()] == level as u32 + 1 && kept.contains(t) && !avoided(u.0, t)
-                    })
-                    .map(|(t, l)| PathStep {
-                        label: Some(l),
-                        node: t,
-                    })
-                    .collect();
-                if edges.is_empty() {
+            for &u in levels.level(level) {
+                let from = paths.edges.len();
+                for (t, l) in g.labelled_referents(u) {
+                    if dist[t.index()] == level as u32 + 1 && kept.contains(t) && !avoided(u.0, t) {
+                        paths.edges.push(DagEdge {
+                            label: Some(l),
+                            node: t,
+                            to: index[&t.0],
+                        });
+                    }
+                }
+                if paths.edges.len() == from {
                     continue;
                 }
-                sort_steps(g, &mut edges);
-                let mut count = BigUint::zero();
-                for e in &edges {
-                    count += &paths.down[&e.node.0];
-                    hops[level].push((u.0, e.node.0));
-                }
+                sort_steps(g, &mut paths.edges[from..]);
+                rev_hops.extend(paths.edges[from..].iter().map(|e| (u.0, e.node.0)));
                 kept.insert(u);
-                paths.down.insert(u.0, count);
-                paths.out.insert(u.0, edges);
+                index.insert(u.0, index.len() as u32);
+                paths.out.push(paths.edges.len() as u32);
                 if level == 0 {
                     sources.push(u);
                 }
             }
+            rev_at.push(rev_hops.len());
         }
         // The first steps: root edges, or the source objects themselves.
+        let mut first_hop: Vec<EdgePair> = Vec::new();
         match source {
             PathSource::Root => {
-                for (k, (_, t)) in g.roots().iter().enumerate() {
-                    if dist[t.index()] == 1 && kept.contains(*t) && !avoided(ROOT_NODE, *t) {
-                        paths.starts.push(PathStep {
+                for &(k, t) in &root_edges {
+                    if tier_one && thread_root(k) {
+                        continue;
+                    }
+                    if dist[t.index()] == 1 && kept.contains(t) && !avoided(ROOT_NODE, t) {
+                        paths.starts.push(DagEdge {
                             label: Some(labels.root(k)),
-                            node: *t,
+                            node: t,
+                            to: index[&t.0],
                         });
-                        hops[0].push((ROOT_NODE, t.0));
+                        first_hop.push((ROOT_NODE, t.0));
                     }
                 }
-                sort_steps(g, &mut paths.starts);
             }
             PathSource::Nodes(_) => {
                 sources.sort_unstable_by_key(|&s| g.address(s));
                 paths.starts = sources
                     .into_iter()
-                    .map(|s| PathStep {
+                    .map(|s| DagEdge {
                         label: None,
                         node: s,
+                        to: index[&s.0],
                     })
                     .collect();
             }
         }
-        for s in &paths.starts {
-            paths.numpaths += &paths.down[&s.node.0];
+        // Hops in order: the root edges (from the roots), then the levels' segments.
+        let push_hop = |paths: &mut ShortestPaths, mut hop: Vec<EdgePair>| {
+            hop.sort_unstable();
+            hop.dedup();
+            paths.hop_edges.extend(hop);
+            paths.hop_at.push(paths.hop_edges.len());
+        };
+        if let PathSource::Root = source {
+            push_hop(&mut paths, first_hop);
         }
-        for h in &mut hops {
-            h.sort_unstable();
-            h.dedup();
+        for seg in (0..rev_at.len() - 1).rev() {
+            push_hop(&mut paths, rev_hops[rev_at[seg]..rev_at[seg + 1]].to_vec());
         }
-        paths.hops = hops;
+        paths.reached = levels.reached;
+        paths.count();
         Ok(paths)
+    }
+
+    /// Counts the paths from every DAG node (in creation order, each node's edges lead to
+    /// counted nodes), in `u64` unless a count overflows it.
+    fn count(&mut self) {
+        let nodes = self.out.len() - 1;
+        let mut small: Vec<u64> = Vec::with_capacity(nodes);
+        let mut overflow = false;
+        for i in 0..nodes {
+            let out = &self.edges[self.out[i] as usize..self.out[i + 1] as usize];
+            if out.is_empty() {
+                small.push(1);
+                continue;
+            }
+            let mut c: u64 = 0;
+            for e in out {
+                match c.checked_add(small[e.to as usize]) {
+                    Some(v) => c = v,
+                    None => overflow = true,
+                }
+            }
+            if overflow {
+                break;
+            }
+            small.push(c);
+        }
+        let total = if !overflow {
+            self.starts
+                .iter()
+                .try_fold(0u64, |acc, s| acc.checked_add(small[s.to as usize]))
+        } else {
+            None
+        };
+        if let Some(total) = total {
+            self.numpaths = BigUint::from(total);
+            self.counts = Counts::Small(small);
+            return;
+        }
+        drop(small);
+        let mut big: Vec<BigUint> = Vec::with_capacity(nodes);
+        for i in 0..nodes {
+            let out = &self.edges[self.out[i] as usize..self.out[i + 1] as usize];
+            if out.is_empty() {
+                big.push(BigUint::from(1u32));
+                continue;
+            }
+            let mut c = BigUint::zero();
+            for e in out {
+                c += &big[e.to as usize];
+            }
+            big.push(c);
+        }
+        let mut total = BigUint::zero();
+        for s in &self.starts {
+            total += &big[s.to as usize];
+        }
+        self.numpaths = total;
+        self.counts = Counts::Big(big);
     }
 
     /// The exact number of shortest paths.
@@ -228,14 +384,38 @@ impl ShortestPaths {
         &self.reached
     }
 
+    /// Why there is no path (None when there are paths).
+    pub fn no_path(&self) -> Option<NoPath> {
+        self.no_path
+    }
+
     /// Number of edges in each path.
     pub fn length(&self) -> usize {
-        self.hops.len()
+        self.hop_at.len() - 1
     }
 
     /// The DAG's edges at these hops (0 leaves the source).
     pub fn edges_at(&self, hop: usize) -> &[EdgePair] {
-        self.hops.get(hop).map_or(&[], |h| h.as_slice())
+        if hop + 1 < self.hop_at.len() {
+            &self.hop_edges[self.hop_at[hop]..self.hop_at[hop + 1]]
+        } else {
+            &[]
+        }
+    }
+
+    /// The root edges the paths start with (label of each distinct one, in order): a
+    /// caller renders each root once per path set (see [`ShortestPaths::render`]).
+    pub fn start_labels(&self) -> Vec<LabelId> {
+        let mut seen: FastMap<u32, ()> = FastMap::default();
+        self.starts
+            .iter()
+            .filter_map(|s| s.label)
+            .filter(|l| seen.insert(l.0, ()).is_none())
+            .collect()
+    }
+
+    fn out_of(&self, i: u32) -> &[DagEdge] {
+        &self.edges[self.out[i as usize] as usize..self.out[i as usize + 1] as usize]
     }
 
     /// Path number `index` (0-based, in Heapy's order), or None past the end.
@@ -243,44 +423,217 @@ impl ShortestPaths {
         if index >= &self.numpaths {
             return None;
         }
-        let mut rest = index.clone();
-        let mut steps = Vec::with_capacity(self.hops.len() + 1);
-        let mut choices: &[PathStep] = &self.starts;
-        loop {
-            let mut chosen = None;
-            for step in choices {
-                let count = &self.down[&step.node.0];
-                if &rest < count {
-                    chosen = Some(*step);
-                    break;
+        let mut steps = Vec::with_capacity(self.length() + 1);
+        let mut choices: &[DagEdge] = &self.starts;
+        let take = |steps: &mut Vec<PathStep>, e: &DagEdge| {
+            steps.push(PathStep {
+                label: e.label,
+                node: e.node,
+            })
+        };
+        match &self.counts {
+            Counts::Small(counts) => {
+                let mut rest = index.to_u64().expect("counts fit in u64");
+                loop {
+                    let mut chosen = None;
+                    for e in choices {
+                        let c = counts[e.to as usize];
+                        if rest < c {
+                            chosen = Some(e);
+                            break;
+                        }
+                        rest -= c;
+                    }
+                    let e = chosen.expect("counts add up to numpaths");
+                    take(&mut steps, e);
+                    choices = self.out_of(e.to);
+                    if choices.is_empty() {
+                        return Some(steps);
+                    }
                 }
-                rest -= count;
             }
-            let step = chosen.expect("counts add up to numpaths");
-            steps.push(step);
-            match self.out.get(&step.node.0) {
-                Some(next) if !self.reached.contains(step.node) => choices = next,
-                _ => return Some(steps),
+            Counts::Big(counts) => {
+                let mut rest = index.clone();
+                loop {
+                    let mut chosen = None;
+                    for e in choices {
+                        let c = &counts[e.to as usize];
+                        if &rest < c {
+                            chosen = Some(e);
+                            break;
+                        }
+                        rest -= c;
+                    }
+                    let e = chosen.expect("counts add up to numpaths");
+                    take(&mut steps, e);
+                    choices = self.out_of(e.to);
+                    if choices.is_empty() {
+                        return Some(steps);
+                    }
+                }
             }
         }
     }
 
-    /// A path as Heapy prints it: labels applied to `srcname` (`h.Root`, `Src`).
-    pub fn render(&self, g: &HeapGraph, path: &[PathStep], srcname: &str) -> String {
-        let labels = g.edge_labels().expect("edge labels were computed");
-        let mut s = srcname.to_string();
-        for step in path {
-            if let Some(l) = step.label {
-                s = labels.label(l).apply(&s);
+    /// A path as Heapy prints it: labels applied to `srcname` (`h.Root`, `Src`); a first
+    /// step that is a root edge is written as `roots` gives it (`.thread('T').frame('f')`),
+    /// else as its label (`.i0_modules`). One growing string: linear in the length.
+    pub fn render(
+        &self,
+        g: &HeapGraph,
+        path: &[PathStep],
+        srcname: &str,
+        roots: &FastMap<LabelId, String>,
+    ) -> String {
+        let mut out = String::new();
+        write_steps(g, &mut out, srcname, path, roots);
+        out
+    }
+
+    /// Like [`ShortestPaths::render`], but a path of more than `3 * keep` steps prints its
+    /// first and last `keep` steps around `... N more steps ...`.
+    pub fn render_brief(
+        &self,
+        g: &HeapGraph,
+        path: &[PathStep],
+        srcname: &str,
+        roots: &FastMap<LabelId, String>,
+        keep: usize,
+    ) -> String {
+        // the steps that are edges (a path from a source object starts with the object)
+        let skip = path.iter().take_while(|s| s.label.is_none()).count();
+        let steps = &path[skip..];
+        if keep == 0 || steps.len() <= 3 * keep {
+            return self.render(g, path, srcname, roots);
+        }
+        let mut out = String::new();
+        write_steps(g, &mut out, srcname, &path[..skip + keep], roots);
+        let elided = steps.len() - 2 * keep;
+        let _ = write!(out, " ... {} more steps ... ", thousands(elided as u64));
+        write_steps(
+            g,
+            &mut out,
+            "",
+            &steps[steps.len() - keep..],
+            &FastMap::default(),
+        );
+        out
+    }
+}
+
+/// `srcname` followed by the steps' labels, appended to `out` (wrapping labels get their
+/// `list(` written first).
+fn write_steps(
+    g: &HeapGraph,
+    out: &mut String,
+    srcname: &str,
+    path: &[PathStep],
+    roots: &FastMap<LabelId, String>,
+) {
+    let labels = g.edge_labels().expect("edge labels were computed");
+    let wrapping = path
+        .iter()
+        .filter_map(|s| s.label)
+        .filter(|&l| labels.label(l).wraps())
+        .count();
+    out.reserve(srcname.len() + 6 * wrapping + 8 * path.len());
+    for _ in 0..wrapping {
+        out.push_str("list(");
+    }
+    out.push_str(srcname);
+    let mut first = true;
+    for step in path {
+        let Some(l) = step.label else { continue };
+        match roots.get(&l) {
+            Some(text) if first => out.push_str(text),
+            _ => labels.label(l).append_to(out),
+        }
+        first = false;
+    }
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Breadth first from `level0` (dist 0) and `first` (dist 1, duplicates ignored), level
+/// by level until a level holds a target, never taking an edge `skip` refuses.
+fn bfs(
+    g: &HeapGraph,
+    level0: &[NodeId],
+    first: impl Iterator<Item = NodeId>,
+    targets: &NodeSet,
+    skip: impl Fn(u32, NodeId) -> bool,
+) -> Levels {
+    let n = g.node_count();
+    let mut dist = vec![u32::MAX; n];
+    let mut order: Vec<NodeId> = Vec::new();
+    for &s in level0 {
+        if dist[s.index()] == u32::MAX {
+            dist[s.index()] = 0;
+            order.push(s);
+        }
+    }
+    let mut at = vec![0, order.len()];
+    for t in first {
+        if dist[t.index()] == u32::MAX {
+            dist[t.index()] = 1;
+            order.push(t);
+        }
+    }
+    let mut reached = NodeSet::empty(n);
+    let mut found = false;
+    let mut depth = 1u32; // the level order[at[depth]..] is being closed
+    loop {
+        let start = at[depth as usize];
+        if order.len() == start {
+            break; // an empty level: nothing more to reach
+        }
+        at.push(order.len());
+        for &t in &order[start..] {
+            if targets.contains(t) {
+                reached.insert(t);
+                found = true;
             }
         }
-        s
+        if found {
+            break;
+        }
+        let end = order.len();
+        for i in start..end {
+            let u = order[i];
+            for &t in g.referents(u) {
+                if dist[t.index()] == u32::MAX && !skip(u.0, t) {
+                    dist[t.index()] = depth + 1;
+                    order.push(t);
+                }
+            }
+        }
+        depth += 1;
+    }
+    Levels {
+        dist,
+        order,
+        at,
+        reached,
     }
 }
 
 /// Heapy's order of the edges out of one object: by relation, then index or name, then
 /// target (stable across runs for one heap).
-fn sort_steps(g: &HeapGraph, steps: &mut [PathStep]) {
+fn sort_steps(g: &HeapGraph, steps: &mut [DagEdge]) {
+    if steps.len() < 2 {
+        return;
+    }
     let labels = g.edge_labels().expect("edge labels were computed");
     steps.sort_by(|a, b| {
         let la = a.label.map(|l| labels.label(l));
@@ -295,28 +648,42 @@ fn sort_steps(g: &HeapGraph, steps: &mut [PathStep]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use num_traits::One;
+
     use crate::{EdgeLabeler, Label, Relation, TypeId, WalkRecorder};
 
     /// A graph with nodes 0..n (address 0x1000 * (i + 1)), edges labelled `[k]` by their
     /// position in the source's list, and root edges `.r<k>`.
     fn graph(n: u32, edges: &[(u32, u32)], roots: &[u32]) -> HeapGraph {
+        let named: Vec<(String, u32)> = roots
+            .iter()
+            .enumerate()
+            .map(|(k, &r)| (format!("r{k}"), r))
+            .collect();
+        named_graph(n, edges, &named)
+    }
+
+    /// Like [`graph`], with root edges named as given.
+    fn named_graph(n: u32, edges: &[(u32, u32)], roots: &[(String, u32)]) -> HeapGraph {
         let addr = |i: u32| 0x1000 * (u64::from(i) + 1);
         let mut w = WalkRecorder::new(true);
         let t = w.types.intern(0x9000, false, false);
         for i in 0..n {
             w.reach(addr(i));
         }
+        let mut out: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
+        for &(a, b) in edges {
+            out[a as usize].push(b);
+        }
         for i in 0..n {
             w.begin_node(addr(i), t).unwrap();
-            for &(a, b) in edges {
-                if a == i {
-                    w.edge_to(addr(b));
-                }
+            for &b in &out[i as usize] {
+                w.edge_to(addr(b));
             }
         }
         let mut b = w.finish().unwrap();
-        for (k, &r) in roots.iter().enumerate() {
-            b.add_root(format!("r{k}"), NodeId(r));
+        for (name, r) in roots {
+            b.add_root(name.clone(), NodeId(*r));
         }
         for i in 0..n {
             b.set_size(NodeId(i), 10);
@@ -342,6 +709,10 @@ mod tests {
         g
     }
 
+    fn none() -> FastMap<LabelId, String> {
+        FastMap::default()
+    }
+
     fn set(g: &HeapGraph, ids: &[u32]) -> NodeSet {
         NodeSet::from_ids(g.node_count(), ids.iter().map(|&i| NodeId(i)))
     }
@@ -349,7 +720,7 @@ mod tests {
     fn texts(g: &HeapGraph, sp: &ShortestPaths) -> Vec<String> {
         let total: u64 = sp.numpaths().try_into().unwrap();
         (0..total)
-            .map(|i| sp.render(g, &sp.path(&BigUint::from(i)).unwrap(), "h.Root"))
+            .map(|i| sp.render(g, &sp.path(&BigUint::from(i)).unwrap(), "h.Root", &none()))
             .collect()
     }
 
@@ -447,20 +818,183 @@ mod tests {
         let final_path = sp.path(&(&expected - &one)).unwrap();
         assert_eq!(final_path.len(), 20);
         assert_eq!(
-            sp.render(&g, &final_path, "h.Root"),
+            sp.render(&g, &final_path, "h.Root", &none()),
             format!("h.Root.r9{}", "[9]".repeat(19))
         );
         let first = sp.path(&BigUint::zero()).unwrap();
         assert_eq!(
-            sp.render(&g, &first, "h.Root"),
+            sp.render(&g, &first, "h.Root", &none()),
             format!("h.Root.r0{}", "[0]".repeat(19))
         );
         assert_eq!(sp.path(&expected), None);
         // path 12345 reads as the digits of 12345, most significant hop first
         let p = sp.path(&BigUint::from(12345u32)).unwrap();
         assert_eq!(
-            sp.render(&g, &p, ""),
+            sp.render(&g, &p, "", &none()),
             format!(".r0{}[1][2][3][4][5]", "[0]".repeat(14))
         );
+    }
+
+    fn roots(names: &[(&str, u32)]) -> Vec<(String, u32)> {
+        names.iter().map(|&(n, r)| (n.to_string(), r)).collect()
+    }
+
+    fn from_roots(g: &HeapGraph, targets: &[u32]) -> ShortestPaths {
+        ShortestPaths::compute(
+            g,
+            &PathSource::Root,
+            &set(g, targets),
+            &g.empty_set(),
+            &FastMap::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn thread_roots_by_name() {
+        assert!(is_thread_root("i0_t140087351662272_f0.f_globals"));
+        assert!(is_thread_root("i0_t1_f2:handler.f_locals['x']"));
+        assert!(is_thread_root("i0_t1_dict"));
+        assert!(!is_thread_root("i0_modules"));
+        assert!(!is_thread_root("i0_tracer"));
+        assert!(!is_thread_root("i0_t_x"));
+        assert!(!is_thread_root("t1_f0"));
+    }
+
+    #[test]
+    fn one_root_edge_per_object() {
+        // three frames' f_globals name the same dict (node 0), which holds the target 1
+        let g = named_graph(
+            2,
+            &[(0, 1)],
+            &roots(&[
+                ("i0_t7_f0:g.f_globals", 0),
+                ("i0_t7_f1:f.f_globals", 0),
+                ("i0_t7_f2:<module>.f_locals", 0),
+            ]),
+        );
+        let sp = from_roots(&g, &[1]);
+        assert_eq!(sp.numpaths(), &BigUint::one());
+        assert_eq!(texts(&g, &sp), vec!["h.Root.i0_t7_f0:g.f_globals[0]"]);
+        assert_eq!(sp.edges_at(0), &[(ROOT_NODE, 0)]);
+        // an interpreter member naming the same object wins, wherever it is reported
+        let g = named_graph(
+            2,
+            &[(0, 1)],
+            &roots(&[("i0_t7_f0.f_builtins", 0), ("i0_builtins", 0)]),
+        );
+        assert_eq!(
+            texts(&g, &from_roots(&g, &[1])),
+            vec!["h.Root.i0_builtins[0]"]
+        );
+    }
+
+    #[test]
+    fn interpreter_roots_before_threads() {
+        // i0_modules -> 0 -> 1 -> 2 -> 3 (target); a frame root reaches 2 directly, and
+        // a frame-only object 4 is reached through the frame
+        let g = named_graph(
+            5,
+            &[(0, 1), (1, 2), (2, 3)],
+            &roots(&[
+                ("i0_modules", 0),
+                ("i0_t7_f0.f_globals", 2),
+                ("i0_t7_f0.f_locals['y']", 4),
+            ]),
+        );
+        assert_eq!(
+            texts(&g, &from_roots(&g, &[3])),
+            vec!["h.Root.i0_modules[0][0][0]"]
+        );
+        assert_eq!(
+            texts(&g, &from_roots(&g, &[4])),
+            vec!["h.Root.i0_t7_f0.f_locals['y']"]
+        );
+        // avoiding the interpreter's route falls back to the frame's
+        let sp = from_roots(&g, &[3]);
+        let avoid: FastMap<EdgePair, ()> = sp.edges_at(0).iter().map(|&e| (e, ())).collect();
+        let next = ShortestPaths::compute(
+            &g,
+            &PathSource::Root,
+            &set(&g, &[3]),
+            &g.empty_set(),
+            &avoid,
+        )
+        .unwrap();
+        assert_eq!(texts(&g, &next), vec!["h.Root.i0_t7_f0.f_globals[0]"]);
+    }
+
+    #[test]
+    fn no_path_reasons() {
+        // root -> 0 -> 2; nothing refers to 1
+        let g = graph(3, &[(0, 2)], &[0]);
+        let sp = from_roots(&g, &[1]);
+        assert_eq!(sp.no_path(), Some(NoPath::Unreachable));
+        assert_eq!(sp.numpaths(), &BigUint::zero());
+        assert_eq!(from_roots(&g, &[]).no_path(), Some(NoPath::EmptyTargets));
+        assert_eq!(from_roots(&g, &[2]).no_path(), None);
+        let avoided = ShortestPaths::compute(
+            &g,
+            &PathSource::Root,
+            &set(&g, &[2]),
+            &set(&g, &[0]),
+            &FastMap::default(),
+        )
+        .unwrap();
+        assert_eq!(avoided.no_path(), Some(NoPath::Avoided));
+    }
+
+    #[test]
+    fn long_chains_are_linear_and_print_elided() {
+        // a linked list of 200,000 nodes: root -> 0 -> 1 -> ... -> n-1 (target)
+        let n = 200_000u32;
+        let edges: Vec<(u32, u32)> = (0..n - 1).map(|i| (i, i + 1)).collect();
+        let g = graph(n, &edges, &[0]);
+        let sp = from_roots(&g, &[n - 1]);
+        assert_eq!(sp.numpaths(), &BigUint::one());
+        assert_eq!(sp.length(), n as usize);
+        let path = sp.path(&BigUint::zero()).unwrap();
+        let full = sp.render(&g, &path, "h.Root", &none());
+        assert_eq!(full.len(), "h.Root.r0".len() + 3 * (n as usize - 1));
+        let brief = sp.render_brief(&g, &path, "h.Root", &none(), 3);
+        assert_eq!(
+            brief,
+            "h.Root.r0[0][0] ... 199,994 more steps ... [0][0][0]"
+        );
+        // short paths print whole
+        assert_eq!(
+            sp.render_brief(&g, &path[..9], "h.Root", &none(), 3).len(),
+            "h.Root.r0".len() + 24
+        );
+        // a root rendered by the caller, and set members wrapping the expression
+        let mut given = FastMap::default();
+        given.insert(
+            path[0].label.unwrap(),
+            ".thread('T').frame('f')".to_string(),
+        );
+        assert!(sp
+            .render(&g, &path[..2], "h.Root", &given)
+            .starts_with("h.Root.thread('T').frame('f')[0]"));
+    }
+
+    #[test]
+    fn set_members_wrap_with_one_string() {
+        let labels = [
+            Label::new(Relation::Attribute, "x", 0),
+            Label::new(Relation::SetMember, "", 2),
+            Label::new(Relation::Index, "", 1),
+            Label::new(Relation::SetMember, "", 0),
+        ];
+        let mut expr = "h".to_string();
+        let mut open = 0;
+        let mut tail = String::new();
+        for l in &labels {
+            expr = l.apply(&expr);
+            open += usize::from(l.wraps());
+            l.append_to(&mut tail);
+        }
+        assert_eq!(expr, "list(list(h.x)[2][1])[0]");
+        assert_eq!(format!("{}h{tail}", "list(".repeat(open)), expr);
+        assert_eq!(labels[1].text(), "list(_)[2]");
     }
 }

@@ -1,7 +1,11 @@
 //! Python handle over the core's [`ShortestPaths`]: counts as Python ints, paths by
 //! index (rendered by the core), and the edges of each hop for `avoided`.
 
-use heapscope_core::{FastMap, NodeSet, PathSource, ShortestPaths, ROOT_NODE};
+use std::sync::OnceLock;
+
+use heapscope_core::{
+    FastMap, LabelId, LabelOrder, NoPath, NodeSet, PathSource, ShortestPaths, ROOT_NODE,
+};
 use num_bigint::BigUint;
 use pyo3::prelude::*;
 
@@ -13,6 +17,8 @@ use crate::relate;
 pub struct ShortestPathsHandle {
     graph: Py<LiveGraph>,
     paths: ShortestPaths,
+    /// How the caller writes each root edge the paths start with, set once per path set.
+    root_texts: OnceLock<FastMap<LabelId, String>>,
 }
 
 /// Computes the shortest paths to `targets` from the roots (or `source`), avoiding
@@ -41,7 +47,17 @@ pub fn shortest_paths(
     Ok(ShortestPathsHandle {
         graph: targets.graph.clone_ref(py),
         paths,
+        root_texts: OnceLock::new(),
     })
+}
+
+impl ShortestPathsHandle {
+    fn roots(&self) -> &FastMap<LabelId, String> {
+        static NONE: OnceLock<FastMap<LabelId, String>> = OnceLock::new();
+        self.root_texts
+            .get()
+            .unwrap_or_else(|| NONE.get_or_init(FastMap::default))
+    }
 }
 
 #[pymethods]
@@ -70,7 +86,52 @@ impl ShortestPathsHandle {
     fn text(&self, index: BigUint, srcname: &str) -> Option<String> {
         let g = &self.graph.get().graph;
         let path = self.paths.path(&index)?;
-        Some(self.paths.render(g, &path, srcname))
+        Some(self.paths.render(g, &path, srcname, self.roots()))
+    }
+
+    /// Path `index` with the middle of a path longer than `3 * keep` steps left out
+    /// (`... N more steps ...`), or None past the end.
+    fn brief(&self, index: BigUint, srcname: &str, keep: usize) -> Option<String> {
+        let g = &self.graph.get().graph;
+        let path = self.paths.path(&index)?;
+        Some(
+            self.paths
+                .render_brief(g, &path, srcname, self.roots(), keep),
+        )
+    }
+
+    /// The distinct root edges the paths start with: `(label id, root name)` in order.
+    fn start_roots(&self) -> Vec<(u32, String)> {
+        let g = &self.graph.get().graph;
+        let Some(labels) = g.edge_labels() else {
+            return Vec::new();
+        };
+        self.paths
+            .start_labels()
+            .into_iter()
+            .filter_map(|l| match &labels.label(l).order {
+                LabelOrder::Text(name) => Some((l.0, name.clone())),
+                LabelOrder::Int(_) => None,
+            })
+            .collect()
+    }
+
+    /// How to write the root edges of `start_roots` (`(label id, text)`, the text
+    /// following the source's name); the first call wins.
+    fn set_root_texts(&self, texts: Vec<(u32, String)>) {
+        let _ = self
+            .root_texts
+            .set(texts.into_iter().map(|(l, t)| (LabelId(l), t)).collect());
+    }
+
+    /// Why there is no path: "empty", "unreachable" or "avoided"; None when there are
+    /// paths.
+    fn no_path(&self) -> Option<&'static str> {
+        self.paths.no_path().map(|r| match r {
+            NoPath::EmptyTargets => "empty",
+            NoPath::Unreachable => "unreachable",
+            NoPath::Avoided => "avoided",
+        })
     }
 
     /// The objects along path `index`, first (root target or source) to last.
