@@ -169,15 +169,18 @@ impl ShortestPaths {
             root_edges.sort_unstable();
         }
         let thread_root = |k: usize| is_thread_root(&g.roots()[k].0);
-        let search = |tier_one: bool, avoid: bool| -> Levels {
+        // `seen`: nodes a previous search visited without reaching a target (the
+        // interpreter's reach): nothing through them can reach one, so they are skipped.
+        let search = |tier_one: bool, avoid: bool, seen: Option<Vec<u32>>| -> Levels {
             let skip = |from: u32, to: NodeId| avoid && avoided(from, to);
+            let dist = seen.unwrap_or_else(|| vec![u32::MAX; g.node_count()]);
             match source {
                 PathSource::Root => {
                     let first = root_edges
                         .iter()
                         .filter(|&&(k, t)| !(skip(ROOT_NODE, t) || tier_one && thread_root(k)))
                         .map(|&(_, t)| t);
-                    bfs(g, &[], first, targets, skip)
+                    bfs(g, dist, &[], first, targets, skip)
                 }
                 PathSource::Nodes(set) => {
                     let level0: Vec<NodeId> = set
@@ -190,15 +193,16 @@ impl ShortestPaths {
                         .filter(|&(s, t)| !skip(s.0, t))
                         .map(|(_, t)| t)
                         .collect();
-                    bfs(g, &level0, first.into_iter(), targets, skip)
+                    bfs(g, dist, &level0, first.into_iter(), targets, skip)
                 }
             }
         };
         let mut tier_one = matches!(source, PathSource::Root);
-        let mut levels = search(tier_one, true);
+        let mut levels = search(tier_one, true, None);
         if levels.reached.is_empty() && tier_one {
+            // on from the threads' roots, through what the interpreter's did not reach
             tier_one = false;
-            levels = search(false, true);
+            levels = search(false, true, Some(levels.dist));
         }
         let mut paths = ShortestPaths {
             starts: Vec::new(),
@@ -215,7 +219,7 @@ impl ShortestPaths {
             let avoiding = !avoid_nodes.is_empty() || !avoid_edges.is_empty();
             paths.no_path = Some(if targets.is_empty() {
                 NoPath::EmptyTargets
-            } else if avoiding && !search(false, false).reached.is_empty() {
+            } else if avoiding && !search(false, false, None).reached.is_empty() {
                 NoPath::Avoided
             } else {
                 NoPath::Unreachable
@@ -566,16 +570,17 @@ fn thousands(n: u64) -> String {
 }
 
 /// Breadth first from `level0` (dist 0) and `first` (dist 1, duplicates ignored), level
-/// by level until a level holds a target, never taking an edge `skip` refuses.
+/// by level until a level holds a target, never taking an edge `skip` refuses nor
+/// entering a node whose `dist` is already set.
 fn bfs(
     g: &HeapGraph,
+    mut dist: Vec<u32>,
     level0: &[NodeId],
     first: impl Iterator<Item = NodeId>,
     targets: &NodeSet,
     skip: impl Fn(u32, NodeId) -> bool,
 ) -> Levels {
     let n = g.node_count();
-    let mut dist = vec![u32::MAX; n];
     let mut order: Vec<NodeId> = Vec::new();
     for &s in level0 {
         if dist[s.index()] == u32::MAX {
