@@ -302,18 +302,23 @@ impl ShortestPaths {
                     .collect();
             }
         }
-        // Hops in order: the root edges (from the roots), then the levels' segments.
-        let push_hop = |paths: &mut ShortestPaths, mut hop: Vec<EdgePair>| {
+        // Hops in order: the root edges (from the roots), then the levels' segments,
+        // each sorted and without repeats (multi-edges).
+        let push_hop = |paths: &mut ShortestPaths, hop: &mut [EdgePair]| {
             hop.sort_unstable();
-            hop.dedup();
-            paths.hop_edges.extend(hop);
+            let start = paths.hop_edges.len();
+            for &e in hop.iter() {
+                if paths.hop_edges.len() == start || paths.hop_edges.last() != Some(&e) {
+                    paths.hop_edges.push(e);
+                }
+            }
             paths.hop_at.push(paths.hop_edges.len());
         };
         if let PathSource::Root = source {
-            push_hop(&mut paths, first_hop);
+            push_hop(&mut paths, &mut first_hop);
         }
         for seg in (0..rev_at.len() - 1).rev() {
-            push_hop(&mut paths, rev_hops[rev_at[seg]..rev_at[seg + 1]].to_vec());
+            push_hop(&mut paths, &mut rev_hops[rev_at[seg]..rev_at[seg + 1]]);
         }
         paths.reached = levels.reached;
         paths.count();
