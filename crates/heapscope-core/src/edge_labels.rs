@@ -32,6 +32,8 @@ pub enum Relation {
     Stack,
     /// `list(_)[i]`: a set member.
     SetMember,
+    /// `.flat[i]`: an element of a numpy array of two or more dimensions.
+    FlatIndex,
 }
 
 impl Relation {
@@ -46,6 +48,7 @@ impl Relation {
             7 => Relation::Cell,
             8 => Relation::Stack,
             9 => Relation::SetMember,
+            10 => Relation::FlatIndex,
             _ => return None,
         })
     }
@@ -87,7 +90,9 @@ impl Label {
             Relation::Index => rendered
                 .parse::<i64>()
                 .map_or_else(|_| LabelOrder::Text(rendered.into()), LabelOrder::Int),
-            Relation::KeyIndex | Relation::Stack | Relation::SetMember => LabelOrder::Int(index),
+            Relation::KeyIndex | Relation::Stack | Relation::SetMember | Relation::FlatIndex => {
+                LabelOrder::Int(index)
+            }
         };
         Label { relation, order }
     }
@@ -108,6 +113,7 @@ impl Label {
             Relation::Cell => format!(".f_locals [{s}]"),
             Relation::Stack => format!("->f_valuestack[{s}]"),
             Relation::SetMember => format!("list(_)[{s}]"),
+            Relation::FlatIndex => format!(".flat[{s}]"),
         }
     }
 
