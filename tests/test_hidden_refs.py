@@ -133,3 +133,15 @@ def test_numpy_views_reach_their_base_not_each_element():
     assert any(o is OBJECT_ARRAY for o in referents.nodes)
     assert not any(type(o) is Payload for o in referents.nodes)
     del view
+
+
+def test_cython_types_are_named_by_their_module():
+    import numpy.random._generator as generator  # Cython-built
+
+    cython_function = type(generator.default_rng)
+    h = hpy()
+    x = h.iso(generator.default_rng)
+    module = cython_function.__module__
+    assert module.startswith("_cython_")
+    assert str(x).splitlines()[2].endswith(f" {module}.cython_function_or_method"), str(x)
+    assert str(x.kind) == f"{module}.cython_function_or_method"
