@@ -59,6 +59,10 @@ def independent_walk() -> tuple[array, list]:
     gc.collect()
     seen: dict[int, object] = {}
     stack = list(gc.get_objects()) + [sys.modules, sys.__dict__]
+    # never walk the walk itself (3.10 reaches it through this frame): its keys are ints
+    # it creates
+    seen[id(seen)] = seen
+    seen[id(stack)] = stack
     if sys.version_info < (3, 11):
         # 3.10: executing frames are real objects but not in the GC list; add every
         # thread's stack (on 3.11+ this would create frame objects).
@@ -70,13 +74,15 @@ def independent_walk() -> tuple[array, list]:
         seen[id(o)] = o
         stack.extend(gc.get_referents(o))
         stack.append(type(o))
-        if isinstance(o, dict):
+        # (type(o) and the descriptors of `type` itself: no user code, hostile
+        # metaclasses included)
+        if issubclass(type(o), dict):
             stack.extend(dict.keys(o))
-        if isinstance(o, type):
+        if issubclass(type(o), type):
             stack.extend(weakref.getweakrefs(o))
-            if o.__flags__ & HEAPTYPE:
-                stack += [o.__name__, o.__qualname__]
-        if numpy is not None and isinstance(o, numpy.ndarray):
+            if type.__dict__["__flags__"].__get__(o) & HEAPTYPE:
+                stack += [type.__dict__[a].__get__(o) for a in ("__name__", "__qualname__")]
+        if numpy is not None and issubclass(type(o), numpy.ndarray):
             stack += [o.dtype] + ([o.base] if o.base is not None else [])
             if o.dtype == object and o.base is None:
                 stack.extend(o.flat)
@@ -92,6 +98,7 @@ def independent_walk() -> tuple[array, list]:
                 stack += [o.co_code, o.co_varnames, o.co_cellvars, o.co_freevars]
         if isinstance(o, type) and not (o.__flags__ & HEAPTYPE):
             stack += gc.get_referents(o.__dict__) + [o.__mro__, o.__bases__]
+    del seen[id(seen)], seen[id(stack)]
     ids = array("Q", seen)
     objs = list(seen.values())
     seen.clear()
@@ -116,9 +123,20 @@ def test_heap_plus_unreachable_equals_independent_walk():
     hidden = tuple(hidden_types())
     def session_owned(o: object) -> bool:
         # hidden instances, and bound methods of them (held by heapscope's own frames)
+        if isinstance(o, weakref.ref) and isinstance(o(), hidden):
+            return True  # the session's weak reference to its census
         return isinstance(o, hidden) or isinstance(getattr(o, "__self__", None), hidden)
 
-    unexplained_missing = [by_id[i] for i in missing if not session_owned(by_id[i])]
+    # the first walk's own transient objects (3.10: its frame, from sys._current_frames)
+    # are gone by the second walk
+    gone = [i for i in missing if i not in by_id]
+    assert len(gone) <= 5, len(gone)
+    def measurement_frame(o: object) -> bool:  # 3.10: the walk's own frame (address reused)
+        return type(o) is types.FrameType and o.f_code is independent_walk.__code__
+
+    unexplained_missing = [
+        by_id[i] for i in missing if i in by_id and not session_owned(by_id[i]) and not measurement_frame(by_id[i])
+    ]
     assert unexplained_missing == [], [
         (type(o).__name__, repr(o)[:80])
         for o in unexplained_missing[:20]
@@ -178,11 +196,18 @@ def test_heap_plus_unreachable_equals_independent_walk():
     # processed __slots__ (mangled, sorted copies), which Python does not expose
     heap_types = [o for o in extra_objs.values() if isinstance(o, type)]
     type_ids = {id(t) for t in heap_types} | {id(o) for o in objs if isinstance(o, type)}
-    slot_sets = {
-        frozenset(t.__dict__["__slots__"]) if not isinstance(t.__dict__["__slots__"], str) else frozenset([t.__dict__["__slots__"]])
-        for t in heap_types
-        if "__slots__" in t.__dict__
-    }
+    def processed_slots(t: type) -> frozenset:
+        # type_new keeps __slots__ without __dict__/__weakref__, names mangled, sorted
+        declared = t.__dict__["__slots__"]
+        names = [declared] if isinstance(declared, str) else list(declared)
+        private = "_" + t.__name__.lstrip("_")
+        return frozenset(
+            private + n if n.startswith("__") and not n.endswith("__") else n
+            for n in names
+            if n not in ("__dict__", "__weakref__")
+        )
+
+    slot_sets = {processed_slots(t) for t in heap_types if "__slots__" in t.__dict__}
 
     def registry_part(o: object) -> bool:
         if type(o) is int:

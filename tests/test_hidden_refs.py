@@ -7,6 +7,7 @@ modules' traversals visit freed objects on their free lists. See csrc/hidden_ref
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -113,7 +114,8 @@ def test_numpy_object_array_elements_are_counted():
     x = h.heap()
     payloads = x & h.Type(Payload)
     assert payloads.count == 10_000 + 12
-    assert h.heapu().count < 10_000  # not "unreachable" any more
+    unreachable = set(h._unreachable().addresses())
+    assert not any(id(p) in unreachable for p in OBJECT_ARRAY)  # not "unreachable" any more
     # (targets are never bound to locals here: frames would be their referrers)
     paths = [str(p) for p in h.iso(OBJECT_ARRAY[1234]).sp.iter()]
     assert paths and all(p.endswith("['OBJECT_ARRAY'][1234]") for p in paths), paths
@@ -138,10 +140,9 @@ def test_numpy_views_reach_their_base_not_each_element():
 def test_cython_types_are_named_by_their_module():
     import numpy.random._generator as generator  # Cython-built
 
-    cython_function = type(generator.default_rng)
+    # (its type's __dict__['__module__'] is a member descriptor, not the module name)
     h = hpy()
     x = h.iso(generator.default_rng)
-    module = cython_function.__module__
-    assert module.startswith("_cython_")
-    assert str(x).splitlines()[2].endswith(f" {module}.cython_function_or_method"), str(x)
-    assert str(x.kind) == f"{module}.cython_function_or_method"
+    name = re.compile(r"_cython_\d+_\d+_\d+\.cython_function_or_method")
+    assert name.fullmatch(str(x).splitlines()[2].split()[-1]), str(x)
+    assert name.fullmatch(str(x.kind)), str(x.kind)

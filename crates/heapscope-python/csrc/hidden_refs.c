@@ -14,6 +14,7 @@
  *   static types     never traversed at all (type_traverse aborts on them); their dict,
  *                    mro, bases (capture_shim.c) and their tp_subclasses registry (3.12+:
  *                    kept in the interpreter state for static builtin types).
+ *   modules          module_traverse skips md_name (usually also __name__ in the dict).
  *   numpy ndarray    no tp_traverse: .base, the dtype (descr) and, for dtype=object
  *                    arrays that own their data, every element. numpy's array struct is
  *                    public ABI (ndarraytypes.h, PyArrayObject_fields, unchanged in its
@@ -33,6 +34,7 @@
 #include <string.h>
 #include "internal/pycore_interp.h"
 #include "internal/pycore_object.h"
+#include "internal/pycore_moduleobject.h"
 #if PY_VERSION_HEX >= 0x030B0000
 #include "internal/pycore_dict.h"
 #endif
@@ -334,6 +336,11 @@ hs_visit_hidden(PyObject *obj, visitproc visit, void *arg)
         VISIT(type_subclasses(t));
         return 0;
     }
+    if (PyModule_Check(obj)) {
+        /* module_traverse reports md_dict and the module state, not md_name */
+        VISIT(((PyModuleObject *)obj)->md_name);
+        return 0;
+    }
     if (is_ndarray(tp)) {
         hs_ndarray *a = (hs_ndarray *)obj;
         VISIT(a->base);
@@ -365,6 +372,10 @@ hs_relate_hidden(PyObject *obj, hs_relproc proc, void *arg)
         if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
             REL(HS_REL_INTERNAL, "tp_subclasses", NULL, 0, type_subclasses(t));
         }
+        return 0;
+    }
+    if (PyModule_Check(obj)) {
+        REL(HS_REL_INTERNAL, "md_name", NULL, 0, ((PyModuleObject *)obj)->md_name);
         return 0;
     }
     if (is_ndarray(tp)) {
