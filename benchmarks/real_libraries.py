@@ -35,7 +35,8 @@ Then the child measures one tool:
   adds code objects' local names rather than the name tuples, see ``closure``), the same
   closure seeded from heapscope's root members only, and that root closure also
   following what ``tp_traverse`` hides but Python can reach (str keys of dicts, heap
-  types' ``__name__``/``__qualname__``, numpy object arrays' elements).
+  types' ``__name__``/``__qualname__``, weakrefs of the subclass registries, numpy
+  arrays' dtype, base and object elements).
 
 The table goes to stdout (and benchmarks/results/real_libraries.txt); ``--json`` prints
 the medians and every child's raw result as JSON instead.
@@ -53,6 +54,7 @@ import subprocess
 import sys
 import time
 import types
+import weakref
 
 from run import fmt_time, run_child
 
@@ -240,12 +242,16 @@ def closure(seeds: list, hidden_refs: bool = False) -> dict:
     bases; code objects' stored fields). With ``hidden_refs`` it also follows what
     ``tp_traverse`` does not report but Python can reach without creating the objects:
     the keys of every dict (str-keyed tables report values only), heap types'
-    ``__name__`` and ``__qualname__`` (ht_name, ht_qualname) and the elements of numpy
-    object arrays. It cannot reach ``ht_slots`` or ``tp_subclasses``."""
+    ``__name__`` and ``__qualname__`` (ht_name, ht_qualname), the weak references to
+    every type (among them those of the subclass registries, ``tp_subclasses``), and
+    numpy arrays' ``dtype``, ``base`` and (arrays owning their data) object elements.
+    It cannot reach the registries themselves (dicts of ``{id: weakref}``) or
+    ``ht_slots``."""
     t0 = time.perf_counter()
     np = sys.modules.get("numpy")
     ndarray = np.ndarray if np is not None else None
     dtype_of = ndarray.__dict__["dtype"].__get__ if ndarray is not None else None
+    base_of = ndarray.__dict__["base"].__get__ if ndarray is not None else None
     name_of = type.__dict__["__name__"].__get__
     qualname_of = type.__dict__["__qualname__"].__get__
     seen: dict[int, object] = {}
@@ -274,11 +280,19 @@ def closure(seeds: list, hidden_refs: bool = False) -> dict:
                 stack += gc.get_referents(o.__dict__) + [o.__mro__, o.__bases__]
             elif hidden_refs:
                 stack += [name_of(o, type), qualname_of(o, type)]
+            if hidden_refs:
+                # includes the weakref to o in its bases' subclass registries (tp_subclasses)
+                stack.extend(weakref.getweakrefs(o))
         if hidden_refs:
             if flags & DICT_SUBCLASS:
                 stack.extend(dict.keys(o))
-            elif ndarray is not None and issubclass(t, ndarray) and dtype_of(o).kind == "O":
-                stack.extend(ndarray.tolist(ndarray.reshape(o, -1)))
+            elif ndarray is not None and issubclass(t, ndarray):
+                dt, base = dtype_of(o), base_of(o)
+                stack.append(dt)
+                if base is not None:
+                    stack.append(base)
+                elif dt.kind == "O":
+                    stack.extend(ndarray.tolist(ndarray.reshape(o, -1)))
     walk_time = time.perf_counter() - t0
     objs = list(seen.values())
     seen.clear()
@@ -450,10 +464,12 @@ def build_table(res: dict, tools: list[str], reps: int, elapsed: float) -> str:
                    "tuples (3.12 creates those when read).")
         out.append("root seeds: the same closure seeded from heapscope's root members only "
                    "(_native.root_members).")
-        out.append("+ hidden refs: also dict keys, heap types' __name__/__qualname__, numpy object array "
-                   "elements (not ht_slots, tp_subclasses).")
-        out.append("heapscope's surplus over the plain walks: code objects' co_localsplusnames tuples and "
-                   "co_localspluskinds bytes (3.11+), which Python cannot reach.")
+        out.append("+ hidden refs: also dict keys, heap types' __name__/__qualname__, weakrefs to types "
+                   "(subclass registries), numpy arrays' dtype, base, object elements.")
+        out.append("Python cannot reach, so no walk counts: code objects' co_localsplusnames tuples and "
+                   "co_localspluskinds bytes (3.11+),")
+        out.append("          the subclass registries (dicts {id: weakref}) and their int keys, heap types' "
+                   "ht_slots tuples.")
 
     errors = [f"  [{t} rep {i + 1}] {r['error']}" for t in tools for i, r in enumerate(res[t]) if "error" in r]
     if errors:
