@@ -374,7 +374,7 @@ def fmt_num(results: list[dict], key: str, kind: str = "int") -> str:
         return fmt_time(statistics.median(v))
     m = statistics.median(v)
     s = f"{int(round(m)):,}"
-    if min(v) != max(v):
+    if kind != "median" and min(v) != max(v):
         s += f" ({int(min(v)):,}..{int(max(v)):,})"
     return s
 
@@ -388,8 +388,9 @@ def heapscope_commit(res: dict) -> str:
     if not dirs:
         return "?"
     try:
-        p = subprocess.run(["git", "-C", dirs[0], "log", "-1", "--format=%h %s"], capture_output=True,
-                           text=True, timeout=30)
+        # the last commit that changed heapscope itself (the Python package or the crates)
+        p = subprocess.run(["git", "-C", dirs[0], "log", "-1", "--format=%h %s", "--", "../../crates", ".."],
+                           capture_output=True, text=True, timeout=30)
         dirty = subprocess.run(["git", "-C", dirs[0], "status", "--porcelain", "--", "../../crates", ".."],
                                capture_output=True, text=True, timeout=30)
         desc = p.stdout.strip()[:90] if p.returncode == 0 else "?"
@@ -407,7 +408,7 @@ def build_table(res: dict, tools: list[str], reps: int, elapsed: float) -> str:
         f"Python:   {sys.version.split()[0]} ({platform.python_implementation()}) {sys.executable}",
         f"Machine:  {platform.platform()} / {platform.machine()} / nproc={os.cpu_count()}",
         "Libraries: " + ", ".join(f"{k} {v}" for k, v in vers.items()),
-        f"heapscope: {heapscope_commit(res) if 'heapscope' in tools else '-'}",
+        f"heapscope (last commit to python/, crates/): {heapscope_commit(res) if 'heapscope' in tools else '-'}",
         f"Repetitions: {reps} (fresh child process per tool per repetition, tools alternated, "
         "PYTHONHASHSEED=0; medians, with (min..max) where repetitions differ)",
         f"Workload: DataFrame {N_ROWS:,} rows (int, float, object=dicts, string[python]); numpy object "
@@ -445,16 +446,16 @@ def build_table(res: dict, tools: list[str], reps: int, elapsed: float) -> str:
 
     if "independent" in tools:
         out.append("Independent closures over gc.get_referents (no profiler session; size = sum of "
-                   "sys.getsizeof, without heapscope's managed-dict additions):")
+                   "sys.getsizeof, without heapscope's managed-dict additions; sizes: medians):")
         hdr = (f"{'walk':<26} {'objects':>11} {'size (bytes)':>13} {'ObjArrayProbe':>13} {'str objs':>9} "
                f"{'str bytes':>11} {'time':>9}  {'compare with':<30} {'heapscope minus walk':>20}")
         out += [hdr, "-" * len(hdr)]
         compare = {"gc": hs_both, "roots": median(hs, "heap_count"), "roots_hidden": median(hs, "heap_count")}
         for key, label, against in WALKS:
             out.append(
-                f"{label:<26} {fmt_num(ind, key + '_count'):>11} {fmt_num(ind, key + '_size'):>13} "
+                f"{label:<26} {fmt_num(ind, key + '_count'):>11} {fmt_num(ind, key + '_size', 'median'):>13} "
                 f"{fmt_num(ind, key + '_probes'):>13} {fmt_num(ind, key + '_str_count'):>9} "
-                f"{fmt_num(ind, key + '_str_size'):>11} {fmt_num(ind, key + '_time', 'time'):>9}  "
+                f"{fmt_num(ind, key + '_str_size', 'median'):>11} {fmt_num(ind, key + '_time', 'time'):>9}  "
                 f"{against:<30} {fmt_diff(compare[key], median(ind, key + '_count')):>20}"
             )
         out.append("")
