@@ -146,3 +146,29 @@ def test_cython_types_are_named_by_their_module():
     name = re.compile(r"_cython_\d+_\d+_\d+\.cython_function_or_method")
     assert name.fullmatch(str(x).splitlines()[2].split()[-1]), str(x)
     assert name.fullmatch(str(x.kind)), str(x.kind)
+
+
+class LeakedByC:
+    pass
+
+
+def test_unreached_names_the_untraced_holders():
+    import ctypes
+
+    leaked = [LeakedByC() for _ in range(300)]
+    address = id(leaked)
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(leaked))  # a reference only C holds
+    del leaked
+    try:
+        h = hpy()
+        report = h.unreached()
+        rows = {name: count for name, count, _ in report.all.rows}
+        untraced = {name: count for name, count, _ in report.untraced.rows}
+        assert rows[f"{__name__}.LeakedByC"] == 300
+        assert f"{__name__}.LeakedByC" not in untraced  # held by the list, which is traced
+        assert untraced["list"] >= 1
+        text = str(report)
+        assert text.startswith(f"{report.count} objects ({report.size} bytes) are alive but not reachable")
+        assert f"{report.untraced.count} of them" in text
+    finally:
+        ctypes.pythonapi.Py_DecRef(ctypes.cast(address, ctypes.py_object))
