@@ -172,3 +172,16 @@ def test_unreached_names_the_untraced_holders():
         assert f"{report.untraced.count} of them" in text
     finally:
         ctypes.pythonapi.Py_DecRef(ctypes.cast(address, ctypes.py_object))
+
+
+def test_dict_an_extension_type_does_not_traverse_is_counted():
+    # numpy's _ArrayFunctionDispatcher owns a __dict__ (set by functools.wraps) that its
+    # tp_traverse does not report
+    dispatcher = np.concatenate
+    owned = vars(dispatcher)  # exists already: no new dict is made
+    assert owned
+    h = hpy()
+    addresses = set(h.heap()._nodes.addresses())
+    assert id(owned) in addresses
+    assert any(o is owned for o in h.iso(dispatcher).referents.nodes)
+    del owned, dispatcher

@@ -56,6 +56,10 @@ struct Walk {
     dead: Vec<usize>,
     /// Static types first found as an instance's type (not a reference).
     static_types: Vec<usize>,
+    /// The `__dict__` of the object being traversed (0 if none), and whether its
+    /// traversal reported it.
+    own_dict: u64,
+    own_dict_visited: bool,
     roots: Vec<(String, usize)>,
     /// Record edges only to objects already seen (no closure).
     closed: bool,
@@ -66,6 +70,7 @@ unsafe extern "C" fn visit_referent(obj: *mut PyObject, arg: *mut c_void) -> c_i
     if !obj.is_null() {
         let walk = unsafe { &mut *(arg as *mut Walk) };
         let a = obj as u64;
+        walk.own_dict_visited |= a == walk.own_dict;
         if walk.closed {
             walk.rec.edge_to_seen(a);
         } else if walk.rec.edge_to(a) {
@@ -96,6 +101,8 @@ impl Walk {
             hidden_found: Vec::new(),
             dead: Vec::new(),
             static_types: Vec::new(),
+            own_dict: 0,
+            own_dict_visited: false,
             roots: Vec::new(),
             closed,
         }
@@ -291,13 +298,22 @@ pub fn capture(
             failed = Some(e);
             break;
         }
+        let dict = if verdict.may_own_dict {
+            unsafe { shim::hs_owned_dict(obj) }
+        } else {
+            std::ptr::null_mut()
+        };
+        walk.own_dict = dict as u64;
+        walk.own_dict_visited = false;
         unsafe { shim::hs_traverse(obj, visit_referent, reach_type, warg) };
-        if verdict.may_own_dict {
-            let dict = unsafe { shim::hs_owned_dict(obj) };
-            if !dict.is_null() {
-                let owner = types.type_id(&mut walk.rec.types, obj);
-                walk.rec.set_dict_owner(dict as u64, owner);
+        if !dict.is_null() {
+            // An extension type's traversal may leave out the __dict__ it owns (numpy's
+            // _ArrayFunctionDispatcher): the object refers to it all the same.
+            if !walk.own_dict_visited && !walk.closed && unsafe { shim::hs_is_live(dict) } != 0 {
+                unsafe { visit_referent(dict, warg) };
             }
+            let owner = types.type_id(&mut walk.rec.types, obj);
+            walk.rec.set_dict_owner(dict as u64, owner);
         }
     }
     for &c in &spec.owner_candidates {
