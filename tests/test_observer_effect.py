@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import types
 
@@ -41,3 +42,54 @@ def test_heap_materialises_no_dicts_or_frames():
         t.join()
     assert after == before
     assert len(keep) == 2000
+
+
+
+class Clé:
+    def __init__(self) -> None:
+        self.données = [1, 2, 3]  # a non-ASCII attribute name (managed values / dict)
+
+
+# a function whose file name is not ASCII: the frame that calls heap() is checked
+# against heapscope's own package directory
+_FROM_ELSEWHERE = compile(
+    "def measure(h, obj):\n"
+    "    x = h.heap()\n"
+    "    return str(x.byvia), str(h.iso(obj.données).sp), str(h.iso(obj).rp)\n",
+    "/tmp/módulo_é.py",
+    "exec",
+)
+_namespace: dict = {}
+exec(_FROM_ELSEWHERE, _namespace)
+measure = _namespace["measure"]
+
+
+def test_non_ascii_names_get_no_utf8_cache():
+    # PyUnicode_AsUTF8 caches a UTF-8 copy inside a non-ASCII str: reading frame-local
+    # names, attribute names or file names that way makes them grow because we looked.
+    obj = Clé()
+    ready = threading.Event()
+    stop = threading.Event()
+
+    def worker(clé: object = obj) -> None:  # a running frame with a non-ASCII local
+        ready.set()
+        stop.wait()
+
+    names = [
+        n
+        for n in (*worker.__code__.co_varnames, *Clé.__init__.__code__.co_names, measure.__code__.co_filename)
+        if not n.isascii()
+    ]
+    assert len(names) == 3
+    t = threading.Thread(target=worker, daemon=True)
+    t.start()
+    ready.wait()
+    try:
+        before = [sys.getsizeof(n) for n in names]
+        texts = measure(hpy(), obj)
+        after = [sys.getsizeof(n) for n in names]
+    finally:
+        stop.set()
+        t.join()
+    assert "données" in texts[1]
+    assert after == before

@@ -5,6 +5,7 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=csrc/capture_shim.c");
     println!("cargo:rerun-if-changed=csrc/capture_shim.h");
+    println!("cargo:rerun-if-changed=csrc/hidden_refs.c");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     let config = pyo3_build_config::get();
     let python = config
@@ -28,6 +29,7 @@ fn main() {
         .to_string();
     cc::Build::new()
         .file("csrc/capture_shim.c")
+        .file("csrc/hidden_refs.c")
         .include(&include)
         .include("csrc")
         .flag_if_supported("-Wno-unused-parameter")

@@ -37,8 +37,25 @@ def type_name(t: type) -> str:
     name = type.__dict__["__name__"].__get__(t)
     module = type.__dict__["__module__"].__get__(t)
     if not isinstance(module, str):
+        module = _module_from_repr(t)
+    if module is None:
         return f"<unknown module>.{name}"
     return f"{module}.{name}"
+
+
+def _module_from_repr(t: type) -> str | None:
+    """The module of a type whose ``__dict__['__module__']`` is not a str (Cython's
+    function types keep a member descriptor there): type's own repr (C code, no
+    metaclass involved) is ``<class 'module.qualname'>``."""
+    try:
+        text = type.__repr__(t)
+        qualname = type.__dict__["__qualname__"].__get__(t)
+    except Exception:
+        return None
+    head, tail = "<class '", "." + str(qualname) + "'>"
+    if text.startswith(head) and text.endswith(tail) and len(text) > len(head) + len(tail):
+        return text[len(head) : -len(tail)]
+    return None
 
 
 def _address(x: Any) -> str:

@@ -34,6 +34,7 @@ from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
 from .stat import Stat
 from .tables import Everything, Page, Table
+from .unreached import UnreachedReport
 
 
 class _Reference:
@@ -132,9 +133,16 @@ class Session:
         nodes = self._unreachable()
         if self._relheapu is not None:
             nodes = self._relheapu.subtract_from(nodes)
-        part = nodes.partition("Clodo")
-        rows = [(name, count, size) for name, count, size, _ in part.rows()]
-        return Stat(part.count, part.size, part.header, rows)
+        return _stat_of(nodes)
+
+    def unreached(self) -> UnreachedReport:
+        """``heapu()`` explained: how many of the unreachable objects nothing visible
+        refers to (held by C code or by containers CPython cannot traverse), by kind."""
+        nodes = self._unreachable()
+        if self._relheapu is not None:
+            nodes = self._relheapu.subtract_from(nodes)
+        untraced = nodes.difference(nodes.referents())
+        return UnreachedReport(_stat_of(nodes), _stat_of(untraced))
 
     def _in_edge_graph(self, nodes: _native.NodeSet, *also: _native.NodeSet) -> _native.NodeSet:
         """``nodes`` re-expressed in a capture with edges (from the roots). A capture is
@@ -341,6 +349,13 @@ class _GraphRef(weakref.ref):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+def _stat_of(nodes: _native.NodeSet) -> Stat:
+    """The Clodo census of a set as a Stat (no references kept)."""
+    part = nodes.partition("Clodo")
+    rows = [(name, count, size) for name, count, size, _ in part.rows()]
+    return Stat(part.count, part.size, part.header, rows)
+
+
 def hidden_types() -> list[type]:
     """Types whose instances are heapscope's own and never reported."""
     from .profile import profile
@@ -361,6 +376,7 @@ def hidden_types() -> list[type]:
         Session,
         _GraphRef,
         Stat,
+        UnreachedReport,
         RootState,
         _Reference,
         Table,

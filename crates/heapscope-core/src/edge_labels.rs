@@ -33,6 +33,8 @@ pub enum Relation {
     Stack,
     /// `list(_)[i]`: a set member.
     SetMember,
+    /// `.flat[i]`: an element of a numpy array of two or more dimensions.
+    FlatIndex,
 }
 
 impl Relation {
@@ -47,6 +49,7 @@ impl Relation {
             7 => Relation::Cell,
             8 => Relation::Stack,
             9 => Relation::SetMember,
+            10 => Relation::FlatIndex,
             _ => return None,
         })
     }
@@ -88,7 +91,9 @@ impl Label {
             Relation::Index => rendered
                 .parse::<i64>()
                 .map_or_else(|_| LabelOrder::Text(rendered.into()), LabelOrder::Int),
-            Relation::KeyIndex | Relation::Stack | Relation::SetMember => LabelOrder::Int(index),
+            Relation::KeyIndex | Relation::Stack | Relation::SetMember | Relation::FlatIndex => {
+                LabelOrder::Int(index)
+            }
         };
         Label { relation, order }
     }
@@ -132,6 +137,7 @@ impl Label {
                     Relation::Cell => (".f_locals [", "]"),
                     Relation::Stack => ("->f_valuestack[", "]"),
                     Relation::SetMember => ("list(_)[", "]"),
+                    Relation::FlatIndex => (".flat[", "]"),
                 };
                 match order {
                     LabelOrder::Int(i) => write!(out, "{pre}{i}{post}"),

@@ -581,6 +581,26 @@ impl GraphBuilder {
         self.roots.push((name, target));
     }
 
+    /// Those of `nodes` that no recorded edge points to (all of them without edges);
+    /// one pass over the edges.
+    pub fn unreferenced(&self, nodes: &[NodeId]) -> Vec<NodeId> {
+        let Some(csr) = &self.edges else {
+            return nodes.to_vec();
+        };
+        let mut wanted = vec![false; self.addrs.len()];
+        for n in nodes {
+            wanted[n.index()] = true;
+        }
+        for t in &csr.targets {
+            wanted[t.index()] = false;
+        }
+        nodes
+            .iter()
+            .copied()
+            .filter(|n| wanted[n.index()])
+            .collect()
+    }
+
     pub fn build(mut self) -> HeapGraph {
         debug_assert!(
             self.node_types.iter().all(|t| t.0 != u32::MAX),

@@ -91,14 +91,20 @@ visit_static_type(PyTypeObject *tp, visitproc visit, void *arg)
 }
 
 int
-hs_traverse(PyObject *obj, visitproc visit, void *arg)
+hs_traverse(PyObject *obj, visitproc visit, visitproc reach, void *arg)
 {
     PyTypeObject *tp = Py_TYPE(obj);
     int is_gc = PyObject_IS_GC(obj);
-    /* subtype_traverse visits the type of heap-type instances; everything else needs
-     * it visited here (static types are never reported by tp_traverse). */
+    /* subtype_traverse visits the type of heap-type instances; other instances of heap
+     * types hold their type too (a reference). A static type is not referenced by its
+     * instances (neither CPython's traversal nor Heapy report it): it is only reached. */
     if (!(is_gc && (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && tp->tp_traverse != NULL)) {
-        VISIT(tp);
+        if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+            VISIT(tp);
+        } else {
+            int r = reach((PyObject *)tp, arg);
+            if (r) return r;
+        }
     }
     if (is_gc && tp->tp_traverse != NULL) {
         int r = tp->tp_traverse(obj, visit, arg);
@@ -112,6 +118,9 @@ hs_traverse(PyObject *obj, visitproc visit, void *arg)
         VISIT(_PyObject_ManagedDictPointer(obj)->dict);
     }
 #endif
+    /* What tp_traverse does not report (hidden_refs.c). */
+    int r = hs_visit_hidden(obj, visit, arg);
+    if (r) return r;
     if (PyType_Check(obj) && !(((PyTypeObject *)obj)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
         return visit_static_type((PyTypeObject *)obj, visit, arg);
     }
@@ -268,14 +277,128 @@ hs_lookup_sizeof(PyTypeObject *tp)
         }                                                                \
     } while (0)
 
+/* Strings are read without PyUnicode_AsUTF8, which caches a UTF-8 copy inside every
+ * non-ASCII str it is given: a local named `clé` would grow because we looked. */
+
+/* Decodes one UTF-8 sequence at *p (advancing it); 0xFFFD for malformed input. */
+static Py_UCS4
+utf8_next(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    Py_UCS4 c = s[0];
+    int extra = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    if (extra) c &= 0x3F >> extra;
+    for (int k = 1; k <= extra; k++) {
+        if ((s[k] & 0xC0) != 0x80) { *p = s + k; return 0xFFFD; }
+        c = (c << 6) | (s[k] & 0x3F);
+    }
+    *p = s + 1 + extra;
+    return c;
+}
+
+/* 1 if the str s starts with the UTF-8 text prefix. */
+static int
+str_startswith(PyObject *s, const char *prefix)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (!PyUnicode_IS_READY(s)) return 0;
+#endif
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    const unsigned char *p = (const unsigned char *)prefix;
+    for (Py_ssize_t i = 0; *p; i++) {
+        Py_UCS4 c = utf8_next(&p);
+        if (i >= n || PyUnicode_READ(kind, data, i) != c) return 0;
+    }
+    return 1;
+}
+
+/* Writes the str s as UTF-8 into buf (NUL-terminated, truncated to fit); "?" if s is
+ * not a str. */
+static void
+str_utf8(PyObject *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    if (s == NULL || !PyUnicode_Check(s)
+#if PY_VERSION_HEX < 0x030C0000
+        || !PyUnicode_IS_READY(s)
+#endif
+    ) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        unsigned char tmp[4];
+        size_t len;
+        if (c < 0x80) { tmp[0] = (unsigned char)c; len = 1; }
+        else if (c < 0x800) { tmp[0] = 0xC0 | (c >> 6); tmp[1] = 0x80 | (c & 0x3F); len = 2; }
+        else if (c < 0x10000) {
+            tmp[0] = 0xE0 | (c >> 12); tmp[1] = 0x80 | ((c >> 6) & 0x3F);
+            tmp[2] = 0x80 | (c & 0x3F); len = 3;
+        } else {
+            tmp[0] = 0xF0 | (c >> 18); tmp[1] = 0x80 | ((c >> 12) & 0x3F);
+            tmp[2] = 0x80 | ((c >> 6) & 0x3F); tmp[3] = 0x80 | (c & 0x3F); len = 4;
+        }
+        if (o + len + 1 > cap) break;
+        memcpy(buf + o, tmp, len);
+        o += len;
+    }
+    buf[o] = '\0';
+}
+
 static int
 code_is_ours(PyCodeObject *co, const char *skip_prefix)
 {
     if (skip_prefix == NULL || skip_prefix[0] == '\0' || co == NULL) return 0;
     if (!PyUnicode_Check(co->co_filename)) return 0;
-    const char *fn = PyUnicode_AsUTF8(co->co_filename);
-    if (fn == NULL) { PyErr_Clear(); return 0; }
-    return strncmp(fn, skip_prefix, strlen(skip_prefix)) == 0;
+    return str_startswith(co->co_filename, skip_prefix);
+}
+
+/* The __dict__s of the modules in sys.modules, sorted: a frame's f_globals (and a module
+ * frame's f_locals) that is one of them is reached through i0_modules, not as a root of
+ * its own (one global variable would otherwise have a path per running frame). */
+struct module_dicts {
+    PyObject **items;
+    Py_ssize_t n;
+};
+
+static int
+cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (PyObject *const *)a, y = (uintptr_t) * (PyObject *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void
+module_dicts_collect(PyObject *modules, struct module_dicts *md)
+{
+    md->items = NULL;
+    md->n = 0;
+    if (modules == NULL || !PyDict_Check(modules)) return;
+    Py_ssize_t cap = PyDict_GET_SIZE(modules);
+    if (cap == 0) return;
+    md->items = (PyObject **)PyMem_RawMalloc(sizeof(PyObject *) * (size_t)cap);
+    if (md->items == NULL) return;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(modules, &pos, &key, &value) && md->n < cap) {
+        if (PyModule_Check(value) && ((PyModuleObject *)value)->md_dict != NULL) {
+            md->items[md->n++] = ((PyModuleObject *)value)->md_dict;
+        }
+    }
+    qsort(md->items, (size_t)md->n, sizeof(PyObject *), cmp_ptr);
+}
+
+static int
+module_dicts_contains(const struct module_dicts *md, PyObject *d)
+{
+    return md->n > 0
+           && bsearch(&d, md->items, (size_t)md->n, sizeof(PyObject *), cmp_ptr) != NULL;
 }
 
 static int
@@ -374,6 +497,7 @@ struct frame_root_arg {
     hs_rootproc proc;
     void *arg;
     const char *fname;
+    const struct module_dicts *module_dicts;
 };
 
 static int
@@ -381,13 +505,12 @@ frame_root_member(int rel, const char *name, PyObject *key, Py_ssize_t index, Py
                   void *varg)
 {
     struct frame_root_arg *fa = (struct frame_root_arg *)varg;
-    char buf[256];
-    const char *s = NULL;
-    if (key != NULL && PyUnicode_Check(key)) {
-        s = PyUnicode_AsUTF8(key);
-        if (s == NULL) PyErr_Clear();
+    char buf[512];
+    char s[256];
+    if (rel == HS_REL_ATTRIBUTE && module_dicts_contains(fa->module_dicts, target)) {
+        return 0; /* f_globals / f_builtins / f_locals of a module: see module_dicts */
     }
-    if (s == NULL) s = "?";
+    str_utf8(key, s, sizeof s);
     switch (rel) {
     case HS_REL_ATTRIBUTE: snprintf(buf, sizeof buf, "%s.%s", fa->fname, name); break;
     case HS_REL_LOCAL: snprintf(buf, sizeof buf, "%s.f_locals['%s']", fa->fname, s); break;
@@ -400,20 +523,30 @@ frame_root_member(int rel, const char *name, PyObject *key, Py_ssize_t index, Py
 /* One live interpreter frame (no frame object is created for it): its members become
  * roots named after the frame (see iframe_members). */
 static int
-iframe_roots(_PyInterpreterFrame *f, const char *fname, int stack_valid, hs_rootproc proc, void *arg)
+iframe_roots(_PyInterpreterFrame *f, const char *fname, int stack_valid,
+             const struct module_dicts *md, hs_rootproc proc, void *arg)
 {
     if (f->frame_obj != NULL) {
         int r = proc(fname, (PyObject *)f->frame_obj, arg);
         if (r) return r;
     }
-    struct frame_root_arg fa = {proc, arg, fname};
+    struct frame_root_arg fa = {proc, arg, fname, md};
     return iframe_members(f, stack_valid, frame_root_member, &fa);
 }
 #endif
 
+/* A frame's root name: i0_t<thread id>_f<n>:<function name>. */
+static void
+frame_name(char *out, size_t cap, const char *prefix, int n, PyCodeObject *co)
+{
+    char fn[128];
+    str_utf8(co != NULL ? co->co_name : NULL, fn, sizeof fn);
+    snprintf(out, cap, "%sf%d:%s", prefix, n, fn);
+}
+
 static int
-thread_roots(PyThreadState *ts, int is_current, hs_rootproc proc, void *arg,
-             const char *skip_prefix)
+thread_roots(PyThreadState *ts, int is_current, const struct module_dicts *md,
+             hs_rootproc proc, void *arg, const char *skip_prefix)
 {
     char buf[96];
     char prefix[64];
@@ -462,7 +595,13 @@ thread_roots(PyThreadState *ts, int is_current, hs_rootproc proc, void *arg,
         if (r) return r;
         f = f->f_back;
     }
-    ROOT("f0", f);
+    (void)md;
+    if (f != NULL) {
+        char fname[192];
+        frame_name(fname, sizeof fname, prefix, 0, f->f_code);
+        int r = proc(fname, (PyObject *)f, arg);
+        if (r) return r;
+    }
 #else
 #if PY_VERSION_HEX >= 0x030D0000
     _PyInterpreterFrame *f = ts->current_frame;
@@ -493,9 +632,9 @@ thread_roots(PyThreadState *ts, int is_current, hs_rootproc proc, void *arg,
             continue;
         }
         skipping = 0;
-        char fname[96];
-        snprintf(fname, sizeof fname, "%sf%d", prefix, n++);
-        int r = iframe_roots(f, fname, stack_valid, proc, arg);
+        char fname[192];
+        frame_name(fname, sizeof fname, prefix, n++, co);
+        int r = iframe_roots(f, fname, stack_valid, md, proc, arg);
         if (r) return r;
     }
 #endif
@@ -509,12 +648,19 @@ hs_roots(hs_rootproc proc, void *arg, const char *skip_prefix)
     PyInterpreterState *interp = current->interp;
     int r = interp_roots(interp, proc, arg);
     if (r) return r;
+    struct module_dicts md;
+#if PY_VERSION_HEX >= 0x030C0000
+    module_dicts_collect(interp->imports.modules, &md);
+#else
+    module_dicts_collect(interp->modules, &md);
+#endif
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
          ts = PyThreadState_Next(ts)) {
-        r = thread_roots(ts, ts == current, proc, arg, skip_prefix);
-        if (r) return r;
+        r = thread_roots(ts, ts == current, &md, proc, arg, skip_prefix);
+        if (r) break;
     }
-    return 0;
+    PyMem_RawFree(md.items);
+    return r;
 }
 
 /* ---- sizes ---------------------------------------------------------------------- */
@@ -532,11 +678,51 @@ hs_formula_sizeof(PyObject *obj)
     return res;
 }
 
+/* The dict of a type without materialising anything (3.12+ static builtin types keep it
+ * in the interpreter state). */
+static PyObject *
+type_dict(PyTypeObject *t)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return (t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? t->tp_dict : _PyType_GetDict(t);
+#else
+    return t->tp_dict;
+#endif
+}
+
+/* The nearest __sizeof__ in the MRO that is implemented in C (borrowed), or NULL.
+ * An override written in Python (pandas' DataFrame.__sizeof__) usually counts the
+ * objects the instance refers to, which are nodes of their own: their memory would be
+ * counted twice. An object's individual size is its own memory, which the C
+ * implementation under the override reports. */
+static PyObject *
+c_level_sizeof(PyTypeObject *tp)
+{
+    static PyObject *name = NULL;
+    if (name == NULL) {
+        name = PyUnicode_InternFromString("__sizeof__");
+        if (name == NULL) { PyErr_Clear(); return NULL; }
+    }
+    PyObject *mro = tp->tp_mro;
+    if (mro == NULL || !PyTuple_Check(mro)) return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+        PyObject *t = PyTuple_GET_ITEM(mro, i);
+        if (!PyType_Check(t)) continue;
+        PyObject *d = type_dict((PyTypeObject *)t);
+        if (d == NULL || !PyDict_Check(d)) continue;
+        PyObject *descr = PyDict_GetItemWithError(d, name);
+        if (descr == NULL) { PyErr_Clear(); continue; }
+        if (Py_IS_TYPE(descr, &PyMethodDescr_Type)) return descr;
+    }
+    return NULL;
+}
+
 int
 hs_sizeof_kind(PyTypeObject *tp, PyCFunction *out_fn, PyObject **out_descr)
 {
     PyObject *descr = hs_lookup_sizeof(tp);
     *out_fn = NULL;
+    if (descr != NULL && PyFunction_Check(descr)) descr = c_level_sizeof(tp);
     *out_descr = descr;
     if (descr == NULL) return HS_SIZEOF_FORMULA;
     if (descr == hs_lookup_sizeof(&PyBaseObject_Type)) return HS_SIZEOF_FORMULA;
@@ -839,7 +1025,9 @@ hs_relate(PyObject *obj, hs_relproc proc, void *arg)
      * instances of heap types, whose subtype_traverse visits it after their slots and
      * attributes (see the end of this function). */
     int type_last = PyObject_IS_GC(obj) && (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) && tp->tp_traverse != NULL;
-    if (!type_last) INTERNAL("ob_type", tp);
+    /* Only heap types are referenced by their instances (see hs_traverse). */
+    int type_ref = (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) != 0;
+    if (type_ref && !type_last) INTERNAL("ob_type", tp);
     if (PyTuple_Check(obj)) {
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(obj); i++) {
             REL(HS_REL_INDEX, NULL, NULL, i, PyTuple_GET_ITEM(obj, i));
@@ -892,6 +1080,8 @@ hs_relate(PyObject *obj, hs_relproc proc, void *arg)
     } else if (tp == &PyDictProxy_Type) {
         INTERNAL("mapping", ((hs_mappingproxy *)obj)->mapping);
     }
+    if (r) return r;
+    r = hs_relate_hidden(obj, proc, arg);
     if (r) return r;
     r = relate_members(obj, tp, proc, arg);
     if (r) return r;

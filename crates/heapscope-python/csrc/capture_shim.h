@@ -11,10 +11,27 @@
 /* Called once per named root: name is NULL for "hide this object" (our own frames). */
 typedef int (*hs_rootproc)(const char *name, PyObject *obj, void *arg);
 
+/* Once, at module import (3.10 learns the general dict lookup function). */
+int hs_init(void);
+
+/* Before every capture: finds numpy's ndarray type if numpy is imported. */
+void hs_capture_begin(void);
+
+/* 1 if obj looks alive: refcount above 0 and a type whose type is a metatype. Extension
+ * modules may traverse freed objects on their free lists; those must never be referenced. */
+int hs_is_live(PyObject *obj);
+
 /* Visit every referent of obj heapscope knows about: tp_traverse (only for GC objects,
- * never for static types), the object's type, static types' dict/mro/bases, code object
- * members. Never creates objects. */
-int hs_traverse(PyObject *obj, visitproc visit, void *arg);
+ * never for static types), the object's heap type, static types' dict/mro/bases, code
+ * object members and what traversal hides (hidden_refs.c). A static type of an instance
+ * is passed to `reach` instead: it is found but is not a reference. Never creates
+ * objects. */
+int hs_traverse(PyObject *obj, visitproc visit, visitproc reach, void *arg);
+
+/* The references tp_traverse does not report (hidden_refs.c): str dict keys, heap type
+ * names/slots/cached keys, tp_subclasses registries, numpy arrays' base, dtype and
+ * object elements. */
+int hs_visit_hidden(PyObject *obj, visitproc visit, void *arg);
 
 /* How a referrer holds a referent: Heapy's relation codes (they order paths). */
 enum hs_relation {
@@ -26,6 +43,7 @@ enum hs_relation {
     HS_REL_CELL = 7,       /* .f_locals ['x'] (key: the name) */
     HS_REL_STACK = 8,      /* ->f_valuestack[i] (index) */
     HS_REL_SETMEMBER = 9,  /* list(_)[i]      (index) */
+    HS_REL_FLATINDEX = 10, /* .flat[i]        (index: numpy arrays of 2+ dimensions) */
 };
 
 /* Called once per named reference of an object: exactly one of name (a static or
@@ -39,6 +57,9 @@ typedef int (*hs_relproc)(int relation, const char *name, PyObject *key, Py_ssiz
  * methods, code, tracebacks, exceptions and mappingproxies. Targets are only compared by
  * address by the caller (a stale frame slot may be reported; it is never dereferenced). */
 int hs_relate(PyObject *obj, hs_relproc proc, void *arg);
+
+/* Names what hs_visit_hidden visits (cached keys, static types' subclasses, arrays). */
+int hs_relate_hidden(PyObject *obj, hs_relproc proc, void *arg);
 
 /* The existing __dict__ of obj (borrowed), without materialising one; NULL if none. */
 PyObject *hs_owned_dict(PyObject *obj);

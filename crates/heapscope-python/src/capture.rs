@@ -51,6 +51,15 @@ struct Walk {
     rec: WalkRecorder,
     stack: Vec<usize>,
     hidden_found: Vec<usize>,
+    /// Objects met through a traversal that are not alive (refcount 0: extension
+    /// modules' free lists); never referenced, forgotten like hidden objects.
+    dead: Vec<usize>,
+    /// Static types first found as an instance's type (not a reference).
+    static_types: Vec<usize>,
+    /// The `__dict__` of the object being traversed (0 if none), and whether its
+    /// traversal reported it.
+    own_dict: u64,
+    own_dict_visited: bool,
     roots: Vec<(String, usize)>,
     /// Record edges only to objects already seen (no closure).
     closed: bool,
@@ -61,13 +70,54 @@ unsafe extern "C" fn visit_referent(obj: *mut PyObject, arg: *mut c_void) -> c_i
     if !obj.is_null() {
         let walk = unsafe { &mut *(arg as *mut Walk) };
         let a = obj as u64;
+        walk.own_dict_visited |= a == walk.own_dict;
         if walk.closed {
             walk.rec.edge_to_seen(a);
         } else if walk.rec.edge_to(a) {
-            walk.stack.push(a as usize);
+            walk.schedule(a as usize);
         }
     }
     0
+}
+
+/// Reaches an instance's static type: walked, but no edge (instances do not reference
+/// their static type, in CPython's traversal as in Heapy).
+unsafe extern "C" fn reach_type(obj: *mut PyObject, arg: *mut c_void) -> c_int {
+    if !obj.is_null() {
+        let walk = unsafe { &mut *(arg as *mut Walk) };
+        if !walk.closed && walk.rec.reach(obj as u64) {
+            walk.static_types.push(obj as usize);
+            walk.schedule(obj as usize);
+        }
+    }
+    0
+}
+
+impl Walk {
+    fn new(record_edges: bool, closed: bool) -> Self {
+        Walk {
+            rec: WalkRecorder::new(record_edges),
+            stack: Vec::with_capacity(1 << 16),
+            hidden_found: Vec::new(),
+            dead: Vec::new(),
+            static_types: Vec::new(),
+            own_dict: 0,
+            own_dict_visited: false,
+            roots: Vec::new(),
+            closed,
+        }
+    }
+
+    /// A newly seen object: walked later if alive, else remembered as dead (its address
+    /// is forgotten after the walk, which drops every edge to it).
+    #[inline]
+    fn schedule(&mut self, a: usize) {
+        if unsafe { shim::hs_is_live(a as *mut PyObject) } != 0 {
+            self.stack.push(a);
+        } else {
+            self.dead.push(a);
+        }
+    }
 }
 
 unsafe extern "C" fn visit_root(
@@ -89,6 +139,10 @@ unsafe extern "C" fn visit_root(
     let label = unsafe { CStr::from_ptr(name) }
         .to_string_lossy()
         .into_owned();
+    if unsafe { shim::hs_is_live(obj) } == 0 {
+        // a stale frame slot: not a root
+        return 0;
+    }
     walk.roots.push((label, a));
     if walk.rec.reach(a as u64) {
         walk.stack.push(a);
@@ -117,13 +171,7 @@ fn type_name(py: Python<'_>, namer: Option<&Bound<'_, PyAny>>, tp: *mut PyObject
 /// The root members only, `(name, address)`; the caller turns them into references
 /// at once (no Python code runs in between).
 pub fn roots(skip_prefix: &CStr) -> Vec<(String, usize)> {
-    let mut walk = Walk {
-        rec: WalkRecorder::new(false),
-        stack: Vec::new(),
-        hidden_found: Vec::new(),
-        roots: Vec::new(),
-        closed: true,
-    };
+    let mut walk = Walk::new(false, true);
     unsafe {
         shim::hs_roots(
             visit_root,
@@ -138,19 +186,14 @@ pub fn roots(skip_prefix: &CStr) -> Vec<(String, usize)> {
 /// bitmap dedup and nothing else (no nodes, types, sizes or references). Returns the
 /// number of objects reached.
 pub fn bare_closure(skip_prefix: &CStr) -> usize {
-    let mut walk = Walk {
-        rec: WalkRecorder::new(false),
-        stack: Vec::with_capacity(1 << 16),
-        hidden_found: Vec::new(),
-        roots: Vec::new(),
-        closed: false,
-    };
+    let mut walk = Walk::new(false, false);
     let warg = &mut walk as *mut Walk as *mut c_void;
+    unsafe { shim::hs_capture_begin() };
     unsafe { shim::hs_roots(visit_root, warg, skip_prefix.as_ptr()) };
     let mut count = 0usize;
     while let Some(a) = walk.stack.pop() {
         count += 1;
-        unsafe { shim::hs_traverse(a as *mut PyObject, visit_referent, warg) };
+        unsafe { shim::hs_traverse(a as *mut PyObject, visit_referent, reach_type, warg) };
     }
     count
 }
@@ -211,13 +254,8 @@ pub fn capture(
     namer: Option<&Bound<'_, PyAny>>,
 ) -> Result<Captured, CoreError> {
     let mut timer = PhaseTimer::from_env();
-    let mut walk = Walk {
-        rec: WalkRecorder::new(spec.record_edges),
-        stack: Vec::with_capacity(1 << 16),
-        hidden_found: Vec::new(),
-        roots: Vec::new(),
-        closed: spec.no_closure,
-    };
+    let mut walk = Walk::new(spec.record_edges, spec.no_closure);
+    unsafe { shim::hs_capture_begin() };
     for &h in &spec.hidden_objects {
         if walk.rec.reach(h as u64) {
             walk.hidden_found.push(h);
@@ -260,13 +298,22 @@ pub fn capture(
             failed = Some(e);
             break;
         }
-        unsafe { shim::hs_traverse(obj, visit_referent, warg) };
-        if verdict.may_own_dict {
-            let dict = unsafe { shim::hs_owned_dict(obj) };
-            if !dict.is_null() {
-                let owner = types.type_id(&mut walk.rec.types, obj);
-                walk.rec.set_dict_owner(dict as u64, owner);
+        let dict = if verdict.may_own_dict {
+            unsafe { shim::hs_owned_dict(obj) }
+        } else {
+            std::ptr::null_mut()
+        };
+        walk.own_dict = dict as u64;
+        walk.own_dict_visited = false;
+        unsafe { shim::hs_traverse(obj, visit_referent, reach_type, warg) };
+        if !dict.is_null() {
+            // An extension type's traversal may leave out the __dict__ it owns (numpy's
+            // _ArrayFunctionDispatcher): the object refers to it all the same.
+            if !walk.own_dict_visited && !walk.closed && unsafe { shim::hs_is_live(dict) } != 0 {
+                unsafe { visit_referent(dict, warg) };
             }
+            let owner = types.type_id(&mut walk.rec.types, obj);
+            walk.rec.set_dict_owner(dict as u64, owner);
         }
     }
     for &c in &spec.owner_candidates {
@@ -284,6 +331,8 @@ pub fn capture(
     let Walk {
         mut rec,
         hidden_found,
+        dead,
+        static_types,
         roots,
         ..
     } = walk;
@@ -291,7 +340,7 @@ pub fn capture(
         release(rec.node_addresses());
         return Err(e);
     }
-    for &h in &hidden_found {
+    for &h in hidden_found.iter().chain(&dead) {
         rec.forget(h as u64);
     }
     if let Err(e) = rec.check() {
@@ -325,6 +374,26 @@ pub fn capture(
     for (name, a) in roots {
         if let Some(n) = builder.node_of(a as u64) {
             builder.add_root(name, n);
+        }
+    }
+    if spec.record_edges {
+        // Static types live as long as the interpreter: one that nothing references
+        // (found only as an instance's type) is a root, `i0_types['name']`.
+        let found: Vec<NodeId> = static_types
+            .iter()
+            .filter_map(|&a| builder.node_of(a as u64))
+            .collect();
+        for n in builder.unreferenced(&found) {
+            let tp = builder.addresses()[n.index()] as *mut ffi::PyTypeObject;
+            let raw = unsafe { (*tp).tp_name };
+            let name = if raw.is_null() {
+                "?".to_string()
+            } else {
+                unsafe { CStr::from_ptr(raw) }
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            builder.add_root(format!("i0_types['{name}']"), n);
         }
     }
     // Name the types now that every node is referenced (naming may run Python code).

@@ -9,12 +9,16 @@ mod paths;
 mod relate;
 mod shim;
 mod sizes;
+mod text;
 
 use pyo3::prelude::*;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
+    if unsafe { shim::hs_init() } != 0 {
+        return Err(PyErr::fetch(m.py()));
+    }
     m.add_class::<live_graph::LiveGraph>()?;
     m.add_class::<live_graph::NodeSetHandle>()?;
     m.add_class::<live_graph::PartitionHandle>()?;

@@ -288,8 +288,9 @@ fn module_name(py: Python<'_>, g: &HeapGraph, key: KindKey) -> String {
         KindKey::Module(n) => object_at(py, g.address(n))
             .bind(py)
             .getattr("__name__")
-            .and_then(|s| s.extract::<String>())
-            .unwrap_or_else(|_| "?".to_string()),
+            .ok()
+            .and_then(|s| crate::text::str_text(&s))
+            .unwrap_or_else(|| "?".to_string()),
         _ => String::new(),
     }
 }

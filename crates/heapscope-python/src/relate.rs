@@ -113,10 +113,7 @@ fn repr_of(py: Python<'_>, addr: usize) -> String {
 /// The text of a `str` key (attribute names), falling back to its repr.
 fn str_of(py: Python<'_>, addr: usize) -> String {
     let obj = unsafe { Bound::from_borrowed_ptr(py, addr as *mut PyObject) };
-    match obj.cast::<pyo3::types::PyString>() {
-        Ok(s) => s.to_string_lossy().into_owned(),
-        Err(_) => repr_of(py, addr),
-    }
+    crate::text::str_text(&obj).unwrap_or_else(|| repr_of(py, addr))
 }
 
 /// Computes every edge's label (once per graph; later calls return the stored labels).

@@ -17,7 +17,15 @@ pub type RelProc = unsafe extern "C" fn(
 pub type RootProc = unsafe extern "C" fn(*const c_char, *mut PyObject, *mut c_void) -> c_int;
 
 unsafe extern "C" {
-    pub fn hs_traverse(obj: *mut PyObject, visit: VisitProc, arg: *mut c_void) -> c_int;
+    pub fn hs_init() -> c_int;
+    pub fn hs_capture_begin();
+    pub fn hs_is_live(obj: *mut PyObject) -> c_int;
+    pub fn hs_traverse(
+        obj: *mut PyObject,
+        visit: VisitProc,
+        reach: VisitProc,
+        arg: *mut c_void,
+    ) -> c_int;
     pub fn hs_relate(obj: *mut PyObject, proc_: RelProc, arg: *mut c_void) -> c_int;
     pub fn hs_owned_dict(obj: *mut PyObject) -> *mut PyObject;
     pub fn hs_type_may_own_dict(tp: *mut PyTypeObject) -> c_int;
