@@ -290,11 +290,15 @@ class RootState:
             r = parse_root(name)
             if r.frame is None:
                 top.setdefault(name, obj)
-            elif r.member:
-                key = r.member[1:] if r.member.startswith(".") else r.member
-                frames.setdefault(r.head, {})[key] = obj
-            else:
-                top.setdefault(r.head, obj)
+                continue
+            # a frame as named (i0_t<tid>_f<n>:<co_name>) and without its code's name
+            heads = (name[: len(name) - len(r.member)], r.head)
+            for head in heads:
+                if r.member:
+                    key = r.member[1:] if r.member.startswith(".") else r.member
+                    frames.setdefault(head, {})[key] = obj
+                else:
+                    top.setdefault(head, obj)
         for head, members in frames.items():
             top.setdefault(head, FrameMembers(head, members))
         return top
