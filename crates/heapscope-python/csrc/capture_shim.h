@@ -44,10 +44,16 @@ enum hs_relation {
     HS_REL_STACK = 8,      /* ->f_valuestack[i] (index) */
     HS_REL_SETMEMBER = 9,  /* list(_)[i]      (index) */
     HS_REL_FLATINDEX = 10, /* .flat[i]        (index: numpy arrays of 2+ dimensions) */
+    /* Or'ed into HS_REL_ATTRIBUTE or HS_REL_INTERNAL: name is a template whose "{}"
+     * stands for the key's repr (or the index, when key is NULL), e.g.
+     * (HS_REL_ATTRIBUTE | HS_REL_TEMPLATE, "gi_frame.f_locals[{}]", 'x') is rendered
+     * .gi_frame.f_locals['x'] (a step through a part that is no object of its own). */
+    HS_REL_TEMPLATE = 0x100,
 };
 
 /* Called once per named reference of an object: exactly one of name (a static or
- * type-owned C string), key (a borrowed str or dict key) or index describes it. */
+ * type-owned C string), key (a borrowed str or dict key) or index describes it, except
+ * with HS_REL_TEMPLATE (name and key or index). */
 typedef int (*hs_relproc)(int relation, const char *name, PyObject *key, Py_ssize_t index,
                           PyObject *target, void *arg);
 
