@@ -67,6 +67,21 @@ int hs_relate(PyObject *obj, hs_relproc proc, void *arg);
 /* Names what hs_visit_hidden visits (cached keys, static types' subclasses, arrays). */
 int hs_relate_hidden(PyObject *obj, hs_relproc proc, void *arg);
 
+/* Part of hs_relate (relate_stdlib.c): references of standard-library objects whose
+ * structs are private or need walking, read only where the layout is verified:
+ * collections.deque items, generator/coroutine/async generator frames and state,
+ * asyncio Future/Task/FutureIter fields, functools.lru_cache wrappers, property names
+ * and weakref proxies' callbacks. */
+int hs_relate_stdlib(PyObject *obj, PyTypeObject *tp, hs_relproc proc, void *arg);
+
+#if PY_VERSION_HEX >= 0x030B0000
+/* An interpreter frame's members named like a frame object's (capture_shim.c's
+ * iframe_members; stack_valid as described there). */
+struct _PyInterpreterFrame;
+#define hs_iframe_members iframe_members
+int hs_iframe_members(struct _PyInterpreterFrame *f, int stack_valid, hs_relproc proc, void *arg);
+#endif
+
 /* The existing __dict__ of obj (borrowed), without materialising one; NULL if none. */
 PyObject *hs_owned_dict(PyObject *obj);
 
