@@ -22,7 +22,7 @@ PY311 = sys.version_info >= (3, 11)
 PY312 = sys.version_info >= (3, 12)
 PY313 = sys.version_info >= (3, 13)
 
-# objects reached from the roots only through this module (see test_path_from_the_roots)
+# objects reached from the roots through this module's globals (test_path_from_the_roots)
 HELD: dict[str, object] = {}
 
 
@@ -337,7 +337,9 @@ def test_task_fields(h, loop):
         assert labels(h, loop, task) == ["Src._loop"]
         assert labels(h, arg, task) == ["Src._coro.cr_frame.f_locals['arg']"]
         # the coroutine awaits the future through its iterator, on its value stack
-        (it,) = [o for o in gc.get_referents(coro if PY311 else coro.cr_frame) if type(o).__name__ == "FutureIter"]
+        holder = coro if PY311 else coro.cr_frame
+        (it,) = [o for o in gc.get_referents(holder) if type(o).__name__ == "FutureIter"]
+        del holder
         (path,) = labels(h, it, coro)
         assert path.startswith("Src.cr_frame->f_valuestack[")
         assert labels(h, fut, it) == ["Src->future"]
@@ -492,6 +494,7 @@ def test_path_from_the_roots(h):
         del owner
         paths = [str(p) for p in x.sp.iter()]
         ends = sorted(p[p.index("['HELD']") :] for p in paths)
-        assert ends == ["['HELD']['gen'].gi_frame.f_locals['arg']", "['HELD']['gen'].gi_frame.f_locals['local']"]
+        local = "['HELD']['gen'].gi_frame.f_locals"
+        assert ends == [f"{local}['arg']", f"{local}['local']"]
     finally:
         HELD.clear()

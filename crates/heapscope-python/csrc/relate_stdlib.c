@@ -239,14 +239,13 @@ relate_future(PyObject *obj, hs_relproc proc, void *arg)
 static int
 relate_task(PyObject *obj, hs_relproc proc, void *arg)
 {
+    /* TaskObj_traverse's order: the task's fields, then the future's. */
     hs_task *t = (hs_task *)obj;
-    int r = relate_future(obj, proc, arg);
-    if (r) return r;
     INTERNAL("task_context", t->context);
     ATTR("_coro", t->coro);
     INTERNAL("task_name", t->name); /* get_name() returns it (or a str made from it) */
     ATTR("_fut_waiter", t->fut_waiter);
-    return 0;
+    return relate_future(obj, proc, arg);
 }
 
 static int
