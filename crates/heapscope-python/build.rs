@@ -6,6 +6,7 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc/capture_shim.c");
     println!("cargo:rerun-if-changed=csrc/capture_shim.h");
     println!("cargo:rerun-if-changed=csrc/hidden_refs.c");
+    println!("cargo:rerun-if-changed=csrc/relate_stdlib.c");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     let config = pyo3_build_config::get();
     let python = config
@@ -30,6 +31,7 @@ fn main() {
     cc::Build::new()
         .file("csrc/capture_shim.c")
         .file("csrc/hidden_refs.c")
+        .file("csrc/relate_stdlib.c")
         .include(&include)
         .include("csrc")
         .flag_if_supported("-Wno-unused-parameter")

@@ -456,7 +456,7 @@ iframe_code(_PyInterpreterFrame *f)
  * never past the code's stack size: 3.12+ mark an executing frame with stacktop -1;
  * 3.11 leaves it stale, so callers pass stack_valid = 0 unless the frame called its
  * callee directly (not through C: the callee is no entry frame). */
-static int
+int
 iframe_members(_PyInterpreterFrame *f, int stack_valid, hs_relproc proc, void *arg)
 {
     PyCodeObject *co = iframe_code(f);
@@ -1083,6 +1083,7 @@ hs_relate(PyObject *obj, hs_relproc proc, void *arg)
     if (r) return r;
     r = hs_relate_hidden(obj, proc, arg);
     if (r) return r;
+    r = hs_relate_stdlib(obj, tp, proc, arg); if (r) return r;
     r = relate_members(obj, tp, proc, arg);
     if (r) return r;
     if (hs_type_may_own_dict(tp) && !PyType_Check(obj) && !PyModule_Check(obj)) {

@@ -44,10 +44,16 @@ enum hs_relation {
     HS_REL_STACK = 8,      /* ->f_valuestack[i] (index) */
     HS_REL_SETMEMBER = 9,  /* list(_)[i]      (index) */
     HS_REL_FLATINDEX = 10, /* .flat[i]        (index: numpy arrays of 2+ dimensions) */
+    /* Or'ed into HS_REL_ATTRIBUTE or HS_REL_INTERNAL: name is a template whose "{}"
+     * stands for the key's repr (or the index, when key is NULL), e.g.
+     * (HS_REL_ATTRIBUTE | HS_REL_TEMPLATE, "gi_frame.f_locals[{}]", 'x') is rendered
+     * .gi_frame.f_locals['x'] (a step through a part that is no object of its own). */
+    HS_REL_TEMPLATE = 0x100,
 };
 
 /* Called once per named reference of an object: exactly one of name (a static or
- * type-owned C string), key (a borrowed str or dict key) or index describes it. */
+ * type-owned C string), key (a borrowed str or dict key) or index describes it, except
+ * with HS_REL_TEMPLATE (name and key or index). */
 typedef int (*hs_relproc)(int relation, const char *name, PyObject *key, Py_ssize_t index,
                           PyObject *target, void *arg);
 
@@ -60,6 +66,21 @@ int hs_relate(PyObject *obj, hs_relproc proc, void *arg);
 
 /* Names what hs_visit_hidden visits (cached keys, static types' subclasses, arrays). */
 int hs_relate_hidden(PyObject *obj, hs_relproc proc, void *arg);
+
+/* Part of hs_relate (relate_stdlib.c): references of standard-library objects whose
+ * structs are private or need walking, read only where the layout is verified:
+ * collections.deque items, generator/coroutine/async generator frames and state,
+ * asyncio Future/Task/FutureIter fields, functools.lru_cache wrappers, property names
+ * and weakref proxies' callbacks. */
+int hs_relate_stdlib(PyObject *obj, PyTypeObject *tp, hs_relproc proc, void *arg);
+
+#if PY_VERSION_HEX >= 0x030B0000
+/* An interpreter frame's members named like a frame object's (capture_shim.c's
+ * iframe_members; stack_valid as described there). */
+struct _PyInterpreterFrame;
+#define hs_iframe_members iframe_members
+int hs_iframe_members(struct _PyInterpreterFrame *f, int stack_valid, hs_relproc proc, void *arg);
+#endif
 
 /* The existing __dict__ of obj (borrowed), without materialising one; NULL if none. */
 PyObject *hs_owned_dict(PyObject *obj);

@@ -2,7 +2,8 @@
 //! a graph and hands the names to the core's [`EdgeLabeler`], which matches them to the
 //! recorded edges.
 //!
-//! The shim only reports `(relation, name | key | index, target)`; no Python code runs
+//! The shim only reports `(relation, name | key | index, target)` (or a name template
+//! with a key or index, see `HS_REL_TEMPLATE`); no Python code runs
 //! while an object is being related. Keys (dict keys, variable names) are strongly
 //! referenced as they are reported and rendered with `repr` only after the object is
 //! done, because a user-defined `__repr__` (or a collection it triggers) may mutate the
@@ -19,6 +20,10 @@ use pyo3::prelude::*;
 
 use crate::shim;
 
+/// The shim's flag for a name that is a template: `{}` stands for the key's repr, or the
+/// index when there is no key (`HS_REL_TEMPLATE` in capture_shim.h).
+const TEMPLATE: c_int = 0x100;
+
 /// What identifies a raw relation cheaply: relation code and a name pointer, key address
 /// or index (keys are kept alive until labelling ends, so addresses stay unique).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,6 +31,8 @@ enum Raw {
     Name(i32, usize),
     Key(i32, usize),
     Index(i32, isize),
+    /// A template name with its key (address, or 0) and index.
+    Template(i32, usize, usize, isize),
 }
 
 struct Collect {
@@ -44,18 +51,22 @@ unsafe extern "C" fn on_relation(
     arg: *mut c_void,
 ) -> c_int {
     let c = unsafe { &mut *(arg as *mut Collect) };
-    let raw = if !name.is_null() {
-        Raw::Name(relation, name as usize)
+    let code = relation & !TEMPLATE;
+    let raw = if relation & TEMPLATE != 0 && !name.is_null() {
+        Raw::Template(code, name as usize, key as usize, index)
+    } else if !name.is_null() {
+        Raw::Name(code, name as usize)
     } else if !key.is_null() {
-        let k = key as usize;
-        if c.known_keys.insert(k, ()).is_none() {
-            unsafe { ffi::Py_INCREF(key) };
+        Raw::Key(code, key as usize)
+    } else {
+        Raw::Index(code, index)
+    };
+    if let Raw::Key(_, k) | Raw::Template(_, _, k, _) = raw {
+        if k != 0 && c.known_keys.insert(k, ()).is_none() {
+            unsafe { ffi::Py_INCREF(k as *mut PyObject) };
             c.new_keys.push(k);
         }
-        Raw::Key(relation, k)
-    } else {
-        Raw::Index(relation, index)
-    };
+    }
     c.found.push((target as u64, raw));
     0
 }
@@ -189,6 +200,15 @@ fn render(py: Python<'_>, raw: Raw) -> Label {
             (code, text, 0)
         }
         Raw::Index(code, i) => (code, String::new(), i as i64),
+        Raw::Template(code, p, k, i) => {
+            let template = unsafe { CStr::from_ptr(p as *const c_char) }.to_string_lossy();
+            let hole = if k != 0 {
+                repr_of(py, k)
+            } else {
+                i.to_string()
+            };
+            (code, template.replacen("{}", &hole, 1), 0)
+        }
     };
     match Relation::from_code(code) {
         Some(rel) => Label::new(rel, &text, index),
