@@ -448,3 +448,21 @@ def test_no_path_says_why(h):
         )
     finally:
         KEEP.clear()
+
+
+def test_a_static_type_no_module_names_starts_at_i0_types(h):
+    # line_iterator is a C type no module exposes: only its own slot wrappers refer to
+    # it, and the interpreter keeps it alive. Its path starts at the static-type root.
+    lines = test_a_static_type_no_module_names_starts_at_i0_types.__code__.co_lines()
+    assert not type(lines).__flags__ & (1 << 9)
+    texts = [str(p) for p in h.iso(type(lines)).sp.iter()]  # (no local holds the type)
+    assert texts == ["hpy().Root.i0_types['line_iterator']"], texts
+    assert eval(texts[0], {"hpy": lambda: h}) is type(lines)
+    assert h.Root.i0_types["int"] is int and "line_iterator" in h.Root.i0_types
+    with pytest.raises(KeyError, match="no static type named 'nonesuch'"):
+        h.Root.i0_types["nonesuch"]
+    # what the type holds is reached through it
+    assert [str(p) for p in h.iso(type(lines).__dict__["__next__"]).sp.iter()] == [
+        "hpy().Root.i0_types['line_iterator'].__dict__['__next__']"
+    ]
+    del lines

@@ -278,6 +278,54 @@ class ThreadRoot:
         return f"<heapscope thread root {self.ident}>"
 
 
+_HEAPTYPE = 1 << 9
+
+
+class StaticTypes:
+    """``h.Root.i0_types``: the interpreter's static (C-defined, non-heap) types by their
+    C name (``tp_name``: ``'int'``, ``'numpy.ndarray'``). A static type that nothing in the
+    heap references is kept by the interpreter itself, so paths to it start here. Found
+    through the subclass registries from ``object``, read with ``type``'s own
+    descriptors (no metaclass code runs)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _all() -> dict[str, type]:
+        attr = type.__dict__
+        found: dict[str, type] = {}
+        seen: set[int] = set()
+        stack: list[type] = [object]
+        while stack:
+            t = stack.pop()
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            stack.extend(attr["__subclasses__"](t))
+            if attr["__flags__"].__get__(t) & _HEAPTYPE:
+                continue
+            module = attr["__module__"].__get__(t)
+            name = attr["__name__"].__get__(t)
+            c_name = name if module == "builtins" or type(module) is not str else f"{module}.{name}"
+            found.setdefault(c_name, t)
+        return found
+
+    def __getitem__(self, name: str) -> type:
+        try:
+            return self._all()[name]
+        except KeyError:
+            raise KeyError(f"no static type named {name!r}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._all()
+
+    def keys(self) -> list[str]:
+        return sorted(self._all())
+
+    def __repr__(self) -> str:
+        return f"<heapscope static types: {len(self._all())}>"
+
+
 class RootState:
     """Live view of the root members (looked up afresh on each access)."""
 
@@ -315,9 +363,11 @@ class RootState:
         return ThreadRoot(idents[0])
 
     def __dir__(self) -> list[str]:
-        return sorted(self._members()) + ["thread"]
+        return sorted(self._members()) + ["i0_types", "thread"]
 
     def __getattr__(self, name: str) -> Any:
+        if name == "i0_types":
+            return StaticTypes()
         members = self._members()
         try:
             return members[name]

@@ -581,24 +581,46 @@ impl GraphBuilder {
         self.roots.push((name, target));
     }
 
-    /// Those of `nodes` that no recorded edge points to (all of them without edges);
-    /// one pass over the edges.
-    pub fn unreferenced(&self, nodes: &[NodeId]) -> Vec<NodeId> {
+    /// Those of `candidates` that are not reachable from the roots added so far, nor
+    /// from an earlier candidate returned: the fewest candidates (in the order given)
+    /// that, added as roots, make every candidate reachable. All of them without
+    /// edges. Linear: one traversal shared by all candidates.
+    pub fn unreached_from_roots(&self, candidates: &[NodeId]) -> Vec<NodeId> {
         let Some(csr) = &self.edges else {
-            return nodes.to_vec();
+            return candidates.to_vec();
         };
-        let mut wanted = vec![false; self.addrs.len()];
-        for n in nodes {
-            wanted[n.index()] = true;
+        let mut seen = vec![false; self.addrs.len()];
+        let mut stack: Vec<NodeId> = Vec::new();
+        let mut visit_from = |start: NodeId, seen: &mut Vec<bool>| {
+            if seen[start.index()] {
+                return;
+            }
+            seen[start.index()] = true;
+            stack.push(start);
+            while let Some(n) = stack.pop() {
+                let (lo, hi) = (
+                    csr.starts[n.index()] as usize,
+                    csr.starts[n.index() + 1] as usize,
+                );
+                for &t in &csr.targets[lo..hi] {
+                    if !seen[t.index()] {
+                        seen[t.index()] = true;
+                        stack.push(t);
+                    }
+                }
+            }
+        };
+        for &(_, r) in &self.roots {
+            visit_from(r, &mut seen);
         }
-        for t in &csr.targets {
-            wanted[t.index()] = false;
+        let mut needed = Vec::new();
+        for &c in candidates {
+            if !seen[c.index()] {
+                needed.push(c);
+                visit_from(c, &mut seen);
+            }
         }
-        nodes
-            .iter()
-            .copied()
-            .filter(|n| wanted[n.index()])
-            .collect()
+        needed
     }
 
     pub fn build(mut self) -> HeapGraph {
@@ -652,6 +674,42 @@ pub(crate) mod tests {
         b.add_root("i0_modules".into(), NodeId(2));
         b.set_type_names(vec!["__main__.A".into(), "dict".into(), "module".into()]);
         b.build()
+    }
+
+    #[test]
+    fn candidates_unreached_from_the_roots_become_needed_roots() {
+        // 0x100 (root) -> 0x200; 0x300 <-> 0x400 (a cycle nothing else reaches);
+        // 0x500 -> 0x300.
+        let mut w = WalkRecorder::new(true);
+        let t = w.types.intern(0x9000, false, false);
+        for a in [0x100, 0x200, 0x300, 0x400, 0x500] {
+            w.reach(a);
+        }
+        w.begin_node(0x100, t).unwrap();
+        w.edge_to(0x200);
+        w.begin_node(0x200, t).unwrap();
+        w.begin_node(0x300, t).unwrap();
+        w.edge_to(0x400);
+        w.begin_node(0x400, t).unwrap();
+        w.edge_to(0x300);
+        w.begin_node(0x500, t).unwrap();
+        w.edge_to(0x300);
+        let mut b = w.finish().unwrap();
+        let n = |a: u64| b.node_of(a).unwrap();
+        let (root, reached, cyc_a, cyc_b, holder) =
+            (n(0x100), n(0x200), n(0x300), n(0x400), n(0x500));
+        b.add_root("r".into(), root);
+        // referenced but unreachable (the cycle): needed once, its partner then reached
+        assert_eq!(
+            b.unreached_from_roots(&[reached, cyc_b, cyc_a]),
+            vec![cyc_b]
+        );
+        // a later candidate reaching an earlier one does not make the earlier one reached
+        assert_eq!(
+            b.unreached_from_roots(&[cyc_a, holder]),
+            vec![cyc_a, holder]
+        );
+        assert_eq!(b.unreached_from_roots(&[holder, cyc_a]), vec![holder]);
     }
 
     #[test]

@@ -86,7 +86,6 @@ unsafe extern "C" fn reach_type(obj: *mut PyObject, arg: *mut c_void) -> c_int {
     if !obj.is_null() {
         let walk = unsafe { &mut *(arg as *mut Walk) };
         if !walk.closed && walk.rec.reach(obj as u64) {
-            walk.static_types.push(obj as usize);
             walk.schedule(obj as usize);
         }
     }
@@ -225,6 +224,8 @@ impl TypeCache {
 struct TypeVerdict {
     hidden: bool,
     may_own_dict: bool,
+    /// Instances are types (the metatype `type` or a subclass of it).
+    is_metatype: bool,
 }
 
 struct TypeVerdicts {
@@ -241,6 +242,9 @@ impl TypeVerdicts {
         let v = TypeVerdict {
             hidden: hidden_types.contains(&tp),
             may_own_dict: unsafe { shim::hs_type_may_own_dict(tp as *mut ffi::PyTypeObject) } != 0,
+            is_metatype: unsafe { (*(tp as *mut ffi::PyTypeObject)).tp_flags }
+                & ffi::Py_TPFLAGS_TYPE_SUBCLASS
+                != 0,
         };
         self.slots[slot] = (tp, v);
         v
@@ -284,6 +288,13 @@ pub fn capture(
         if verdict.hidden {
             walk.hidden_found.push(a);
             continue;
+        }
+        if verdict.is_metatype
+            && unsafe { (*(obj as *mut ffi::PyTypeObject)).tp_flags } & ffi::Py_TPFLAGS_HEAPTYPE
+                == 0
+        {
+            // every static type met, however reached (a seed, an edge, an instance's type)
+            walk.static_types.push(a);
         }
         if spec.record_edges {
             let tid = types.type_id(&mut walk.rec.types, obj);
@@ -377,13 +388,14 @@ pub fn capture(
         }
     }
     if spec.record_edges {
-        // Static types live as long as the interpreter: one that nothing references
-        // (found only as an instance's type) is a root, `i0_types['name']`.
+        // Static types live as long as the interpreter: one that no root reaches (found
+        // only as an instance's type, or referenced only by its own descriptors) is a
+        // root, `i0_types['name']`.
         let found: Vec<NodeId> = static_types
             .iter()
             .filter_map(|&a| builder.node_of(a as u64))
             .collect();
-        for n in builder.unreferenced(&found) {
+        for n in builder.unreached_from_roots(&found) {
             let tp = builder.addresses()[n.index()] as *mut ffi::PyTypeObject;
             let raw = unsafe { (*tp).tp_name };
             let name = if raw.is_null() {
