@@ -7,6 +7,7 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc/capture_shim.h");
     println!("cargo:rerun-if-changed=csrc/hidden_refs.c");
     println!("cargo:rerun-if-changed=csrc/relate_stdlib.c");
+    println!("cargo:rerun-if-changed=csrc/relate_report.h");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     let config = pyo3_build_config::get();
     let python = config

@@ -253,17 +253,7 @@ hs_lookup_sizeof(PyTypeObject *tp)
     return _PyType_Lookup(tp, name);
 }
 
-/* Reports one named reference to the hs_relproc `proc` (with `arg`); NULL is skipped. */
-#define REL(rel, nm, key, idx, o)                                     \
-    do {                                                              \
-        PyObject *_o = (PyObject *)(o);                               \
-        if (_o != NULL) {                                             \
-            int _r = proc(rel, nm, key, idx, _o, arg);                \
-            if (_r) return _r;                                        \
-        }                                                             \
-    } while (0)
-#define ATTR(nm, o) REL(HS_REL_ATTRIBUTE, nm, NULL, 0, o)
-#define INTERNAL(nm, o) REL(HS_REL_INTERNAL, nm, NULL, 0, o)
+#include "relate_report.h"
 
 /* ---- roots ---------------------------------------------------------------------- */
 

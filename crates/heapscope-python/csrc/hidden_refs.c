@@ -51,14 +51,7 @@
         }                                                 \
     } while (0)
 
-#define REL(rel, nm, key, idx, o)                                     \
-    do {                                                              \
-        PyObject *_o = (PyObject *)(o);                               \
-        if (_o != NULL) {                                             \
-            int _r = proc(rel, nm, key, idx, _o, arg);                \
-            if (_r) return _r;                                        \
-        }                                                             \
-    } while (0)
+#include "relate_report.h"
 
 /* ---- liveness ------------------------------------------------------------------- */
 

@@ -16,19 +16,7 @@
 #include "internal/pycore_frame.h"
 #endif
 
-#define REL(rel, nm, key, idx, o)                                     \
-    do {                                                              \
-        PyObject *_o = (PyObject *)(o);                               \
-        if (_o != NULL) {                                             \
-            int _r = proc(rel, nm, key, idx, _o, arg);                \
-            if (_r) return _r;                                        \
-        }                                                             \
-    } while (0)
-#define ATTR(nm, o) REL(HS_REL_ATTRIBUTE, nm, NULL, 0, o)
-#define INTERNAL(nm, o) REL(HS_REL_INTERNAL, nm, NULL, 0, o)
-/* name is a template: "{}" stands for the key's repr (or the index if key is NULL) */
-#define ATTR_T(tpl, key, idx, o) REL(HS_REL_ATTRIBUTE | HS_REL_TEMPLATE, tpl, key, idx, o)
-#define INTERNAL_T(tpl, key, idx, o) REL(HS_REL_INTERNAL | HS_REL_TEMPLATE, tpl, key, idx, o)
+#include "relate_report.h"
 
 /* ---- mirrors of private structs ------------------------------------------------- */
 

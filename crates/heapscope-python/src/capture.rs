@@ -54,8 +54,11 @@ struct Walk {
     /// Objects met through a traversal that are not alive (refcount 0: extension
     /// modules' free lists); never referenced, forgotten like hidden objects.
     dead: Vec<usize>,
-    /// Static types first found as an instance's type (not a reference).
+    /// Static types first found as an instance's type (not a reference) in the closure
+    /// from the roots (those a census counts).
     static_types: Vec<usize>,
+    /// The seeds have been added: the closure from the roots is complete.
+    seeded: bool,
     /// The `__dict__` of the object being traversed (0 if none), and whether its
     /// traversal reported it.
     own_dict: u64,
@@ -86,6 +89,9 @@ unsafe extern "C" fn reach_type(obj: *mut PyObject, arg: *mut c_void) -> c_int {
     if !obj.is_null() {
         let walk = unsafe { &mut *(arg as *mut Walk) };
         if !walk.closed && walk.rec.reach(obj as u64) {
+            if !walk.seeded {
+                walk.static_types.push(obj as usize);
+            }
             walk.schedule(obj as usize);
         }
     }
@@ -100,6 +106,7 @@ impl Walk {
             hidden_found: Vec::new(),
             dead: Vec::new(),
             static_types: Vec::new(),
+            seeded: false,
             own_dict: 0,
             own_dict_visited: false,
             roots: Vec::new(),
@@ -224,8 +231,6 @@ impl TypeCache {
 struct TypeVerdict {
     hidden: bool,
     may_own_dict: bool,
-    /// Instances are types (the metatype `type` or a subclass of it).
-    is_metatype: bool,
 }
 
 struct TypeVerdicts {
@@ -242,9 +247,6 @@ impl TypeVerdicts {
         let v = TypeVerdict {
             hidden: hidden_types.contains(&tp),
             may_own_dict: unsafe { shim::hs_type_may_own_dict(tp as *mut ffi::PyTypeObject) } != 0,
-            is_metatype: unsafe { (*(tp as *mut ffi::PyTypeObject)).tp_flags }
-                & ffi::Py_TPFLAGS_TYPE_SUBCLASS
-                != 0,
         };
         self.slots[slot] = (tp, v);
         v
@@ -269,11 +271,6 @@ pub fn capture(
     if spec.from_roots {
         unsafe { shim::hs_roots(visit_root, warg, spec.skip_prefix.as_ptr()) };
     }
-    for &s in &spec.seeds {
-        if walk.rec.reach(s as u64) {
-            walk.stack.push(s);
-        }
-    }
     let mut verdicts = TypeVerdicts {
         slots: [(0, TypeVerdict::default()); 256],
     };
@@ -281,20 +278,27 @@ pub fn capture(
         slots: [(0, TypeId(0)); 256],
     };
     let mut failed = None;
-    while let Some(a) = walk.stack.pop() {
+    loop {
+        let Some(a) = walk.stack.pop() else {
+            if walk.seeded {
+                break;
+            }
+            // The seeds only after the closure from the roots: what the roots reach
+            // (static types met as an instance's type included) is known first.
+            walk.seeded = true;
+            for &s in &spec.seeds {
+                if walk.rec.reach(s as u64) {
+                    walk.stack.push(s);
+                }
+            }
+            continue;
+        };
         let obj = a as *mut PyObject;
         let tp = unsafe { ffi::Py_TYPE(obj) } as usize;
         let verdict = verdicts.of(tp, &spec.hidden_types);
         if verdict.hidden {
             walk.hidden_found.push(a);
             continue;
-        }
-        if verdict.is_metatype
-            && unsafe { (*(obj as *mut ffi::PyTypeObject)).tp_flags } & ffi::Py_TPFLAGS_HEAPTYPE
-                == 0
-        {
-            // every static type met, however reached (a seed, an edge, an instance's type)
-            walk.static_types.push(a);
         }
         if spec.record_edges {
             let tid = types.type_id(&mut walk.rec.types, obj);
