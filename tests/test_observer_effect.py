@@ -93,3 +93,37 @@ def test_non_ascii_names_get_no_utf8_cache():
         t.join()
     assert "données" in texts[1]
     assert after == before
+
+
+class Finalized:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.me = self  # a cycle: only the collector frees it
+
+    def __del__(self) -> None:
+        self.log.append("finalized")
+
+
+def test_heap_runs_no_collection_and_counts_no_garbage(h):
+    log: list[str] = []
+    collections: list[str] = []
+
+    def callback(phase: str, info: dict) -> None:
+        collections.append(phase)
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # no automatic collection while we look
+    gc.callbacks.append(callback)
+    try:
+        Finalized(log)  # garbage at once: a cycle nothing reaches
+        x = h.heap()
+        assert collections == [] and log == []  # no finalizer, no gc callback ran
+        assert "Finalized" not in str(x.bytype)  # garbage is not reachable from the roots
+        assert sum(1 for o in gc.get_objects() if type(o) is Finalized) == 1  # still alive
+        del x
+        h.heapu()  # heapu() collects first: it would otherwise list garbage
+        assert log == ["finalized"] and collections
+    finally:
+        gc.callbacks.remove(callback)
+        if was_enabled:
+            gc.enable()

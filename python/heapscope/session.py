@@ -108,8 +108,9 @@ class Session:
 
     def heap(self) -> IdentitySet:
         """Every object reachable from the roots, less the session's own and the reference
-        point's. Runs ``gc.collect()`` first."""
-        gc.collect()
+        point's. Unlike guppy3 it does not run ``gc.collect()`` first: garbage cycles are
+        not reachable from the roots, so the census is the same, and collecting would run
+        finalizers and weakref callbacks in the process being looked at."""
         self._pinned = None  # queries from now on describe the heap as of now
         graph = self._capture(from_roots=True, seeds=[])
         self._census = _GraphRef(graph, self._census_freed)
@@ -290,7 +291,6 @@ class Session:
         taken now; the tree keeps that capture's objects alive while held."""
         graph = self._reusable_edges()
         if graph is None:
-            gc.collect()
             graph = self._capture(from_roots=True, seeds=[], edges=True)
             self._share(graph)
         return DominatorTree(self, graph)
