@@ -196,13 +196,13 @@ class IdentitySet(Paged, UniSet):
             if step != 1:
                 raise ValueError("row slices must have step 1")
             if start >= stop:
-                return IdentitySet(self._nodes.difference(self._nodes), self._session, self._er)
-            return IdentitySet(part.rows_set(start, stop), self._session, self._er)
+                return self._wrap(self._nodes.difference(self._nodes))
+            return self._wrap(part.rows_set(start, stop))
         if index < 0:
             index += n
         if not 0 <= index < n:
             raise IndexError(f"row {index} out of range for a partition of {n} rows")
-        return IdentitySet(part.rows_set(index, index + 1), self._session, self._er)
+        return self._wrap(part.rows_set(index, index + 1))
 
     def __iter__(self) -> Any:
         raise TypeError(
@@ -377,8 +377,8 @@ class IdentitySet(Paged, UniSet):
 
     @property
     def parts(self) -> list[IdentitySet]:
-        """The row sets, largest first."""
-        return [self[i] for i in range(len(self))]
+        """The row sets, largest first (all rows at once: linear in the set)."""
+        return [self._wrap(nodes) for nodes in self._partition().row_sets()]
 
     @property
     def partition(self) -> IdentitySet:
@@ -433,7 +433,15 @@ class IdentitySet(Paged, UniSet):
         return self._session._common_heap(self._nodes, other._nodes)
 
     def _wrap(self, nodes: NodeSet) -> IdentitySet:
-        return IdentitySet(nodes, self._session, self._er)
+        """A set of ``nodes`` with this set's session and relation (no checks: a whole
+        partition's rows are made with it)."""
+        out = object.__new__(IdentitySet)
+        out._nodes = nodes
+        out._session = self._session
+        out._er = self._er
+        out._part = None
+        out._table = None
+        return out
 
     def __and__(self, other: UniSet) -> IdentitySet:  # type: ignore[override]
         if isinstance(other, IdentitySet):

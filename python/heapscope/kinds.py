@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from . import _native, kind_names
 
@@ -137,6 +137,28 @@ class Kind(UniSet):
         raise TypeError(f"{type(self).__name__} has no .alt()")
 
 
+def _mro(t: type) -> tuple[type, ...]:
+    """``t.__mro__`` as type's own getter reads it (no metaclass attribute runs)."""
+    mro = type.__dict__["__mro__"].__get__(t)
+    return mro if isinstance(mro, tuple) else (t,)
+
+
+def type_compares(t: type, me: type, op: str) -> bool:
+    """``t <op> me`` by subclassing over the MRO, as Heapy compares types and as the
+    native selections do (no ``__subclasscheck__``, so no ABC registrations and no user
+    code): ``<=`` when ``me`` is in ``t``'s MRO, ``>=`` when ``t`` is in ``me``'s."""
+    same = t is me
+    if op == "==":
+        return same
+    if op == "!=":
+        return not same
+    if op in ("<", "<="):
+        below = same or any(m is me for m in _mro(t))
+        return below and not (op == "<" and same)
+    above = same or any(m is t for m in _mro(me))
+    return above and not (op == ">" and same)
+
+
 def _alt_check(op: str) -> None:
     if op not in ALT_OPS:
         raise ValueError(f"alt() takes one of {', '.join(repr(o) for o in ALT_OPS)}, not {op!r}")
@@ -156,20 +178,10 @@ class TypeKind(Kind):
         self.op = op
 
     def _matches(self, t: type) -> bool:
-        me = self.type
-        return {
-            "==": t is me,
-            "!=": t is not me,
-            "<": t is not me and issubclass(t, me),
-            "<=": issubclass(t, me),
-            ">": t is not me and issubclass(me, t),
-            ">=": issubclass(me, t),
-        }[self.op]
+        return type_compares(t, self.type, self.op)
 
     def _select(self, nodes: NodeSet) -> NodeSet:
-        if self.op == "==":
-            return nodes.select("type", id(self.type))
-        return _select_rows(nodes, "Type", lambda tag, obj, _n: tag == "type" and self._matches(obj))
+        return nodes.select_kind("type", self.op, self.type)
 
     def _contains(self, obj: object) -> bool:
         return self._matches(type(obj))
@@ -199,9 +211,11 @@ class ClassKind(TypeKind):
     __slots__ = ()
 
     def _select(self, nodes: NodeSet) -> NodeSet:
-        if self.op == "==":
-            return nodes.select("class", id(self.type))
-        return _select_rows(nodes, "Clodo", lambda tag, obj, _n: tag == "type" and self._matches(obj))
+        return nodes.select_kind("class", self.op, self.type)
+
+    def _contains(self, obj: object) -> bool:
+        t = type(obj)
+        return t is not dict and self._matches(t)  # dicts are classed by their owner
 
     def _body(self) -> str:
         base = f"{{p}}Clodo({type_expr(self.type)})"
@@ -230,9 +244,7 @@ class DictOfKind(Kind):
         return TypeKind(self._session, self.owner, self.op)._matches(t)
 
     def _select(self, nodes: NodeSet) -> NodeSet:
-        if self.op == "==":
-            return nodes.select("dictof", 0 if self.owner is None else id(self.owner))
-        return _select_rows(nodes, "Clodo", lambda tag, obj, _n: tag == "dictof" and self._owner_matches(obj))
+        return nodes.select_kind("dictof", self.op, self.owner)
 
     def _contains(self, obj: object) -> bool:
         if type(obj) is not dict:
@@ -295,9 +307,7 @@ class SizeKind(Kind):
         }[self.op]
 
     def _select(self, nodes: NodeSet) -> NodeSet:
-        if self.op == "==":
-            return nodes.select("size", self.size)
-        return _select_rows(nodes, "Size", lambda tag, _obj, n: self._matches(n))
+        return nodes.select_kind("size", self.op, self.size)
 
     def _contains(self, obj: object) -> bool:
         return self._matches(self._session.iso(obj).size)
@@ -325,9 +335,7 @@ class ModuleKind(Kind):
         self.name = name
 
     def _select(self, nodes: NodeSet) -> NodeSet:
-        return _select_rows(
-            nodes, "Module", lambda tag, obj, _n: tag == "module" and getattr(obj, "__name__", None) == self.name
-        )
+        return nodes.select_kind("module", "==", self.name)
 
     def _contains(self, obj: object) -> bool:
         return isinstance(obj, types.ModuleType) and getattr(obj, "__name__", None) == self.name
@@ -368,16 +376,6 @@ class NothingKind(Kind):
 
     def _body(self) -> str:
         return "{p}Nothing"
-
-
-def _select_rows(nodes: NodeSet, classifier: str, keep: Callable[[str, Any, int | None], bool]) -> NodeSet:
-    """Union of the rows of ``nodes`` partitioned by ``classifier`` that ``keep`` accepts."""
-    part = nodes.partition(classifier)
-    out = nodes.difference(nodes)
-    for i, ((tag, obj, number),) in enumerate(part.row_kinds()):
-        if keep(tag, obj, number):
-            out = out.union(part.rows_set(i, i + 1))
-    return out
 
 
 # -- symbolic combinations -------------------------------------------------------------

@@ -56,6 +56,9 @@ class ComputedPartition:
             out = out.union(s)
         return out
 
+    def row_sets(self, start: int = 0, stop: int | None = None) -> list[NodeSet]:
+        return [s for _, s, _ in self._rows[start:stop]]
+
     def kinds(self) -> list[UniSet]:
         return [k for _, _, k in self._rows]
 
@@ -323,19 +326,38 @@ class ReferredBy(Kind):
         _alt_check(op)
         return ReferredBy(self.relation, self.kinds, op)
 
-    def _matches(self, have: frozenset[str]) -> bool:
-        return compare_sets(have, self._names(), self.op)
-
     def _names(self) -> frozenset[str]:
         return frozenset(repr(k) for k in self.kinds)
 
+    def _specs(self) -> list[tuple[str, Any, int | None]]:
+        """The kinds as the native selection takes them: ``(tag, object, number)`` for
+        classes of the base relation; anything else is a class no object has."""
+        from .kinds import AnythingKind, ClassKind, DictOfKind, ModuleKind, SizeKind, TypeKind
+
+        base = self.relation.base
+        out: list[tuple[str, Any, int | None]] = []
+        for k in self.kinds:
+            exact = getattr(k, "op", "==") == "=="
+            if base == "Clodo" and type(k) is ClassKind and exact:
+                out.append(("type", k.type, None))
+            elif base == "Clodo" and type(k) is DictOfKind and exact:
+                out.append(("dictof", k.owner, None))
+            elif base == "Type" and type(k) is TypeKind and exact:
+                out.append(("type", k.type, None))
+            elif base == "Size" and type(k) is SizeKind and exact:
+                out.append(("size", None, k.size))
+            elif base == "Module" and type(k) is ModuleKind:
+                out.append(("module", k.name, None))
+            elif base == "Unity" and type(k) is AnythingKind:
+                out.append(("unity", None, None))
+            else:
+                out.append(("unknown", None, None))
+        return out
+
     def _select(self, nodes: NodeSet) -> NodeSet:
-        part = self._session._in_edge_graph(nodes).partition_by_referrers(self.relation.base)
-        objects: list[object] = []
-        for i, kind in enumerate(self.relation.kinds_of_rows(part)):
-            if isinstance(kind, ReferredBy) and self._matches(kind._names()):
-                objects += part.rows_set(i, i + 1).objects()
-        return nodes.graph.set_of(objects).intersection(nodes)
+        edge_nodes = self._session._in_edge_graph(nodes)
+        chosen = edge_nodes.select_referred_by(self.relation.base, self._specs(), self.op)
+        return nodes.graph.translate(chosen)[0].intersection(nodes)
 
     def _contains(self, obj: object) -> bool:
         return self._select(self._session.iso(obj)._nodes).count == 1
@@ -428,15 +450,8 @@ class ViaKind(Kind):
 
     def _select(self, nodes: NodeSet) -> NodeSet:
         edge_nodes = self._session._in_edge_graph(nodes)
-        if self.op == "==":
-            chosen = edge_nodes.select_via(sorted(self.labels))
-        else:
-            part = edge_nodes.partition_by_via()
-            chosen = edge_nodes.difference(edge_nodes)
-            for i, labels in enumerate(part.via_labels() or []):
-                if self._matches(frozenset(labels)):
-                    chosen = chosen.union(part.rows_set(i, i + 1))
-        return nodes.graph.set_of_addresses(chosen.addresses()).intersection(nodes)
+        chosen = edge_nodes.select_via(sorted(self.labels), self.op)
+        return nodes.graph.translate(chosen)[0].intersection(nodes)
 
     def _contains(self, obj: object) -> bool:
         # `obj in kind` passes obj on the caller's value stack: that in-flight reference

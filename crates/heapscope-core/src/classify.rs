@@ -5,6 +5,8 @@
 //! Names come from the graph's type table; kinds whose names need the live object
 //! (module names) are named by the caller through `name_of`.
 
+use std::sync::OnceLock;
+
 use crate::{CoreError, FastMap, HeapGraph, NodeId, NodeSet, TypeId};
 
 /// Heapy's equivalence relations that need no referrer graph.
@@ -75,17 +77,6 @@ impl Classifier {
             Classifier::Unity => KindKey::Unity,
         }
     }
-
-    /// The nodes of `set` whose class is `key`.
-    pub fn select(self, g: &HeapGraph, set: &NodeSet, key: KindKey) -> NodeSet {
-        let mut out = NodeSet::empty(set.universe());
-        for n in set.iter() {
-            if self.classify(g, n) == key {
-                out.insert(n);
-            }
-        }
-        out
-    }
 }
 
 impl KindKey {
@@ -136,16 +127,69 @@ pub struct PartitionRow {
     pub size: u64,
 }
 
+/// The members of every row of a partition, stored once (4 bytes per member): row
+/// `r`'s members are `members[starts[r]..starts[r + 1]]`, in id order. Made in one
+/// counting pass from each member's row, so a whole partition's row sets are linear.
+#[derive(Clone, Debug, Default)]
+pub struct RowMembers {
+    starts: Vec<u32>,
+    members: Vec<NodeId>,
+}
+
+/// No row (a member some assignment leaves out).
+pub const NO_ROW: u32 = u32::MAX;
+
+impl RowMembers {
+    /// From the row of each member of `set` (`row_of` follows `set`'s id order; members
+    /// with [`NO_ROW`] are left out).
+    pub fn from_assignment(rows: usize, set: &NodeSet, row_of: &[u32]) -> Self {
+        let mut starts = vec![0u32; rows + 1];
+        for &r in row_of {
+            if r != NO_ROW {
+                starts[r as usize + 1] += 1;
+            }
+        }
+        for i in 0..rows {
+            starts[i + 1] += starts[i];
+        }
+        let mut fill = starts.clone();
+        let mut members = vec![NodeId(0); starts[rows] as usize];
+        for (n, &r) in set.iter().zip(row_of) {
+            if r != NO_ROW {
+                let slot = &mut fill[r as usize];
+                members[*slot as usize] = n;
+                *slot += 1;
+            }
+        }
+        RowMembers { starts, members }
+    }
+
+    /// Row `r`'s members, in id order.
+    pub fn row(&self, r: usize) -> &[NodeId] {
+        &self.members[self.starts[r] as usize..self.starts[r + 1] as usize]
+    }
+
+    /// The members of rows `lo..hi` (each row in id order, rows one after the other).
+    pub fn rows(&self, lo: usize, hi: usize) -> &[NodeId] {
+        &self.members[self.starts[lo] as usize..self.starts[hi] as usize]
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.starts.capacity() * 4 + self.members.capacity() * 4
+    }
+}
+
 /// The sorted, deduplicated `base` classes of `n`'s referrers.
-fn referrer_kinds(g: &HeapGraph, n: NodeId, base: Classifier) -> Vec<KindKey> {
-    let mut kinds: Vec<KindKey> = g
-        .referrers(n)
-        .iter()
-        .map(|&r| base.classify(g, r))
-        .collect();
+pub(crate) fn referrer_kinds_into(
+    g: &HeapGraph,
+    n: NodeId,
+    base: Classifier,
+    kinds: &mut Vec<KindKey>,
+) {
+    kinds.clear();
+    kinds.extend(g.referrers(n).iter().map(|&r| base.classify(g, r)));
     kinds.sort_unstable();
     kinds.dedup();
-    kinds
 }
 
 /// Count and size per class, for one classifier. Type and Clodo classes are dense in
@@ -268,6 +312,9 @@ pub struct Partition {
     pub referrer_kinds: Option<Vec<Vec<KindKey>>>,
     /// For a partition by Via: each row's set of edge labels, aligned with `rows`.
     pub via_labels: Option<crate::via::ViaRows>,
+    /// Each row's members, made on first need (partitions by referrers and labels make
+    /// them as they class the members).
+    pub(crate) members: OnceLock<RowMembers>,
 }
 
 impl Partition {
@@ -327,6 +374,7 @@ impl Partition {
             size,
             referrer_kinds: None,
             via_labels: None,
+            members: OnceLock::new(),
         })
     }
 
@@ -339,16 +387,34 @@ impl Partition {
         base: Classifier,
         mut name_of: impl FnMut(KindKey) -> String,
     ) -> Partition {
-        let mut groups: FastMap<Vec<KindKey>, (u64, u64)> = FastMap::default();
+        // Each member's class (an index into `classes`); a class's key is allocated
+        // once, when it is first met.
+        let mut index: FastMap<Vec<KindKey>, u32> = FastMap::default();
+        let mut classes: Vec<(Vec<KindKey>, u64, u64)> = Vec::new();
+        let mut class_of: Vec<u32> = Vec::with_capacity(set.count() as usize);
+        let mut buf: Vec<KindKey> = Vec::new();
         for n in set.iter() {
-            let e = groups.entry(referrer_kinds(g, n, base)).or_insert((0, 0));
-            e.0 += 1;
-            e.1 += g.size_of(n);
+            referrer_kinds_into(g, n, base, &mut buf);
+            let c = match index.get(buf.as_slice()) {
+                Some(&c) => c,
+                None => {
+                    let c = classes.len() as u32;
+                    index.insert(buf.clone(), c);
+                    classes.push((buf.clone(), 0, 0));
+                    c
+                }
+            };
+            let e = &mut classes[c as usize];
+            e.1 += 1;
+            e.2 += g.size_of(n);
+            class_of.push(c);
         }
+        drop(index);
         let unused = RowKey::unused();
-        let mut named: Vec<(Vec<KindKey>, PartitionRow)> = groups
+        let mut named: Vec<(u32, Vec<KindKey>, PartitionRow)> = classes
             .into_iter()
-            .map(|(kinds, (count, size))| {
+            .enumerate()
+            .map(|(c, (kinds, count, size))| {
                 let mut names: Vec<String> = kinds
                     .iter()
                     .map(|&k| k.graph_name(g).unwrap_or_else(|| name_of(k)))
@@ -359,27 +425,33 @@ impl Partition {
                 } else {
                     names.join(", ")
                 };
-                (
-                    kinds,
-                    PartitionRow {
-                        key: unused,
-                        name,
-                        count,
-                        size,
-                    },
-                )
+                let row = PartitionRow {
+                    key: unused,
+                    name,
+                    count,
+                    size,
+                };
+                (c as u32, kinds, row)
             })
             .collect();
-        named.sort_by(|(ka, a), (kb, b)| {
+        named.sort_by(|(_, ka, a), (_, kb, b)| {
             b.size
                 .cmp(&a.size)
                 .then_with(|| a.name.cmp(&b.name))
                 .then(ka.cmp(kb))
         });
+        let mut row_of_class = vec![0u32; named.len()];
+        for (r, (c, _, _)) in named.iter().enumerate() {
+            row_of_class[*c as usize] = r as u32;
+        }
+        for c in &mut class_of {
+            *c = row_of_class[*c as usize];
+        }
+        let members = RowMembers::from_assignment(named.len(), set, &class_of);
         let (count, size) = named
             .iter()
-            .fold((0, 0), |(c, s), (_, r)| (c + r.count, s + r.size));
-        let (kinds, rows): (Vec<_>, Vec<_>) = named.into_iter().unzip();
+            .fold((0, 0), |(c, s), (_, _, r)| (c + r.count, s + r.size));
+        let (kinds, rows): (Vec<_>, Vec<_>) = named.into_iter().map(|(_, k, r)| (k, r)).unzip();
         Partition {
             classifiers: vec![base],
             rows,
@@ -387,14 +459,45 @@ impl Partition {
             size,
             referrer_kinds: Some(kinds),
             via_labels: None,
+            members: OnceLock::from(members),
         }
     }
 
-    fn row_index(&self, row: &PartitionRow) -> usize {
-        self.rows
+    /// Each row's members (computed on first use by classing the members again).
+    pub fn members(&self, g: &HeapGraph, set: &NodeSet) -> &RowMembers {
+        self.members.get_or_init(|| self.assign_rows(g, set))
+    }
+
+    /// Classes every member of `set` again and files it under its row.
+    fn assign_rows(&self, g: &HeapGraph, set: &NodeSet) -> RowMembers {
+        debug_assert!(self.referrer_kinds.is_none() && self.via_labels.is_none());
+        let index: FastMap<RowKey, u32> = self
+            .rows
             .iter()
-            .position(|r| std::ptr::eq(r, row))
-            .expect("a row of this partition")
+            .enumerate()
+            .map(|(r, row)| (row.key, r as u32))
+            .collect();
+        let mut key = RowKey {
+            len: self.classifiers.len() as u8,
+            keys: [KindKey::Unity; MAX_FACTORS],
+        };
+        let mut last: Option<(RowKey, u32)> = None;
+        let mut row_of: Vec<u32> = Vec::with_capacity(set.count() as usize);
+        for n in set.iter() {
+            for (slot, c) in key.keys.iter_mut().zip(&self.classifiers) {
+                *slot = c.classify(g, n);
+            }
+            let r = match last {
+                Some((k, r)) if k == key => r,
+                _ => {
+                    let r = index.get(&key).copied().unwrap_or(NO_ROW);
+                    last = Some((key, r));
+                    r
+                }
+            };
+            row_of.push(r);
+        }
+        RowMembers::from_assignment(self.rows.len(), set, &row_of)
     }
 
     /// Heapy's table header: the factors' headers joined by ` & `.
@@ -412,29 +515,18 @@ impl Partition {
             .join(" & ")
     }
 
-    /// The members of `set` in row `row`.
-    pub fn row_set(&self, g: &HeapGraph, set: &NodeSet, row: &PartitionRow) -> NodeSet {
-        if let Some(all) = &self.via_labels {
-            let index = self.row_index(row);
-            return crate::via::select_via(g, set, all.row(index));
+    /// The members of `set` (the set partitioned) in row `index`.
+    pub fn row_set(&self, g: &HeapGraph, set: &NodeSet, index: usize) -> NodeSet {
+        NodeSet::from_sorted_slice(set.universe(), self.members(g, set).row(index))
+    }
+
+    /// The members of `set` in rows `lo..hi`.
+    pub fn rows_set(&self, g: &HeapGraph, set: &NodeSet, lo: usize, hi: usize) -> NodeSet {
+        if hi == lo + 1 {
+            return self.row_set(g, set, lo);
         }
-        if let Some(all) = &self.referrer_kinds {
-            let index = self.row_index(row);
-            let want = &all[index];
-            return NodeSet::from_ids(
-                set.universe(),
-                set.iter()
-                    .filter(|&n| &referrer_kinds(g, n, self.classifiers[0]) == want),
-            );
-        }
-        let mut out = set.clone();
-        for (c, &k) in self.classifiers.iter().zip(row.key.keys()) {
-            out = match k {
-                KindKey::Id(n) => NodeSet::from_ids(set.universe(), [n]).intersection(&out),
-                _ => c.select(g, &out, k),
-            };
-        }
-        out
+        let members = self.members(g, set).rows(lo, hi);
+        NodeSet::from_ids(set.universe(), members.iter().copied())
     }
 }
 
@@ -472,7 +564,7 @@ mod tests {
         let p = Partition::new(&g, &g.full_set(), &[Classifier::Type], |_| unreachable!()).unwrap();
         assert_eq!(p.rows[0].name, "dict");
         assert_eq!(p.rows[0].count, 2);
-        let sel = p.row_set(&g, &g.full_set(), &p.rows[0]);
+        let sel = p.row_set(&g, &g.full_set(), 0);
         assert_eq!(sel.count(), 2);
         let m = Partition::new(&g, &g.full_set(), &[Classifier::Module], |_| "sys".into()).unwrap();
         assert_eq!(
@@ -498,9 +590,7 @@ mod tests {
             vec!["dict & 104", "module & 72", "dict & 64", "__main__.A & 48"]
         );
         assert_eq!(
-            p.row_set(&g, &g.full_set(), &p.rows[2])
-                .iter()
-                .collect::<Vec<_>>(),
+            p.row_set(&g, &g.full_set(), 2).iter().collect::<Vec<_>>(),
             vec![NodeId(3)]
         );
         assert!(Partition::new(&g, &g.full_set(), &[], |_| unreachable!()).is_err());
@@ -521,11 +611,8 @@ mod tests {
                 ("dict of __main__.A, module", 1)
             ]
         );
-        let last = &p.rows[2];
         assert_eq!(
-            p.row_set(&g, &g.full_set(), last)
-                .iter()
-                .collect::<Vec<_>>(),
+            p.row_set(&g, &g.full_set(), 2).iter().collect::<Vec<_>>(),
             vec![NodeId(3)]
         );
     }

@@ -101,13 +101,18 @@ impl Label {
     /// Heapy's text with the referrer left out: `.x`, `['k']`, `list(_)[3]`.
     pub fn text(&self) -> String {
         let mut s = String::new();
+        self.write_text(&mut s);
+        s
+    }
+
+    /// Appends [`Label::text`] to `out`.
+    pub fn write_text(&self, out: &mut String) {
         match (self.relation, &self.order) {
             (Relation::SetMember, LabelOrder::Int(i)) => {
-                let _ = write!(s, "list(_)[{i}]");
+                let _ = write!(out, "list(_)[{i}]");
             }
-            _ => self.append_to(&mut s),
+            _ => self.append_to(out),
         }
-        s
     }
 
     /// Whether the label wraps its referrer's expression (`list(expr)[3]`) rather than

@@ -17,6 +17,8 @@ pub struct TypeRecord {
     pub name: String,
     pub is_dict: bool,
     pub is_module: bool,
+    /// Addresses of the types of its MRO, itself first (kinds compare types by them).
+    pub mro: Vec<u64>,
 }
 
 /// A node's row as handed to Python.
@@ -105,6 +107,15 @@ impl HeapGraph {
 
     pub fn type_record(&self, t: TypeId) -> &TypeRecord {
         &self.types[t.index()]
+    }
+
+    /// The id of the type at `address`, if some node has that type (a scan of the type
+    /// table, which is small).
+    pub fn type_at(&self, address: u64) -> Option<TypeId> {
+        self.types
+            .iter()
+            .position(|t| t.address == address)
+            .map(|i| TypeId(i as u32))
     }
 
     /// Type of the object whose `__dict__` node `n` is, if `n` is an owned dict.
@@ -212,7 +223,8 @@ impl HeapGraph {
 
     /// Nodes reachable from `start` through forward edges, not entering `blocked`.
     pub fn closure(&self, start: &NodeSet, blocked: &NodeSet) -> NodeSet {
-        let mut seen = start.difference(blocked);
+        let blocked = blocked.dense();
+        let mut seen = start.difference(&blocked).into_dense();
         let mut stack: Vec<NodeId> = seen.iter().collect();
         while let Some(n) = stack.pop() {
             for &m in self.referents(n) {
@@ -226,13 +238,10 @@ impl HeapGraph {
 
     /// Nodes whose address is in `addrs` (addresses absent from the graph are skipped).
     pub fn set_of_addresses(&self, addrs: impl IntoIterator<Item = u64>) -> NodeSet {
-        let mut set = self.empty_set();
-        for a in addrs {
-            if let Some(n) = self.node_of(a) {
-                set.insert(n);
-            }
-        }
-        set
+        NodeSet::from_ids(
+            self.node_count(),
+            addrs.into_iter().filter_map(|a| self.node_of(a)),
+        )
     }
 
     /// Approximate bytes held by the graph itself.
@@ -269,6 +278,7 @@ impl TypeTable {
             name: String::new(),
             is_dict,
             is_module,
+            mro: Vec::new(),
         });
         self.ids.insert(address, t);
         t
@@ -573,6 +583,13 @@ impl GraphBuilder {
         }
     }
 
+    /// MROs of the interned types (addresses, each type first), by `TypeId`.
+    pub fn set_type_mros(&mut self, mros: Vec<Vec<u64>>) {
+        for (rec, mro) in self.types.types.iter_mut().zip(mros) {
+            rec.mro = mro;
+        }
+    }
+
     pub fn set_size(&mut self, n: NodeId, size: u64) {
         self.sizes[n.index()] = size;
     }
@@ -673,6 +690,11 @@ pub(crate) mod tests {
         }
         b.add_root("i0_modules".into(), NodeId(2));
         b.set_type_names(vec!["__main__.A".into(), "dict".into(), "module".into()]);
+        b.set_type_mros(vec![
+            vec![0x9000, 0x1],
+            vec![0x9100, 0x1],
+            vec![0x9200, 0x1],
+        ]);
         b.build()
     }
 

@@ -18,11 +18,14 @@ mod fast_hash;
 mod graph;
 mod ids;
 mod nodeset;
+mod predicate;
 mod shortest_paths;
 mod via;
 
 pub use address_index::{AddressCode, AddressIndex, RankCursor};
-pub use classify::{Classifier, KindKey, Partition, PartitionRow, RowKey, MAX_FACTORS};
+pub use classify::{
+    Classifier, KindKey, Partition, PartitionRow, RowKey, RowMembers, MAX_FACTORS, NO_ROW,
+};
 pub use dominators::{Dominator, DominatorTree};
 pub use edge_labels::{EdgeLabeler, EdgeLabels, Label, LabelOrder, LabelTable, Relation};
 pub use error::CoreError;
@@ -30,7 +33,8 @@ pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable, WalkRecorder};
 pub use ids::{LabelId, NodeId, TypeId};
 pub use nodeset::NodeSet;
+pub use predicate::{select_referred_by, select_via_cmp, Cmp, KindPredicate, SetArg, TypeArg};
 pub use shortest_paths::{
     is_thread_root, EdgePair, NoPath, PathSource, PathStep, ShortestPaths, ROOT_NODE,
 };
-pub use via::{py_str_repr, select_via, via_row_name, ViaRows};
+pub use via::{py_str_repr, via_row_name, ViaRows};

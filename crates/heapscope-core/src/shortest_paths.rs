@@ -149,6 +149,9 @@ impl ShortestPaths {
         avoid_edges: &FastMap<EdgePair, ()>,
     ) -> Result<Self, CoreError> {
         let labels = g.edge_labels().ok_or(CoreError::NoEdges)?;
+        // bitsets for the membership tests of the search
+        let (targets, avoid_nodes) = (targets.dense(), avoid_nodes.dense());
+        let (targets, avoid_nodes) = (&*targets, &*avoid_nodes);
         let avoided = |from: u32, to: NodeId| -> bool {
             avoid_nodes.contains(to)
                 || (!avoid_edges.is_empty() && avoid_edges.contains_key(&(from, to.0)))

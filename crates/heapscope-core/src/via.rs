@@ -6,7 +6,9 @@
 //! the set; most objects have a single referrer, so single-label classes are counted in
 //! an array by label and only the rest go through a map.
 
-use crate::classify::{Partition, PartitionRow, RowKey};
+use std::sync::OnceLock;
+
+use crate::classify::{Partition, PartitionRow, RowKey, RowMembers, NO_ROW};
 use crate::{Classifier, FastMap, HeapGraph, LabelId, NodeId, NodeSet};
 
 /// The in-edge labels of the members of `set` (labels must have been computed): most
@@ -22,6 +24,7 @@ const NO_LABEL: u32 = u32::MAX;
 impl ViaLabels {
     fn collect(g: &HeapGraph, set: &NodeSet) -> Self {
         let labels = g.edge_labels().expect("edge labels were computed");
+        let set = &*set.dense();
         let mut via = ViaLabels {
             first: vec![NO_LABEL; g.node_count()],
             extra: Vec::new(),
@@ -84,14 +87,26 @@ impl ViaLabels {
     }
 }
 
+/// Calls `f` with every member of `set` some edge refers to and its sorted label set,
+/// in id order (labels must have been computed).
+pub(crate) fn for_each_labelled(g: &HeapGraph, set: &NodeSet, f: impl FnMut(NodeId, &[LabelId])) {
+    ViaLabels::collect(g, set).for_each(f);
+}
+
 /// Python's `repr` of a string (single quotes unless the text has one and no double).
 pub fn py_str_repr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    py_str_repr_into(s, &mut out);
+    out
+}
+
+/// Appends [`py_str_repr`] of `s` to `out`.
+pub fn py_str_repr_into(s: &str, out: &mut String) {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
         '\''
     };
-    let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for ch in s.chars() {
         match ch {
@@ -107,34 +122,36 @@ pub fn py_str_repr(s: &str) -> String {
         }
     }
     out.push(quote);
-    out
 }
 
 /// Heapy's row name for a set of labels.
 pub fn via_row_name(g: &HeapGraph, labels: &[LabelId]) -> String {
+    let mut out = String::new();
+    write_row_name(g, labels, &mut String::new(), &mut out);
+    out
+}
+
+/// Appends the row name of `labels` to `out` (`text` is scratch space): the labels'
+/// reprs, sorted, joined by `, `.
+fn write_row_name(g: &HeapGraph, labels: &[LabelId], text: &mut String, out: &mut String) {
     let table = &g.edge_labels().expect("edge labels were computed").table;
+    if let [one] = labels {
+        text.clear();
+        table.get(*one).write_text(text);
+        py_str_repr_into(text, out);
+        return;
+    }
     let mut names: Vec<String> = labels
         .iter()
         .map(|&l| py_str_repr(&table.get(l).text()))
         .collect();
     names.sort();
-    names.join(", ")
-}
-
-/// The members of `set` whose label set is exactly `want` (sorted, deduplicated).
-pub fn select_via(g: &HeapGraph, set: &NodeSet, want: &[LabelId]) -> NodeSet {
-    let mut out = NodeSet::empty(set.universe());
-    let mut referred = NodeSet::empty(set.universe());
-    ViaLabels::collect(g, set).for_each(|n, labels| {
-        referred.insert(n);
-        if labels == want {
-            out.insert(n);
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
         }
-    });
-    if want.is_empty() {
-        return set.difference(&referred);
+        out.push_str(name);
     }
-    out
 }
 
 /// The label set of each row of a partition by Via, flat (a heap can have hundreds of
@@ -160,65 +177,112 @@ impl ViaRows {
     }
 }
 
+/// A class of a partition by Via while it is being made: its labels (in the flat list),
+/// count, size and name (in the names' arena).
+struct ViaClass {
+    labels: (u32, u32),
+    count: u64,
+    size: u64,
+    name: (u32, u32),
+}
+
 impl Partition {
     /// Partition by Via (labels must have been computed: see `HeapGraph::edge_labels`).
+    /// Each member is classed once (single labels through one map, label sets through
+    /// another) and filed under its row; row names are written into one string.
     pub fn by_via(g: &HeapGraph, set: &NodeSet) -> Partition {
-        // Count and size per class: single labels and label sets in maps.
-        let mut single: FastMap<LabelId, (u64, u64)> = FastMap::default();
-        let mut multi: FastMap<Vec<LabelId>, (u64, u64)> = FastMap::default();
-        let mut referred = NodeSet::empty(set.universe());
-        ViaLabels::collect(g, set).for_each(|n, labels| {
-            referred.insert(n);
-            let size = g.size_of(n);
-            let slot = match labels {
-                [one] => single.entry(*one).or_insert((0, 0)),
-                _ => multi.entry(labels.to_vec()).or_insert((0, 0)),
-            };
-            slot.0 += 1;
-            slot.1 += size;
-        });
-        // Rows with their label sets as (start, len) into one flat list, sorted in place
-        // (Heapy's order: size descending, then name), then split.
+        let mut single: FastMap<LabelId, u32> = FastMap::default();
+        let mut multi: FastMap<Vec<LabelId>, u32> = FastMap::default();
+        let mut classes: Vec<ViaClass> = Vec::new();
         let mut flat: Vec<LabelId> = Vec::new();
-        let mut rows: Vec<(PartitionRow, u32, u32)> =
-            Vec::with_capacity(single.len() + multi.len() + 1);
-        let mut push = |labels: &[LabelId], count: u64, size: u64| {
+        let mut names = String::new();
+        let mut text = String::new();
+        let mut new_class = |labels: &[LabelId], classes: &mut Vec<ViaClass>| -> u32 {
             let start = flat.len() as u32;
             flat.extend_from_slice(labels);
-            let row = PartitionRow {
-                key: RowKey::unused(),
-                name: via_row_name(g, labels),
-                count,
-                size,
-            };
-            rows.push((row, start, labels.len() as u32));
+            let name_start = names.len() as u32;
+            write_row_name(g, labels, &mut text, &mut names);
+            classes.push(ViaClass {
+                labels: (start, labels.len() as u32),
+                count: 0,
+                size: 0,
+                name: (name_start, names.len() as u32),
+            });
+            classes.len() as u32 - 1
         };
-        for (l, (count, size)) in single {
-            push(&[l], count, size);
-        }
-        for (labels, (count, size)) in multi {
-            push(&labels, count, size);
-        }
-        let unreferred = set.difference(&referred);
-        if !unreferred.is_empty() {
-            push(&[], unreferred.count(), g.total_size(&unreferred));
-        }
-        rows.sort_unstable_by(|(a, _, _), (b, _, _)| {
-            b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name))
+        let mut class_of_node = vec![NO_ROW; g.node_count()];
+        ViaLabels::collect(g, set).for_each(|n, labels| {
+            let c = match labels {
+                [one] => match single.get(one) {
+                    Some(&c) => c,
+                    None => {
+                        let c = new_class(labels, &mut classes);
+                        single.insert(*one, c);
+                        c
+                    }
+                },
+                _ => match multi.get(labels) {
+                    Some(&c) => c,
+                    None => {
+                        let c = new_class(labels, &mut classes);
+                        multi.insert(labels.to_vec(), c);
+                        c
+                    }
+                },
+            };
+            class_of_node[n.index()] = c;
         });
+        drop((single, multi));
+        // Members no edge refers to: the class of no labels.
+        let mut unreferred = NO_ROW;
+        let mut class_of: Vec<u32> = Vec::with_capacity(set.count() as usize);
+        for n in set.iter() {
+            let mut c = class_of_node[n.index()];
+            if c == NO_ROW {
+                if unreferred == NO_ROW {
+                    unreferred = new_class(&[], &mut classes);
+                }
+                c = unreferred;
+            }
+            let class = &mut classes[c as usize];
+            class.count += 1;
+            class.size += g.size_of(n);
+            class_of.push(c);
+        }
+        drop(class_of_node);
+        // Heapy's order: size descending, then name.
+        let name = |c: &ViaClass| &names[c.name.0 as usize..c.name.1 as usize];
+        let mut order: Vec<u32> = (0..classes.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&classes[a as usize], &classes[b as usize]);
+            b.size.cmp(&a.size).then_with(|| name(a).cmp(name(b)))
+        });
+        let mut row_of_class = vec![0u32; classes.len()];
         let mut sorted = ViaRows {
-            starts: Vec::with_capacity(rows.len() + 1),
+            starts: Vec::with_capacity(order.len() + 1),
             labels: Vec::with_capacity(flat.len()),
         };
-        for &(_, start, len) in &rows {
+        let mut rows: Vec<PartitionRow> = Vec::with_capacity(order.len());
+        for (r, &c) in order.iter().enumerate() {
+            row_of_class[c as usize] = r as u32;
+            let class = &classes[c as usize];
+            let (start, len) = class.labels;
             sorted.starts.push(sorted.labels.len() as u32);
             sorted
                 .labels
                 .extend_from_slice(&flat[start as usize..(start + len) as usize]);
+            rows.push(PartitionRow {
+                key: RowKey::unused(),
+                name: name(class).to_string(),
+                count: class.count,
+                size: class.size,
+            });
         }
         sorted.starts.push(sorted.labels.len() as u32);
-        drop(flat);
-        let rows: Vec<PartitionRow> = rows.into_iter().map(|(row, _, _)| row).collect();
+        for c in &mut class_of {
+            *c = row_of_class[*c as usize];
+        }
+        let members = RowMembers::from_assignment(rows.len(), set, &class_of);
         let (count, size) = rows
             .iter()
             .fold((0, 0), |(c, s), r| (c + r.count, s + r.size));
@@ -229,6 +293,7 @@ impl Partition {
             size,
             referrer_kinds: None,
             via_labels: Some(sorted),
+            members: OnceLock::from(members),
         }
     }
 }
@@ -237,7 +302,7 @@ impl Partition {
 mod tests {
     use super::*;
     use crate::graph::tests::sample_graph;
-    use crate::{EdgeLabeler, Label, Relation};
+    use crate::{select_via_cmp, Cmp, EdgeLabeler, Label, Relation, SetArg};
 
     #[test]
     fn reprs_like_python() {
@@ -271,9 +336,20 @@ mod tests {
             ]
         );
         let v = g.edge_labels().unwrap().table.id_of_text("['v']").unwrap();
-        let sel = select_via(&g, &g.full_set(), &[v]);
-        assert_eq!(sel.iter().collect::<Vec<_>>(), vec![NodeId(3)]);
-        let none = select_via(&g, &g.full_set(), &[]);
-        assert_eq!(none.iter().collect::<Vec<_>>(), vec![NodeId(0)]);
+        let all = g.full_set();
+        let sel = |want: Vec<LabelId>, cmp| {
+            let set = select_via_cmp(&g, &all, &SetArg::new(want, 0), cmp);
+            set.iter().map(|n| n.0).collect::<Vec<_>>()
+        };
+        assert_eq!(sel(vec![v], Cmp::Eq), vec![3]);
+        assert_eq!(sel(vec![], Cmp::Eq), vec![0]);
+        assert_eq!(sel(vec![v], Cmp::Le), vec![0, 3]);
+        assert_eq!(sel(vec![v, dict], Cmp::Lt), vec![0, 1, 3]);
+        assert_eq!(sel(vec![], Cmp::Gt), vec![1, 2, 3]);
+        // the rows' sets are the members filed under each row
+        let rows: Vec<Vec<u32>> = (0..p.rows.len())
+            .map(|r| p.row_set(&g, &all, r).iter().map(|n| n.0).collect())
+            .collect();
+        assert_eq!(rows, vec![vec![1], vec![2], vec![3], vec![0]]);
     }
 }

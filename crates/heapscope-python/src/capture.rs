@@ -156,6 +156,26 @@ unsafe extern "C" fn visit_root(
     0
 }
 
+/// Addresses of the types of `tp`'s MRO, `tp` first (read from `tp_mro`: no Python
+/// code runs, no `__subclasscheck__`).
+///
+/// # Safety
+/// `tp` must be a live type object.
+pub unsafe fn type_mro(tp: *mut ffi::PyTypeObject) -> Vec<u64> {
+    let mro = unsafe { (*tp).tp_mro };
+    if mro.is_null() || unsafe { ffi::PyTuple_Check(mro) } == 0 {
+        return vec![tp as u64];
+    }
+    let n = unsafe { ffi::PyTuple_GET_SIZE(mro) };
+    let mut out: Vec<u64> = (0..n)
+        .map(|i| unsafe { ffi::PyTuple_GET_ITEM(mro, i) } as u64)
+        .collect();
+    if out.first() != Some(&(tp as u64)) {
+        out.insert(0, tp as u64);
+    }
+    out
+}
+
 /// Names a type for the kind tables; `namer` is the Python layer's renderer.
 fn type_name(py: Python<'_>, namer: Option<&Bound<'_, PyAny>>, tp: *mut PyObject) -> String {
     if let Some(namer) = namer {
@@ -419,6 +439,12 @@ pub fn capture(
         .map(|&t| type_name(py, namer, t as *mut PyObject))
         .collect();
     builder.set_type_names(names);
+    let mros: Vec<Vec<u64>> = builder
+        .type_addresses()
+        .iter()
+        .map(|&t| unsafe { type_mro(t as *mut ffi::PyTypeObject) })
+        .collect();
+    builder.set_type_mros(mros);
     for n in deferred {
         let a = builder.addresses()[n.index()];
         let s = unsafe { sizes.size_of(a as *mut PyObject) };

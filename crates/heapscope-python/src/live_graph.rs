@@ -7,15 +7,15 @@ use std::ffi::CString;
 use std::sync::OnceLock;
 
 use heapscope_core::{
-    select_via, Classifier, Dominator, DominatorTree, HeapGraph, KindKey, NodeId, NodeSet,
-    Partition, TypeId,
+    select_referred_by, select_via_cmp, Classifier, Cmp, Dominator, DominatorTree, HeapGraph,
+    KindKey, KindPredicate, NodeId, NodeSet, Partition, SetArg, TypeArg, TypeId,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyList, PyType};
 
-use crate::capture::{capture, CaptureSpec};
+use crate::capture::{capture, type_mro, CaptureSpec};
 use crate::errors::{to_pyerr, CaptureError, DifferentHeapsError};
 use crate::paths::{shortest_paths, ShortestPathsHandle};
 use crate::relate;
@@ -285,14 +285,84 @@ impl LiveGraph {
 /// Names the kinds a graph cannot name itself (modules, by their `__name__`).
 fn module_name(py: Python<'_>, g: &HeapGraph, key: KindKey) -> String {
     match key {
-        KindKey::Module(n) => object_at(py, g.address(n))
-            .bind(py)
-            .getattr("__name__")
-            .ok()
-            .and_then(|s| crate::text::str_text(&s))
-            .unwrap_or_else(|| "?".to_string()),
+        KindKey::Module(n) => module_name_at(py, g.address(n)).unwrap_or_else(|| "?".to_string()),
         _ => String::new(),
     }
+}
+
+/// The `__name__` in the dict of the module at `addr` (a node of a live graph, so
+/// alive): read without running Python code (no module subclass's properties).
+fn module_name_at(py: Python<'_>, addr: u64) -> Option<String> {
+    let name = unsafe { ffi::PyModule_GetNameObject(addr as *mut ffi::PyObject) };
+    if name.is_null() {
+        unsafe { ffi::PyErr_Clear() };
+        return None;
+    }
+    let name = unsafe { Bound::from_owned_ptr(py, name) };
+    crate::text::str_text(&name)
+}
+
+/// The members of `set` that are modules named `name`.
+fn modules_named(py: Python<'_>, g: &HeapGraph, set: &NodeSet, name: &str) -> NodeSet {
+    NodeSet::from_ids(
+        set.universe(),
+        set.iter().filter(|&n| {
+            g.type_record(g.type_of(n)).is_module
+                && module_name_at(py, g.address(n)).as_deref() == Some(name)
+        }),
+    )
+}
+
+fn cmp_of(op: &str) -> PyResult<Cmp> {
+    Cmp::from_op(op).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "a comparison is one of '<', '<=', '>=', '>', '==', '!=', not {op:?}"
+        ))
+    })
+}
+
+/// A kind's type with its MRO (read from the type object: no Python code runs).
+fn type_arg(obj: &Bound<'_, PyAny>) -> PyResult<TypeArg> {
+    let t = obj.cast::<PyType>()?;
+    let tp = t.as_type_ptr();
+    Ok(TypeArg {
+        address: tp as u64,
+        mro: unsafe { type_mro(tp) },
+    })
+}
+
+/// One kind of a set-valued kind's argument, as `Partition.row_kinds` describes kinds:
+/// `(tag, object, number)`.
+type KindSpec<'py> = (String, Option<Bound<'py, PyAny>>, Option<u64>);
+
+/// The class keys of `g` that `kinds` name; kinds the graph has no class for (a type
+/// no object has, or a kind that is not a class of the relation) are counted apart.
+fn class_keys(py: Python<'_>, g: &HeapGraph, kinds: &[KindSpec<'_>]) -> PyResult<SetArg<KindKey>> {
+    let mut known = Vec::new();
+    let mut unknown = 0;
+    for (tag, obj, number) in kinds {
+        let address = obj.as_ref().map(|o| o.as_ptr() as u64);
+        let key = match (tag.as_str(), address) {
+            ("type", Some(a)) => g.type_at(a).map(KindKey::Type),
+            ("dictof", None) => Some(KindKey::DictNoOwner),
+            ("dictof", Some(a)) => g.type_at(a).map(KindKey::DictOf),
+            ("size", _) => number.map(KindKey::Size),
+            ("module", Some(_)) => {
+                let name: String = obj.as_ref().map_or(Ok(String::new()), |o| o.extract())?;
+                modules_named(py, g, &g.full_set(), &name)
+                    .iter()
+                    .next()
+                    .map(KindKey::Module)
+            }
+            ("unity", _) => Some(KindKey::Unity),
+            _ => None,
+        };
+        match key {
+            Some(k) => known.push(k),
+            None => unknown += 1,
+        }
+    }
+    Ok(SetArg::new(known, unknown))
 }
 
 pub fn require_edges(g: &HeapGraph) -> PyResult<()> {
@@ -397,10 +467,11 @@ impl NodeSetHandle {
         }
     }
 
+    /// A set of the same graph (small sets kept as lists of ids).
     fn derive(&self, py: Python<'_>, set: NodeSet) -> NodeSetHandle {
         NodeSetHandle {
             graph: self.graph.clone_ref(py),
-            set,
+            set: set.compact(),
         }
     }
 
@@ -586,39 +657,67 @@ impl NodeSetHandle {
         self.graph.as_ptr() == other.graph.as_ptr() && self.set == other.set
     }
 
-    /// The members of one class: `kind` is `type` (exact type at `address`), `class`
-    /// (Clodo: that type, dicts excluded), `dictof` (dicts owned by an instance of the type
-    /// at `address`; 0 = dicts with no owner) or `size` (`address` is the size).
-    fn select(&self, py: Python<'_>, kind: &str, address: u64) -> PyResult<NodeSetHandle> {
+    /// The members in a kind: `kind` is `type` (`arg`: a type), `class` (Clodo's class:
+    /// a type, dicts left out), `dictof` (dicts by owner type; None: no owner), `size`
+    /// (an int) or `module` (a name; `==` only); `op` compares types by subclassing
+    /// over the MRO, sizes as numbers.
+    fn select_kind(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        op: &str,
+        arg: &Bound<'_, PyAny>,
+    ) -> PyResult<NodeSetHandle> {
         let g = &self.graph.get().graph;
-        let type_id = || {
-            g.types()
-                .iter()
-                .position(|t| t.address == address)
-                .map(|i| TypeId(i as u32))
-        };
-        let (classifier, key) = match kind {
-            "type" => match type_id() {
-                Some(t) => (Classifier::Type, KindKey::Type(t)),
-                None => return Ok(self.derive(py, g.empty_set())),
+        let cmp = cmp_of(op)?;
+        let predicate = match kind {
+            "type" => KindPredicate::Type {
+                cmp,
+                target: type_arg(arg)?,
             },
-            "class" => match type_id() {
-                Some(t) => (Classifier::Clodo, KindKey::Type(t)),
-                None => return Ok(self.derive(py, g.empty_set())),
+            "class" => KindPredicate::Class {
+                cmp,
+                target: type_arg(arg)?,
             },
-            "dictof" if address == 0 => (Classifier::Clodo, KindKey::DictNoOwner),
-            "dictof" => match type_id() {
-                Some(t) => (Classifier::Clodo, KindKey::DictOf(t)),
-                None => return Ok(self.derive(py, g.empty_set())),
+            "dictof" => KindPredicate::DictOf {
+                cmp,
+                owner: if arg.is_none() {
+                    None
+                } else {
+                    Some(type_arg(arg)?)
+                },
             },
-            "size" => (Classifier::Size, KindKey::Size(address)),
+            "size" => KindPredicate::Size {
+                cmp,
+                size: arg.extract()?,
+            },
+            "module" if cmp == Cmp::Eq => {
+                let name: String = arg.extract()?;
+                return Ok(self.derive(py, modules_named(py, g, &self.set, &name)));
+            }
             other => {
                 return Err(PyValueError::new_err(format!(
-                    "unknown selection kind {other:?}"
+                    "no selection of kind {other:?} with {op:?}"
                 )))
             }
         };
-        Ok(self.derive(py, classifier.select(g, &self.set, key)))
+        Ok(self.derive(py, predicate.select(g, &self.set)))
+    }
+
+    /// Heapy's `Rcs(...).alt(op)`: members whose referrers' classes under `base` compare
+    /// `op` to `kinds` as sets (the graph must have edges).
+    fn select_referred_by(
+        &self,
+        py: Python<'_>,
+        base: &str,
+        kinds: Vec<KindSpec<'_>>,
+        op: &str,
+    ) -> PyResult<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        require_edges(g)?;
+        let want = class_keys(py, g, &kinds)?;
+        let set = select_referred_by(g, &self.set, classifier_named(base)?, &want, cmp_of(op)?);
+        Ok(self.derive(py, set))
     }
 
     /// Heapy's Rcs: members classed by the set of `base` classes of their referrers (the
@@ -649,21 +748,24 @@ impl NodeSetHandle {
         })
     }
 
-    /// Members referred to by edges of exactly these labels (texts like `.x`, `[0]`).
-    fn select_via(&self, py: Python<'_>, labels: Vec<String>) -> PyResult<NodeSetHandle> {
+    /// Heapy's `Via(...).alt(op)`: members whose in-edge labels compare `op` to these
+    /// labels (texts like `.x`, `[0]`) as sets.
+    #[pyo3(signature = (labels, op="=="))]
+    fn select_via(&self, py: Python<'_>, labels: Vec<String>, op: &str) -> PyResult<NodeSetHandle> {
         let g = &self.graph.get().graph;
         require_edges(g)?;
+        let cmp = cmp_of(op)?;
         let table = &relate::edge_labels(py, g).map_err(to_pyerr)?.table;
-        let mut ids = Vec::with_capacity(labels.len());
+        let mut known = Vec::with_capacity(labels.len());
+        let mut unknown = 0;
         for text in &labels {
             match table.id_of_text(text) {
-                Some(id) => ids.push(id),
-                None => return Ok(self.derive(py, g.empty_set())),
+                Some(id) => known.push(id),
+                None => unknown += 1,
             }
         }
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(self.derive(py, select_via(g, &self.set, &ids)))
+        let want = SetArg::new(known, unknown);
+        Ok(self.derive(py, select_via_cmp(g, &self.set, &want, cmp)))
     }
 
     /// Heapy's dominos: what would be freed if the references to these objects went.
@@ -836,13 +938,31 @@ impl PartitionHandle {
                 rows: n,
             }));
         }
-        let mut out = NodeSet::empty(self.set.universe());
-        for row in &self.part.rows[start..stop.min(n)] {
-            out = out.union(&self.part.row_set(g, &self.set, row));
-        }
         Ok(NodeSetHandle {
             graph: self.graph.clone_ref(py),
-            set: out,
+            set: self
+                .part
+                .rows_set(g, &self.set, start, stop.min(n).max(start + 1)),
         })
+    }
+
+    /// The set of each row `start..stop`, in order (the members of all rows are filed
+    /// once: linear in the partition).
+    #[pyo3(signature = (start=0, stop=None))]
+    fn row_sets(
+        &self,
+        py: Python<'_>,
+        start: usize,
+        stop: Option<usize>,
+    ) -> PyResult<Vec<NodeSetHandle>> {
+        let g = &self.graph.get().graph;
+        let n = self.part.rows.len();
+        let stop = stop.unwrap_or(n).min(n);
+        Ok((start.min(stop)..stop)
+            .map(|r| NodeSetHandle {
+                graph: self.graph.clone_ref(py),
+                set: self.part.row_set(g, &self.set, r),
+            })
+            .collect())
     }
 }

@@ -1,0 +1,224 @@
+"""Queries evaluated in Rust: kind predicates with ``.alt`` comparisons, whole partitions,
+byid, capture reuse and Idset partitions. Results are compared with a model computed
+in Python over the same objects, and with guppy3 where guppy3 answers the question."""
+
+from __future__ import annotations
+
+import collections.abc
+import itertools
+import sys
+from typing import Any
+
+import pytest
+
+from heapscope import hpy
+from heapscope.kinds import ALT_OPS, type_compares
+
+
+class Base:
+    pass
+
+
+class Mid(Base):
+    pass
+
+
+class Leaf(Mid):
+    __slots__ = ("x",)
+
+
+class Other:
+    pass
+
+
+OBJECTS: list[Any] = [
+    Base(), Mid(), Mid(), Leaf(), Other(), {}, {"k": 1}, [], [1, 2, 3], (1, 2), 1.5, 10**20, "abc", b"xy",
+    Base, Mid, Leaf, sys, collections.OrderedDict(a=1),
+]
+OBJECTS += [o.__dict__ for o in OBJECTS[:3]]  # dicts owned by Base / Mid instances
+
+
+@pytest.fixture(scope="module")
+def h() -> Any:
+    return hpy()
+
+
+@pytest.fixture(scope="module")
+def x(h: Any) -> Any:
+    return h.iso(*OBJECTS)
+
+
+def members(s: Any) -> set[int]:
+    return {id(o) for o in s.nodes}
+
+
+def model(keep: Any) -> set[int]:
+    return {id(o) for o in OBJECTS if keep(o)}
+
+
+# -- kind predicates ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ALT_OPS)
+@pytest.mark.parametrize("target", [object, Base, Mid, Leaf, dict, int, type, collections.abc.Mapping])
+def test_type_alt_is_subclassing_over_the_mro(h: Any, x: Any, op: str, target: type) -> None:
+    got = members(x & h.Type(target).alt(op))
+    assert got == model(lambda o: type_compares(type(o), target, op))
+    # Clodo's classes leave dicts out: those are classed by their owner
+    got = members(x & h.Clodo(target).alt(op)) if target is not dict else None
+    if got is not None:
+        assert got == model(lambda o: type(o) is not dict and type_compares(type(o), target, op))
+
+
+def test_type_compares_as_guppy3(h: Any, x: Any) -> None:
+    """guppy3 compares types over the MRO too: no ABC registrations (dict is not a
+    Mapping here) and no ``__subclasscheck__``."""
+    guppy = pytest.importorskip("guppy")
+    g = guppy.hpy()
+    gx = g.iso(*OBJECTS)
+    for target, op in itertools.product([object, Base, Mid, Leaf, int, collections.abc.Mapping], ALT_OPS):
+        if op in ("==", "!="):
+            continue  # guppy3's Type(...).alt takes the four order comparisons
+        want = {id(o) for o in (gx & g.Type(target).alt(op)).nodes}
+        assert members(x & h.Type(target).alt(op)) == want, (target, op)
+    assert members(x & h.Type(collections.abc.Mapping).alt(">=")) == set()
+
+
+def test_no_subclasscheck_runs(h: Any) -> None:
+    calls: list[Any] = []
+
+    class Meta(type):
+        def __subclasscheck__(cls, other: Any) -> bool:
+            calls.append(other)
+            return True
+
+        def __instancecheck__(cls, other: Any) -> bool:
+            calls.append(other)
+            return True
+
+    class Watched(metaclass=Meta):
+        pass
+
+    class Below(Watched):
+        pass
+
+    objs = [Watched(), Below(), [], 1]
+    s = h.iso(*objs)
+    assert members(s & h.Type(Watched).alt("<=")) == {id(objs[0]), id(objs[1])}
+    assert members(s & h.Type(Below).alt(">")) == {id(objs[0])}
+    assert objs[1] in h.Type(Watched).alt("<") and [] not in h.Type(Watched).alt("<")
+    assert calls == []
+
+
+@pytest.mark.parametrize("op", ALT_OPS)
+def test_dictof_alt(h: Any, x: Any, op: str) -> None:
+    owners = {id(o.__dict__): type(o) for o in OBJECTS[:3]}
+
+    def keep(target: type | None) -> Any:
+        def k(o: Any) -> bool:
+            if type(o) is not dict:
+                return False
+            t = owners.get(id(o))
+            if op in ("==", "!=") or target is None or t is None:
+                return (t is target) == (op != "!=")
+            return type_compares(t, target, op)
+
+        return k
+
+    for target in (Base, Mid, object, None):
+        kind = h.Clodo(dictof=target if target is not None else ())
+        assert members(x & kind.alt(op)) == model(keep(target)), target
+
+
+@pytest.mark.parametrize("op", ALT_OPS)
+def test_size_alt(h: Any, x: Any, op: str) -> None:
+    sizes = {id(o): h.iso(o).size for o in OBJECTS}
+    for n in sorted(set(sizes.values()))[::3]:
+        want = {i for i, s in sizes.items() if {"==": s == n, "!=": s != n, "<": s < n,
+                                                  "<=": s <= n, ">": s > n, ">=": s >= n}[op]}
+        assert members(x & h.Size(n).alt(op)) == want
+
+
+def test_size_alt_as_guppy3_on_numbers(h: Any) -> None:
+    """Sizes of ints, floats and strs agree with guppy3; so do the selections."""
+    guppy = pytest.importorskip("guppy")
+    g = guppy.hpy()
+    objs = [1.5, 10**5, 10**40, "a", "a" * 100, b"", (1,), ()]
+    for n, op in itertools.product((24, 28, 49, 60), ("<", "<=", ">", ">=")):
+        want = {id(o) for o in (g.iso(*objs) & g.Size(n).alt(op)).nodes}
+        assert members(h.iso(*objs) & h.Size(n).alt(op)) == want, (n, op)
+
+
+def test_module_kind(h: Any, x: Any) -> None:
+    assert (x & h.Module("sys")).theone is sys
+    assert (x & h.Module("nothing here")).count == 0
+
+
+# -- referrer classes and labels as sets -------------------------------------------------
+
+
+def _twin_classes() -> tuple[type, type]:
+    def make() -> type:
+        class Twin:  # the same module and qualname each time
+            pass
+
+        return Twin
+
+    return make(), make()
+
+
+def test_rcs_tells_classes_apart_by_identity_not_by_name(h: Any) -> None:
+    one, two = _twin_classes()
+    assert one.__qualname__ == two.__qualname__ and one is not two
+    a, b = one(), two()
+    a.held, b.held = bytearray(1), bytearray(2)
+    s = h.iso(a.held, b.held)
+    assert (s & h.Rcs(h.Clodo(one))).theone is a.held
+    assert (s & h.Rcs(h.Clodo(two))).theone is b.held
+    assert (s & h.Rcs(h.Clodo(one)).alt("<=")).theone is a.held
+
+
+@pytest.mark.parametrize("op", ALT_OPS)
+def test_rcs_alt_is_set_comparison(h: Any, op: str) -> None:
+    target, in_list, in_dict, in_both = bytearray(1), bytearray(2), bytearray(3), bytearray(4)
+    holders = [[in_list, in_both], {"d": in_dict, "b": in_both}, Base(), target]
+    holders[2].t = target  # a Base instance (3.11+: its managed values) holds target
+    s = h.iso(in_list, in_dict, in_both)
+    s_kinds = {id(in_list): {"list"}, id(in_dict): {"dict"}, id(in_both): {"list", "dict"}}
+    for want in ({"list"}, {"dict"}, {"list", "dict"}, set()):
+        kinds = [h.Clodo(list) if k == "list" else h.Clodo(dictof=()) for k in sorted(want)]
+        got = members(s & h.Rcs(*kinds).alt(op))
+        expect = {i for i, have in s_kinds.items() if {"==": have == want, "!=": have != want,
+                                                         "<": have < want, "<=": have <= want,
+                                                         ">": have > want, ">=": have >= want}[op]}
+        assert got == expect, (want, op)
+    del holders
+
+
+# -- whole partitions ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("er", ["Clodo", "Type", "Size", "Module", "Unity", "Type&Size", "Rcs", "Via"])
+def test_parts_are_the_rows(h: Any, er: str) -> None:
+    x = h.heap() & (h.Type(dict) | h.Type(list) | h.Type(tuple) | h.Type(Base).alt("<="))
+    p = x.by(er)
+    parts = p.parts
+    assert len(parts) == len(p)
+    assert [(r.count, r.size) for r in parts] == [(c, s) for _n, c, s in p.rows]
+    for i in (0, len(p) // 2, len(p) - 1):
+        assert parts[i] == p[i]
+    # the rows partition the set
+    total = parts[0]
+    for r in parts[1:]:
+        assert total.disjoint(r)
+        total = total | r
+    assert total == x
+    if er in ("Clodo", "Type", "Size"):
+        for part, kind in zip(parts, [r.kind for r in parts]):
+            assert part == x & kind
+
+
+def test_row_slices_union_the_rows(h: Any, x: Any) -> None:
+    p = x.bysize
+    assert p[1:4] == p[1] | p[2] | p[3]
+    assert p[0:len(p)] == x
