@@ -222,3 +222,75 @@ def test_row_slices_union_the_rows(h: Any, x: Any) -> None:
     p = x.bysize
     assert p[1:4] == p[1] | p[2] | p[3]
     assert p[0:len(p)] == x
+
+
+# -- byid ----------------------------------------------------------------------------------
+
+
+def _byid_model(h: Any, objs: list[Any]) -> list[tuple[int, int]]:
+    """Heapy's byid order computed directly: size descending, kind name (when mixed),
+    then value / address / rendering: ``(id, size)`` per row."""
+    from heapscope import kind_names
+
+    kinds = {}
+    sizes = {}
+    x = h.iso(*objs)
+    for row in x.byclodo.parts:
+        name = str(row.kind.brief)
+        for o in row.nodes:
+            kinds[id(o)] = name
+            sizes[id(o)] = row.size // row.count if row.count else 0
+    for o in objs:
+        sizes[id(o)] = h.iso(o).size
+    mixed = len(set(kinds.values())) > 1
+
+    def key(o: Any) -> Any:
+        return (-sizes[id(o)], kinds[id(o)] if mixed else "", kind_names.sort_key(o))
+
+    return [(id(o), sizes[id(o)]) for o in sorted(x.nodes, key=key)]
+
+
+BYID_SETS = {
+    "numbers": [3, 1, 2, 10**30, 10**31, -5, 2.5, 1.5, -0.0, True, False],
+    "strings": ["b", "a", "ccc", "bb", "aa", "abc", b"zz", b"aa"],
+    "mixed": [*OBJECTS, "x", "y", 1.0, 2.0, [1], [2], (3,), (4,), Base, Mid, len, sum, type, int],
+}
+
+
+@pytest.mark.parametrize("which", sorted(BYID_SETS))
+def test_byid_order_is_heapys(h: Any, which: str) -> None:
+    objs = BYID_SETS[which]
+    x = h.iso(*objs).byid
+    want = _byid_model(h, objs)
+    got = [(id(r.theone), r.size) for r in x.parts]
+    assert got == want
+    # indexing follows the printed order; rows print the same objects
+    assert [(id(x[i].theone), x[i].size) for i in range(len(x))] == want
+    assert len(x) == x.count == len(want)
+    table = str(x.all).splitlines()[2:]
+    assert len(table) == len(want)
+    sizes = [int(line.split()[1]) for line in table]
+    assert sizes == [s for _, s in want]
+    cumulative = [int(line.split()[3]) for line in table]
+    assert cumulative == list(itertools.accumulate(sizes))
+
+
+def test_byid_text_as_guppy3(h: Any) -> None:
+    guppy = pytest.importorskip("guppy")
+    g = guppy.hpy()
+    for objs in (BYID_SETS["numbers"], BYID_SETS["strings"], [1.5, 2.5, 0.5, 1e300, -1.0]):
+        assert str(h.iso(*objs).byid.all) == str(g.iso(*objs).byid.all)
+
+
+def test_byid_of_a_heap_orders_only_what_it_shows(h: Any) -> None:
+    """The first page of a whole heap's byid orders the clusters it shows; the rest of
+    the rows keep their address order until asked for."""
+    x = h.heap().byid
+    first = str(x).splitlines()
+    assert first[0].startswith(f"Set of {x.count} <mixed> objects.")
+    part = x._partition()
+    ordered = [part._rows.cluster(c)[4] for c in range(part._rows.cluster_count())]
+    assert ordered.count("ids") + ordered.count("addresses") > len(ordered) - 20
+    # any row later on is ordered on demand and prints as its set does
+    last = x[x.count - 1]
+    assert last.count == 1 and last.size == min(int(r.name) for r in x.bysize.rows)

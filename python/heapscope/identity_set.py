@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import kind_names
 from . import _native
@@ -29,6 +29,7 @@ from .kinds import (
     UniSet,
     Union,
 )
+from .byid import IdPartition, IdRowSequence
 from .relations import ComputedRelation, Findex
 from .stat import Stat
 from .paths import ShortestPaths
@@ -153,7 +154,7 @@ class IdentitySet(Paged, UniSet):
         if tag == "module":
             return ModuleKind(s, obj.__name__)
         if tag == "id":
-            return s.iso(obj)
+            return IdentitySet(self._nodes.graph.set_of([obj]), s)  # this capture's node
         if tag == "notmodule":
             return Complement(TypeKind(s, type(sys)).alt("<="))
         return AnythingKind(s)
@@ -174,6 +175,8 @@ class IdentitySet(Paged, UniSet):
         if self._part is None:
             if isinstance(self._er, ComputedRelation):
                 self._part = self._er.partition(self)
+            elif self._er == "Id":
+                self._part = IdPartition(self._nodes)
             else:
                 self._part = self._nodes.partition(self._er)
         return self._part
@@ -185,7 +188,8 @@ class IdentitySet(Paged, UniSet):
     def rows(self) -> list[PartitionRow]:
         """The partition's rows as data: ``(name, count, size)``, in printed order."""
         if self._er == "Id":
-            return [PartitionRow(r(), 1, size) for r, size in self._get_table_rows()]
+            part = self._partition()
+            return [PartitionRow(part.rendering(o, k), 1, size) for o, size, k in part.members(0, part.count)]
         return [PartitionRow(name, count, size) for name, count, size in self._set_rows()]
 
     def __getitem__(self, index: int | slice) -> IdentitySet:
@@ -226,45 +230,9 @@ class IdentitySet(Paged, UniSet):
         rows: Sequence[tuple[str, int, int]] = self._set_rows() if self._er == "Module" else _LazyRows(part)
         return set_table(part.count, part.size, part.header, rows)
 
-    def _members_with_kinds(self) -> list[tuple[Any, str, int]]:
-        clodo = self._nodes.partition("Clodo")
-        out = []
-        for i, (name, _c, _s, _o) in enumerate(clodo.rows()):
-            row = clodo.rows_set(i, i + 1)
-            for obj in row.objects():
-                out.append((obj, name, row.size_of(obj) or 0))
-        return out
-
     def _make_id_table(self) -> Table:
-        label, header, rows = self._id_layout()
-        return id_table(self.count, self.size, label, header, rows)
-
-    def _get_table_rows(self) -> list[tuple[Callable[[], str], int]]:
-        return self._id_layout()[2]
-
-    def _id_layout(self) -> tuple[str, str, list[tuple[Callable[[], str], int]]]:
-        members = self._members_with_kinds()
-        if not members:
-            return "<Nothing>", "", []
-        kinds = {k for _, k, _ in members}
-        single = len(kinds) == 1
-        if single:
-            kind_label = f"<{next(iter(kinds))}>"
-            header = kind_names.renderer(type(members[0][0]))[1]
-            key: Callable[[tuple[Any, str, int]], Any] = lambda m: (-m[2], kind_names.sort_key(m[0]))
-        else:
-            kind_label = "<mixed>"
-            header = "Brief"
-            key = lambda m: (-m[2], m[1], kind_names.sort_key(m[0]))
-        members.sort(key=key)
-
-        def renderer(obj: Any, kind: str) -> Callable[[], str]:
-            if single:
-                return lambda: kind_names.render(obj)
-            return lambda: f"{kind}: {kind_names.render(obj)}"
-
-        rows = [(renderer(o, k), s) for o, k, s in members]
-        return kind_label, header, rows
+        part = self._partition()
+        return id_table(part.count, part.size, part.label, part.kind_header, IdRowSequence(part), part.cumulative)
 
     # -- references ------------------------------------------------------------------------
     @property
@@ -359,14 +327,14 @@ class IdentitySet(Paged, UniSet):
     def stat(self) -> Stat:
         """The partition as a :class:`Stat`: numbers and kind names, no references."""
         if self._er == "Id":
-            label, header, rows = self._id_layout()
+            part = self._partition()
             return Stat(
-                self.count,
-                self.size,
-                header,
-                [(render(), 1, size) for render, size in rows],
+                part.count,
+                part.size,
+                part.kind_header,
+                [(part.rendering(o, k), 1, size) for o, size, k in part.members(0, part.count)],
                 format="IdFormat",
-                kindname=label,
+                kindname=part.label,
             )
         part = self._partition()
         return Stat(part.count, part.size, part.header, self._set_rows())

@@ -141,14 +141,24 @@ def render(x: Any) -> str:
         return _address(x)
 
 
+_BY_VALUE = (int, float, bool, str, bytes)
+
+
+def sort_style(t: type) -> str:
+    """How Heapy's sortrender orders objects of exactly type ``t`` within one size:
+    ``value`` (real numbers, strings, bytes), ``address`` (kinds rendered by address)
+    or ``render`` (by their rendering)."""
+    if any(t is v for v in _BY_VALUE):
+        return "value"
+    return "address" if renderer(t)[1].startswith("Address") else "render"
+
+
 def sort_key(x: Any) -> Any:
-    """Order within one size class, as Heapy's sortrender: real numbers and strings by
-    value, address-rendered kinds by address, the rest by their rendering."""
-    t = type(x)
-    if t in (int, float, bool) or t is str or t is bytes:
+    """Order within one size class, as Heapy's sortrender (see :func:`sort_style`)."""
+    style = sort_style(type(x))
+    if style == "value":
         return (0, x)
-    fn, header = renderer(t)
-    if header.startswith("Address"):
+    if style == "address":
         return (1, id(x))
     return (2, render(x))
 

@@ -115,18 +115,30 @@ def set_table(count: int, size: int, kind_header: str, rows: Sequence[tuple[str,
     return Table(label, header, len(rows), fmt)
 
 
-def id_table(count: int, size: int, kind_label: str, kind_header: str, rows: Sequence[tuple[Callable[[], str], int]]) -> Table:
-    """Heapy's IdFormat (byid): ``Set of N <kind> objects...`` with one row per object."""
+def id_table(
+    count: int,
+    size: int,
+    kind_label: str,
+    kind_header: str,
+    rows: Sequence[tuple[Callable[[], str], int]],
+    cumulative: Callable[[int], int] | None = None,
+) -> Table:
+    """Heapy's IdFormat (byid): ``Set of N <kind> objects...`` with one row per object.
+    ``rows`` may fetch rows lazily; ``cumulative(i)`` (the total size of rows ``0..=i``)
+    spares a pass over every row."""
     s = "" if count == 1 else "s"
     label = f"Set of {count} {kind_label} object{s}. Total size = {size} bytes."
     header = _column_header(ID_HEADER, kind_header, bool(count or size))
-    cumul = _cumulative([r[1] for r in rows])
+    if cumulative is None:
+        cumul = _cumulative([r[1] for r in rows])
+        cumulative = cumul.__getitem__
 
     def fmt(i: int) -> str:
         render, rsize = rows[i]
+        c = cumulative(i)
         pct = rsize * 100.0 / size if size else 0.0
-        cpct = cumul[i] * 100.0 / size if size else 0.0
-        prefix = "%6d %8d %5.1f %9d %5.1f " % (i, rsize, pct, cumul[i], cpct)
+        cpct = c * 100.0 / size if size else 0.0
+        prefix = "%6d %8d %5.1f %9d %5.1f " % (i, rsize, pct, c, cpct)
         return _wrap_row(prefix, render())
 
     return Table(label, header, len(rows), fmt)

@@ -23,4 +23,6 @@ pub enum CoreError {
     EmptySet,
     #[error("the set has {count} objects, not exactly one")]
     NotOne { count: u64 },
+    #[error("internal: a byid cluster was given an order that is not a permutation of its address order")]
+    BadOrder,
 }

@@ -79,6 +79,12 @@ impl HeapGraph {
         &self.addrs
     }
 
+    /// Whether node ids follow address order (a census's ids are ranks; a capture
+    /// with edges numbers nodes in walk order).
+    pub fn ids_follow_addresses(&self) -> bool {
+        self.perm.is_none()
+    }
+
     pub fn node_of(&self, addr: u64) -> Option<NodeId> {
         self.index
             .rank(addr)

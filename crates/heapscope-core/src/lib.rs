@@ -9,6 +9,7 @@
 //! live interpreter, and a snapshot reader can fill the same recorder from a file.
 
 mod address_index;
+mod byid;
 mod classify;
 mod domination;
 mod dominators;
@@ -23,6 +24,7 @@ mod shortest_paths;
 mod via;
 
 pub use address_index::{AddressCode, AddressIndex, RankCursor};
+pub use byid::{ClusterOrder, IdCluster, IdRows};
 pub use classify::{
     Classifier, KindKey, Partition, PartitionRow, RowKey, RowMembers, MAX_FACTORS, NO_ROW,
 };

@@ -38,6 +38,7 @@ pub fn to_pyerr(e: CoreError) -> PyErr {
         | CoreError::UnprocessedNodes { .. }
         | CoreError::NoEdges
         | CoreError::LabelMismatch => CaptureError::new_err(msg),
+        CoreError::BadOrder => pyo3::exceptions::PyValueError::new_err(msg),
         CoreError::DifferentGraphs => DifferentHeapsError::new_err(msg),
         CoreError::EmptySet | CoreError::NotOne { .. } => NotOneObjectError::new_err(msg),
         CoreError::RowOutOfRange { .. } => pyo3::exceptions::PyIndexError::new_err(msg),

@@ -2,6 +2,7 @@
 //! `PyObject*`. It captures live heaps into `heapscope-core` graphs (through a small C
 //! shim for version-specific CPython internals) and exposes sets and partitions of them.
 
+mod byid;
 mod capture;
 mod errors;
 mod live_graph;
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<live_graph::LiveGraph>()?;
     m.add_class::<live_graph::NodeSetHandle>()?;
     m.add_class::<live_graph::PartitionHandle>()?;
+    m.add_class::<byid::IdRowsHandle>()?;
     m.add_class::<paths::ShortestPathsHandle>()?;
     m.add_function(wrap_pyfunction!(live_graph::capture_graph, m)?)?;
     m.add_function(wrap_pyfunction!(live_graph::root_members, m)?)?;

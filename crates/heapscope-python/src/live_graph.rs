@@ -15,6 +15,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyType};
 
+use crate::byid::IdRowsHandle;
 use crate::capture::{capture, type_mro, CaptureSpec};
 use crate::errors::{to_pyerr, CaptureError, DifferentHeapsError};
 use crate::paths::{shortest_paths, ShortestPathsHandle};
@@ -802,6 +803,16 @@ impl NodeSetHandle {
         )
     }
 
+    /// Heapy's identity partition (byid): one row per member, in clusters of one size
+    /// (and kind) that the caller orders when it shows them.
+    fn id_rows(&self, py: Python<'_>) -> IdRowsHandle {
+        let g = &self.graph.get().graph;
+        IdRowsHandle {
+            graph: self.graph.clone_ref(py),
+            rows: std::sync::Mutex::new(heapscope_core::IdRows::new(g, &self.set)),
+        }
+    }
+
     /// Partition by a classifier name, or a product `"Type&Size"`.
     fn partition(&self, py: Python<'_>, classifier: &str) -> PyResult<PartitionHandle> {
         let classifiers = classifier
@@ -824,7 +835,24 @@ type RetainerRow = (Py<PyAny>, u64, u32, String);
 
 /// `(tag, object, number)` describing one factor of a row's class (see
 /// `Partition.row_kinds`).
-type RowKind = (&'static str, Option<Py<PyAny>>, Option<u64>);
+pub type RowKind = (&'static str, Option<Py<PyAny>>, Option<u64>);
+
+/// A class as Python makes kinds of it: `type` (object: the type), `dictof` (object:
+/// owner type, or None for no owner), `size` (number), `id` (object), `module`
+/// (object), `notmodule` or `unity`.
+pub fn describe_kind(py: Python<'_>, g: &HeapGraph, k: KindKey) -> RowKind {
+    let type_obj = |t: TypeId| object_at(py, g.type_record(t).address);
+    match k {
+        KindKey::Type(t) => ("type", Some(type_obj(t)), None),
+        KindKey::DictOf(t) => ("dictof", Some(type_obj(t)), None),
+        KindKey::DictNoOwner => ("dictof", None, None),
+        KindKey::Size(s) => ("size", None, Some(s)),
+        KindKey::Id(n) => ("id", Some(object_at(py, g.address(n))), None),
+        KindKey::Module(n) => ("module", Some(object_at(py, g.address(n))), None),
+        KindKey::NotModule => ("notmodule", None, None),
+        KindKey::Unity => ("unity", None, None),
+    }
+}
 
 /// Rows of a set under a classifier, in Heapy's order.
 #[pyclass(frozen, name = "Partition", module = "heapscope._native")]
@@ -890,19 +918,7 @@ impl PartitionHandle {
     /// `size` (number), `id` (object), `module` (object), `notmodule` or `unity`.
     fn row_kinds(&self, py: Python<'_>) -> Vec<Vec<RowKind>> {
         let g = &self.graph.get().graph;
-        let type_obj = |t: TypeId| object_at(py, g.type_record(t).address);
-        let describe = |k: KindKey| -> RowKind {
-            match k {
-                KindKey::Type(t) => ("type", Some(type_obj(t)), None),
-                KindKey::DictOf(t) => ("dictof", Some(type_obj(t)), None),
-                KindKey::DictNoOwner => ("dictof", None, None),
-                KindKey::Size(s) => ("size", None, Some(s)),
-                KindKey::Id(n) => ("id", Some(object_at(py, g.address(n))), None),
-                KindKey::Module(n) => ("module", Some(object_at(py, g.address(n))), None),
-                KindKey::NotModule => ("notmodule", None, None),
-                KindKey::Unity => ("unity", None, None),
-            }
-        };
+        let describe = |k: KindKey| describe_kind(py, g, k);
         match &self.part.referrer_kinds {
             Some(sets) => sets
                 .iter()
