@@ -10,9 +10,10 @@ the first page of a whole heap orders the few clusters the page shows, as Heapy 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import kind_names
+from .tables import PagedRows
 
 if TYPE_CHECKING:
     from ._native import IdRows, NodeSet
@@ -76,6 +77,17 @@ class IdPartition:
         """A row's text: the object's rendering, after its kind in a mixed set."""
         return kind_names.render(obj) if self._single else f"{kind}: {kind_names.render(obj)}"
 
+    def table_rows(self) -> PagedRows:
+        """The rows as a byid table shows them, ``(render, size)``, a page at a time."""
+
+        def fetch(start: int, stop: int) -> list[tuple[Callable[[], str], int]]:
+            return [(self._renderer(obj, kind), size) for obj, size, kind in self.members(start, stop)]
+
+        return PagedRows(self.count, fetch)
+
+    def _renderer(self, obj: Any, kind: str) -> Callable[[], str]:
+        return lambda: self.rendering(obj, kind)
+
     def cumulative(self, row: int) -> int:
         return self._rows.cumulative(row)
 
@@ -90,39 +102,3 @@ class IdPartition:
 
     def row_kinds(self) -> list[list[tuple[str, Any, None]]]:
         return [[("id", obj, None)] for obj, _size, _kind in self.members(0, self.count)]
-
-
-class IdRowSequence(Sequence):  # type: ignore[type-arg]
-    """A byid table's rows as ``(render, size)``, fetched a page at a time when shown."""
-
-    PAGE = 256
-    __slots__ = ("_part", "_pages")
-
-    def __init__(self, part: IdPartition) -> None:
-        self._part = part
-        # a list, not a dict: printing must not add dicts to the heap it reports
-        self._pages: list[list[tuple[Callable[[], str], int]] | None] = [None] * (-(-len(part) // self.PAGE))
-
-    def __len__(self) -> int:
-        return len(self._part)
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        page = self._pages[i // self.PAGE]
-        if page is None:
-            start = (i // self.PAGE) * self.PAGE
-            part = self._part
-            page = [
-                (_renderer(part, obj, kind), size) for obj, size, kind in part.members(start, start + self.PAGE)
-            ]
-            self._pages[i // self.PAGE] = page
-        return page[i % self.PAGE]
-
-
-def _renderer(part: IdPartition, obj: Any, kind: str) -> Callable[[], str]:
-    return lambda: part.rendering(obj, kind)

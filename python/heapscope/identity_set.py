@@ -29,12 +29,12 @@ from .kinds import (
     UniSet,
     Union,
 )
-from .byid import IdPartition, IdRowSequence
+from .byid import IdPartition
 from .relations import ComputedRelation, Findex
 from .stat import Stat
 from .paths import ShortestPaths
 from .reference_pattern import ReferencePattern
-from .tables import Paged, Table, id_table, set_table
+from .tables import Paged, PagedRows, Table, id_table, set_table
 
 if TYPE_CHECKING:
     from .session import Session
@@ -227,12 +227,16 @@ class IdentitySet(Paged, UniSet):
 
     def _make_set_table(self) -> Table:
         part = self._partition()
-        rows: Sequence[tuple[str, int, int]] = self._set_rows() if self._er == "Module" else _LazyRows(part)
+        rows: Sequence[tuple[str, int, int]] = (
+            self._set_rows()
+            if self._er == "Module"
+            else PagedRows(len(part), lambda start, stop: [(n, c, s) for n, c, s, _ in part.rows(start, stop)])
+        )
         return set_table(part.count, part.size, part.header, rows)
 
     def _make_id_table(self) -> Table:
         part = self._partition()
-        return id_table(part.count, part.size, part.label, part.kind_header, IdRowSequence(part), part.cumulative)
+        return id_table(part.count, part.size, part.label, part.kind_header, part.table_rows(), part.cumulative)
 
     # -- references ------------------------------------------------------------------------
     @property
@@ -482,36 +486,6 @@ class IdentitySet(Paged, UniSet):
 
     def __contains__(self, obj: object) -> bool:
         return self._contains(obj)
-
-
-class _LazyRows(Sequence):  # type: ignore[type-arg]
-    """A partition's rows as ``(name, count, size)``, fetched a page at a time when shown:
-    a partition by Via or Id of a whole heap has hundreds of thousands of rows."""
-
-    PAGE = 256
-    __slots__ = ("_part", "_pages")
-
-    def __init__(self, part: Any) -> None:
-        self._part = part
-        # a list, not a dict: printing must not add dicts to the heap it reports
-        self._pages: list[list[tuple[str, int, int]] | None] = [None] * (-(-len(part) // self.PAGE))
-
-    def __len__(self) -> int:
-        return len(self._part)
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        page = self._pages[i // self.PAGE]
-        if page is None:
-            start = (i // self.PAGE) * self.PAGE
-            page = [(n, c, s) for n, c, s, _ in self._part.rows(start, start + self.PAGE)]
-            self._pages[i // self.PAGE] = page
-        return page[i % self.PAGE]
 
 
 def _kind_order(kind: UniSet) -> str:

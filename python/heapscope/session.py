@@ -33,7 +33,8 @@ from .reference_pattern import PatternRow, ReferencePattern
 from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
 from .stat import Stat
-from .tables import Everything, Page, Table
+from .tables import Everything, Page, PagedRows, Table
+from .byid import IdPartition
 from .unreached import UnreachedReport
 
 
@@ -398,6 +399,9 @@ def hidden_types() -> list[type]:
         LeakedKind,
         assert_no_leaks,
         _native.Partition,
+        _native.IdRows,
+        IdPartition,
+        PagedRows,
     ]
 
 

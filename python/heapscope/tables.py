@@ -9,7 +9,7 @@ whole heap costs nothing until it is printed.
 from __future__ import annotations
 
 import textwrap
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 LINE_LENGTH = 100
 PAGE_ROWS = 10
@@ -30,6 +30,37 @@ def _wrap_row(prefix: str, name: str) -> str:
     for extra in lines[1:]:
         out.extend(textwrap.wrap(extra, width=LINE_LENGTH, initial_indent=indent, subsequent_indent=indent))
     return "\n".join(out)
+
+
+class PagedRows(Sequence):  # type: ignore[type-arg]
+    """A table's rows fetched a page at a time when shown (``fetch(start, stop)``): a
+    partition by Via or Id of a whole heap has hundreds of thousands of rows."""
+
+    PAGE = 256
+    __slots__ = ("_length", "_fetch", "_pages")
+
+    def __init__(self, length: int, fetch: Callable[[int, int], list[Any]]) -> None:
+        self._length = length
+        self._fetch = fetch
+        # a list, not a dict: printing must not add dicts to the heap it reports
+        self._pages: list[list[Any] | None] = [None] * (-(-length // self.PAGE))
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        page = self._pages[i // self.PAGE]
+        if page is None:
+            start = (i // self.PAGE) * self.PAGE
+            page = self._fetch(start, min(start + self.PAGE, self._length))
+            self._pages[i // self.PAGE] = page
+        return page[i % self.PAGE]
 
 
 class Table:
