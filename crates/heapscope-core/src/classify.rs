@@ -500,6 +500,14 @@ impl Partition {
         RowMembers::from_assignment(self.rows.len(), set, &row_of)
     }
 
+    /// Row `r`'s name (a partition by Via names its rows when they are shown).
+    pub fn row_name(&self, g: &HeapGraph, r: usize) -> String {
+        match &self.via_labels {
+            Some(labels) => crate::via::via_row_name(g, labels.row(r)),
+            None => self.rows[r].name.clone(),
+        }
+    }
+
     /// Heapy's table header: the factors' headers joined by ` & `.
     pub fn header(&self) -> String {
         if self.via_labels.is_some() {

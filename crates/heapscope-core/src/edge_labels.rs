@@ -207,6 +207,17 @@ impl LabelTable {
         Cow::Borrowed(&self.labels[id.index()])
     }
 
+    /// The index of an item label `[i]` (such labels are encoded in their id).
+    pub fn item_index(id: LabelId) -> Option<u32> {
+        (id.0 & INDEX_BIT != 0).then_some(id.0 & !INDEX_BIT)
+    }
+
+    /// The id of the item label `[i]` (`i` below 2**31).
+    pub fn item_label(i: u32) -> LabelId {
+        debug_assert!(i < INDEX_BIT);
+        LabelId(INDEX_BIT | i)
+    }
+
     /// The label whose text is `text` (a scan: for user queries such as `h.Via('.x')`).
     pub fn id_of_text(&self, text: &str) -> Option<LabelId> {
         if let Some(i) = text
@@ -301,6 +312,24 @@ impl<'g> EdgeLabeler<'g> {
             k += 1;
         }
         if k == targets.len() {
+            return;
+        }
+        // A small node (an instance: its type, then its attributes in another order):
+        // match each edge to the first unused name of its target by scanning.
+        if named.len() - k <= 64 {
+            let mut used = 0u64;
+            for (j, &t) in targets.iter().enumerate().skip(k) {
+                let addr = self.graph.address(t);
+                let found =
+                    (k..named.len()).find(|&i| used & (1 << (i - k)) == 0 && named[i].0 == addr);
+                self.per_edge[range.start + j] = match found {
+                    Some(i) => {
+                        used |= 1 << (i - k);
+                        named[i].1
+                    }
+                    None => self.unnamed,
+                };
+            }
             return;
         }
         self.scratch.clear();
@@ -436,6 +465,44 @@ mod tests {
         let negative = t.intern(Label::new(Relation::Index, "-1", 0));
         assert_eq!(t.get(negative).text(), "[-1]");
         assert_eq!(t.len(), 2);
+    }
+
+    /// Multi-edges take their names in order, on small nodes (scanned) and large ones
+    /// (through a map) alike.
+    #[test]
+    fn multi_edges_take_names_in_order() {
+        for extra in [0usize, 100] {
+            let mut w = crate::WalkRecorder::new(true);
+            let t = w.types.intern(0x9000, false, false);
+            w.reach(0x100);
+            w.begin_node(0x100, t).unwrap();
+            // edges: A, B, A, then `extra` edges to C
+            for a in [0x200, 0x300, 0x200]
+                .into_iter()
+                .chain(std::iter::repeat_n(0x400, extra))
+            {
+                w.edge_to(a);
+            }
+            w.reach(0x400);
+            for a in [0x200, 0x300, 0x400] {
+                w.begin_node(a, t).unwrap();
+            }
+            let g = w.finish().unwrap().build();
+            let mut l = EdgeLabeler::new(&g).unwrap();
+            let [x, y, z, c] =
+                ["x", "y", "z", "c"].map(|n| l.table.intern(Label::new(Relation::Attribute, n, 0)));
+            let mut named = vec![(0x400, c); extra];
+            named.extend([(0x300, x), (0x200, y), (0x200, z)]);
+            l.label_node(NodeId(0), &named);
+            g.set_edge_labels(l.finish()).unwrap();
+            let got: Vec<LabelId> = g
+                .labelled_referents(NodeId(0))
+                .map(|(_, l)| l)
+                .take(3)
+                .collect();
+            assert_eq!(got, vec![y, x, z], "extra = {extra}");
+            assert!(g.labelled_referents(NodeId(0)).skip(3).all(|(_, l)| l == c));
+        }
     }
 
     #[test]

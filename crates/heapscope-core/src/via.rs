@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use crate::classify::{Partition, PartitionRow, RowKey, RowMembers, NO_ROW};
-use crate::{Classifier, FastMap, HeapGraph, LabelId, NodeId, NodeSet};
+use crate::{Classifier, FastMap, HeapGraph, LabelId, LabelTable, NodeId, NodeSet};
 
 /// The in-edge labels of the members of `set` (labels must have been computed): most
 /// objects have one referrer, so each member's first label is kept in an array and only
@@ -95,18 +95,12 @@ pub(crate) fn for_each_labelled(g: &HeapGraph, set: &NodeSet, f: impl FnMut(Node
 
 /// Python's `repr` of a string (single quotes unless the text has one and no double).
 pub fn py_str_repr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    py_str_repr_into(s, &mut out);
-    out
-}
-
-/// Appends [`py_str_repr`] of `s` to `out`.
-pub fn py_str_repr_into(s: &str, out: &mut String) {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
         '\''
     };
+    let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for ch in s.chars() {
         match ch {
@@ -122,36 +116,120 @@ pub fn py_str_repr_into(s: &str, out: &mut String) {
         }
     }
     out.push(quote);
-}
-
-/// Heapy's row name for a set of labels.
-pub fn via_row_name(g: &HeapGraph, labels: &[LabelId]) -> String {
-    let mut out = String::new();
-    write_row_name(g, labels, &mut String::new(), &mut out);
     out
 }
 
-/// Appends the row name of `labels` to `out` (`text` is scratch space): the labels'
-/// reprs, sorted, joined by `, `.
-fn write_row_name(g: &HeapGraph, labels: &[LabelId], text: &mut String, out: &mut String) {
+/// Heapy's row name for a set of labels: their reprs, sorted, joined by `, `.
+pub fn via_row_name(g: &HeapGraph, labels: &[LabelId]) -> String {
     let table = &g.edge_labels().expect("edge labels were computed").table;
-    if let [one] = labels {
-        text.clear();
-        table.get(*one).write_text(text);
-        py_str_repr_into(text, out);
-        return;
-    }
     let mut names: Vec<String> = labels
         .iter()
         .map(|&l| py_str_repr(&table.get(l).text()))
         .collect();
     names.sort();
-    for (i, name) in names.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
+    names.join(", ")
+}
+
+/// A `u32` per label: stored labels by id, item labels `[i]` by index, in an array
+/// grown on need up to `dense` items (a list's indices), in a map beyond (an int dict
+/// key can be any index).
+struct LabelSlots {
+    stored: Vec<u32>,
+    items: Vec<u32>,
+    dense: usize,
+    far: FastMap<u32, u32>,
+}
+
+impl LabelSlots {
+    fn new(stored: usize, dense: usize) -> Self {
+        LabelSlots {
+            stored: vec![NO_ROW; stored],
+            items: Vec::new(),
+            dense,
+            far: FastMap::default(),
         }
-        out.push_str(name);
     }
+
+    #[inline]
+    fn slot(&mut self, l: LabelId) -> &mut u32 {
+        match LabelTable::item_index(l) {
+            Some(i) if (i as usize) < self.dense => {
+                let i = i as usize;
+                if i >= self.items.len() {
+                    self.items.resize(i + 1, NO_ROW);
+                }
+                &mut self.items[i]
+            }
+            Some(i) => self.far.entry(i).or_insert(NO_ROW),
+            None => &mut self.stored[l.index()],
+        }
+    }
+}
+
+/// The decimal digits of `i` (most significant first) in `buf`, as a slice of it.
+fn decimal(mut i: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (i % 10) as u8;
+        i /= 10;
+        if i == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// The order of the reprs of item labels (`'[12]'`): their digits compared as text, the
+/// closing bracket after every digit. Ten base-11 places (a `u32` has ten digits).
+fn item_repr_key(i: u32) -> u64 {
+    let mut buf = [0u8; 10];
+    let digits = decimal(i, &mut buf);
+    (0..10).fold(0u64, |k, p| {
+        k * 11 + digits.get(p).map_or(10, |&d| u64::from(d - b'0'))
+    })
+}
+
+/// The repr of the item label `[i]` (`'[12]'`) in `out`.
+fn item_repr(i: u32, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 10];
+    out.clear();
+    out.extend_from_slice(b"'[");
+    out.extend_from_slice(decimal(i, &mut buf));
+    out.extend_from_slice(b"]'");
+}
+
+/// The rank of each of `used` labels in the order of their reprs (Heapy's row names,
+/// which sort by them). Item labels are ordered by [`item_repr_key`], the others by
+/// their repr text, and the two lists merged.
+fn label_ranks(table: &LabelTable, used: &[LabelId], dense: usize) -> LabelSlots {
+    let mut stored: Vec<(String, LabelId)> = Vec::new();
+    let mut items: Vec<(u64, u32)> = Vec::new();
+    for &l in used {
+        match LabelTable::item_index(l) {
+            Some(i) => items.push((item_repr_key(i), i)),
+            None => stored.push((py_str_repr(&table.get(l).text()), l)),
+        }
+    }
+    stored.sort_unstable();
+    items.sort_unstable();
+    let mut ranks = LabelSlots::new(table.len(), dense);
+    let (mut a, mut b) = (0, 0);
+    let mut text: Vec<u8> = Vec::new();
+    for rank in 0..(stored.len() + items.len()) as u32 {
+        let item_first = a == stored.len()
+            || b < items.len() && {
+                item_repr(items[b].1, &mut text);
+                text.as_slice() < stored[a].0.as_bytes()
+            };
+        if item_first {
+            *ranks.slot(LabelTable::item_label(items[b].1)) = rank;
+            b += 1;
+        } else {
+            *ranks.slot(stored[a].1) = rank;
+            a += 1;
+        }
+    }
+    ranks
 }
 
 /// The label set of each row of a partition by Via, flat (a heap can have hundreds of
@@ -178,49 +256,47 @@ impl ViaRows {
 }
 
 /// A class of a partition by Via while it is being made: its labels (in the flat list),
-/// count, size and name (in the names' arena).
+/// count and size.
 struct ViaClass {
     labels: (u32, u32),
     count: u64,
     size: u64,
-    name: (u32, u32),
 }
 
 impl Partition {
     /// Partition by Via (labels must have been computed: see `HeapGraph::edge_labels`).
-    /// Each member is classed once (single labels through one map, label sets through
-    /// another) and filed under its row; row names are written into one string.
+    /// Each member is classed once (single labels through arrays, label sets through a
+    /// map) and filed under its row. Rows sort by size, then by name without making the
+    /// names: a name is its labels' reprs in order, and no repr is a prefix of another,
+    /// so names compare as the lists of their labels' ranks in repr order. Names are
+    /// made when shown ([`Partition::row_name`]).
     pub fn by_via(g: &HeapGraph, set: &NodeSet) -> Partition {
-        let mut single: FastMap<LabelId, u32> = FastMap::default();
+        let table = &g.edge_labels().expect("edge labels were computed").table;
+        let dense = g.node_count().max(1 << 10);
+        let mut single = LabelSlots::new(table.len(), dense);
         let mut multi: FastMap<Vec<LabelId>, u32> = FastMap::default();
         let mut classes: Vec<ViaClass> = Vec::new();
         let mut flat: Vec<LabelId> = Vec::new();
-        let mut names = String::new();
-        let mut text = String::new();
         let mut new_class = |labels: &[LabelId], classes: &mut Vec<ViaClass>| -> u32 {
             let start = flat.len() as u32;
             flat.extend_from_slice(labels);
-            let name_start = names.len() as u32;
-            write_row_name(g, labels, &mut text, &mut names);
             classes.push(ViaClass {
                 labels: (start, labels.len() as u32),
                 count: 0,
                 size: 0,
-                name: (name_start, names.len() as u32),
             });
             classes.len() as u32 - 1
         };
         let mut class_of_node = vec![NO_ROW; g.node_count()];
         ViaLabels::collect(g, set).for_each(|n, labels| {
             let c = match labels {
-                [one] => match single.get(one) {
-                    Some(&c) => c,
-                    None => {
-                        let c = new_class(labels, &mut classes);
-                        single.insert(*one, c);
-                        c
+                [one] => {
+                    let slot = single.slot(*one);
+                    if *slot == NO_ROW {
+                        *slot = new_class(labels, &mut classes);
                     }
-                },
+                    *slot
+                }
                 _ => match multi.get(labels) {
                     Some(&c) => c,
                     None => {
@@ -250,12 +326,28 @@ impl Partition {
             class_of.push(c);
         }
         drop(class_of_node);
-        // Heapy's order: size descending, then name.
-        let name = |c: &ViaClass| &names[c.name.0 as usize..c.name.1 as usize];
+        // Heapy's order: size descending, then name (the labels' ranks, ascending).
+        let mut used = flat.clone();
+        used.sort_unstable();
+        used.dedup();
+        let mut ranks = label_ranks(table, &used, dense);
+        drop(used);
+        let mut rank_flat: Vec<u32> = flat.iter().map(|&l| *ranks.slot(l)).collect();
+        drop(ranks);
+        for class in &classes {
+            let (start, len) = class.labels;
+            rank_flat[start as usize..(start + len) as usize].sort_unstable();
+        }
+        let ranks_of = |c: &ViaClass| {
+            let (start, len) = c.labels;
+            &rank_flat[start as usize..(start + len) as usize]
+        };
         let mut order: Vec<u32> = (0..classes.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| {
             let (a, b) = (&classes[a as usize], &classes[b as usize]);
-            b.size.cmp(&a.size).then_with(|| name(a).cmp(name(b)))
+            b.size
+                .cmp(&a.size)
+                .then_with(|| ranks_of(a).cmp(ranks_of(b)))
         });
         let mut row_of_class = vec![0u32; classes.len()];
         let mut sorted = ViaRows {
@@ -273,7 +365,7 @@ impl Partition {
                 .extend_from_slice(&flat[start as usize..(start + len) as usize]);
             rows.push(PartitionRow {
                 key: RowKey::unused(),
-                name: name(class).to_string(),
+                name: String::new(), // made when shown: see `row_name`
                 count: class.count,
                 size: class.size,
             });
@@ -325,7 +417,10 @@ mod tests {
         g.set_edge_labels(l.finish()).unwrap();
         let p = Partition::by_via(&g, &g.full_set());
         assert_eq!(p.header(), "Referred Via:");
-        let rows: Vec<_> = p.rows.iter().map(|r| (r.name.as_str(), r.count)).collect();
+        let rows: Vec<_> = (0..p.rows.len())
+            .map(|r| (p.row_name(&g, r), p.rows[r].count))
+            .collect();
+        let rows: Vec<_> = rows.iter().map(|(n, c)| (n.as_str(), *c)).collect();
         assert_eq!(
             rows,
             vec![
@@ -351,5 +446,73 @@ mod tests {
             .map(|r| p.row_set(&g, &all, r).iter().map(|n| n.0).collect())
             .collect();
         assert_eq!(rows, vec![vec![1], vec![2], vec![3], vec![0]]);
+    }
+
+    /// Rows of one size sort by name as Python sorts the names, without making them:
+    /// item labels by their digits as text, mixed with other labels and label sets.
+    #[test]
+    fn ranks_order_labels_as_their_reprs() {
+        let mut table = LabelTable::default();
+        let mut used: Vec<LabelId> = [
+            0u32,
+            1,
+            2,
+            9,
+            10,
+            11,
+            19,
+            100,
+            123,
+            1000,
+            99_999,
+            4_000_000_000 & 0x7fff_ffff,
+        ]
+        .into_iter()
+        .map(LabelTable::item_label)
+        .collect();
+        for (rel, text) in [
+            (Relation::Attribute, "x"),
+            (Relation::Attribute, "__dict__"),
+            (Relation::Index, "'k'"),
+            (Relation::Index, "\"it's\""),
+            (Relation::Index, "'['"),
+            (Relation::KeyIndex, ""),
+            (Relation::Internal, "ob_type"),
+            (Relation::Unnamed, ""),
+        ] {
+            used.push(table.intern(Label::new(rel, text, 7)));
+        }
+        let mut ranks = label_ranks(&table, &used, 50); // larger indices go through the map
+        let mut by_rank = used.clone();
+        by_rank.sort_by_key(|&l| *ranks.slot(l));
+        let mut by_text = used.clone();
+        by_text.sort_by_key(|&l| py_str_repr(&table.get(l).text()));
+        assert_eq!(by_rank, by_text);
+        // label sets: rank lists compare as the joined names do
+        let sets: Vec<Vec<LabelId>> = vec![
+            vec![used[1], used[4]],
+            vec![used[1]],
+            vec![used[12], used[13]],
+            vec![used[2], used[3], used[14]],
+            vec![],
+        ];
+        let name = |set: &[LabelId]| {
+            let mut names: Vec<String> = set
+                .iter()
+                .map(|&l| py_str_repr(&table.get(l).text()))
+                .collect();
+            names.sort();
+            names.join(", ")
+        };
+        let key = |set: &[LabelId], ranks: &mut LabelSlots| {
+            let mut r: Vec<u32> = set.iter().map(|&l| *ranks.slot(l)).collect();
+            r.sort_unstable();
+            r
+        };
+        let mut by_key = sets.clone();
+        by_key.sort_by_key(|s| key(s, &mut ranks));
+        let mut by_name = sets.clone();
+        by_name.sort_by_key(|s| name(s));
+        assert_eq!(by_key, by_name);
     }
 }

@@ -901,14 +901,16 @@ impl PartitionHandle {
         let stop = stop
             .unwrap_or(self.part.rows.len())
             .min(self.part.rows.len());
-        self.part.rows[start.min(stop)..stop]
+        let start = start.min(stop);
+        self.part.rows[start..stop]
             .iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(i, r)| {
                 let obj = match r.key.keys() {
                     [KindKey::Id(n)] => Some(object_at(py, g.address(*n))),
                     _ => None,
                 };
-                (r.name.clone(), r.count, r.size, obj)
+                (self.part.row_name(g, start + i), r.count, r.size, obj)
             })
             .collect()
     }
