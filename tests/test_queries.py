@@ -294,3 +294,53 @@ def test_byid_of_a_heap_orders_only_what_it_shows(h: Any) -> None:
     # any row later on is ordered on demand and prints as its set does
     last = x[x.count - 1]
     assert last.count == 1 and last.size == min(int(r.name) for r in x.bysize.rows)
+
+
+# -- capture reuse ---------------------------------------------------------------------------
+
+REUSED: list[Any] = []
+
+
+def test_queries_reuse_a_held_dominator_trees_capture() -> None:
+    h = hpy()
+    REUSED[:] = [[bytearray(8)] for _ in range(3)]
+    obj = REUSED[1][0]
+    tree = h.dominator_tree()
+    before = h._captures
+    one = h.iso(obj)  # a capture of just obj (no edges)
+    sp = one.sp
+    assert "REUSED" in str(sp) and sp._nodes[0].graph is tree._graph
+    assert one.referrers.theone is REUSED[1]
+    assert h.iso(REUSED[2]).domisize == tree.retained_size(REUSED[2])
+    assert h._captures == before + 2  # the two iso() captures, no capture with edges
+    # the snapshot's answers: an object made after the tree is not in its capture, so
+    # the query captures afresh
+    late = bytearray(9)
+    REUSED.append([late])
+    assert "REUSED" in str(h.iso(late).sp)
+    assert h._captures == before + 4
+    # heap() refreshes: later queries no longer use the tree's capture
+    x = h.heap()
+    assert h.iso(obj).sp._nodes[0].graph is not tree._graph
+    del x
+    # without a held tree (or census) each query captures afresh
+    h2 = hpy()
+    h2.dominator_tree()
+    n = h2._captures
+    str(h2.iso(obj).sp)
+    assert h2._captures == n + 2
+    REUSED.clear()
+
+
+def test_idset_partition_takes_no_capture_per_member(h: Any) -> None:
+    objs = [bytearray(3), [1, 2], "text", 12345, (1,), {"k": 1}]
+    x = h.iso(*objs)
+    before = h._captures
+    text = str(x.byidset.all)
+    parts = x.byidset.parts
+    assert h._captures == before
+    # the rows are what they were: each member's own brief, as a set of x's capture
+    briefs = sorted(h.iso(o).brief for o in objs)
+    assert sorted(p.brief for p in parts) == briefs
+    assert all(b in text for b in briefs)
+    assert all(p.count == 1 and p._nodes.same_heap(x._nodes) for p in parts)

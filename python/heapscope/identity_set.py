@@ -378,12 +378,7 @@ class IdentitySet(Paged, UniSet):
             budget += len(rendered) + 3
             if budget > MAX_SUMMARY_LENGTH:
                 break
-        if len(pieces) > 1:
-            pieces.sort(key=lambda x: x[x.index(" "):])
-        s += " | ".join(pieces) + ">"
-        if len(s) > MAX_SUMMARY_LENGTH:
-            s = s[: MAX_SUMMARY_LENGTH - 4] + "...>"
-        return s
+        return _close_brief(s, pieces)
 
     # -- set algebra ---------------------------------------------------------------------
     # Two IdentitySets combine by identity (bitsets, in Rust). With a kind, & and -
@@ -490,6 +485,22 @@ class IdentitySet(Paged, UniSet):
 
 def _kind_order(kind: UniSet) -> str:
     return getattr(kind, "brief", "")
+
+
+def _close_brief(head: str, pieces: list[str]) -> str:
+    """A brief from its head (``<count kinds: ``) and the rendered pieces."""
+    if len(pieces) > 1:
+        pieces.sort(key=lambda x: x[x.index(" "):])
+    s = head + " | ".join(pieces) + ">"
+    if len(s) > MAX_SUMMARY_LENGTH:
+        s = s[: MAX_SUMMARY_LENGTH - 4] + "...>"
+    return s
+
+
+def singleton_brief(kind: str, obj: Any) -> str:
+    """The brief of the set of just ``obj``, whose Clodo kind is named ``kind``."""
+    head = f"<1 {kind}: "
+    return _close_brief(head, [_render_some([obj], MAX_SUMMARY_LENGTH - len(head))])
 
 
 def _render_some(members: list[Any], max_length: int) -> str:

@@ -160,10 +160,15 @@ class Idset(ComputedRelation):
         return f"{reprefix(self._session)}Idset"
 
     def partition(self, x: IdentitySet) -> ComputedPartition:
-        rows = []
-        for obj in x.nodes:
-            single = self._session.iso(obj)
-            rows.append((single.brief, x._nodes.graph.set_of([obj]), single))
+        """Rows are the members as sets of x's own capture (no capture per member),
+        named by their briefs."""
+        from .identity_set import IdentitySet, singleton_brief
+
+        rows: list[tuple[str, NodeSet, UniSet]] = []
+        clodo = x._nodes.partition("Clodo")
+        for (kind, _c, _s, _o), nodes in zip(clodo.rows(), clodo.row_sets()):
+            for obj, single in zip(nodes.objects(), nodes.singletons()):
+                rows.append((singleton_brief(kind, obj), single, IdentitySet(single, self._session)))
         return ComputedPartition(self.header, rows)
 
 

@@ -47,7 +47,7 @@ class Retainer(NamedTuple):
 class DominatorTree:
     """The dominator tree of one capture with edges (see the module doc)."""
 
-    __slots__ = ("_session", "_graph")
+    __slots__ = ("_session", "_graph", "__weakref__")
 
     def __init__(self, session: Session, graph: _native.LiveGraph) -> None:
         self._session = session

@@ -65,8 +65,8 @@ class Session:
     """A heapscope session, as returned by :func:`hpy`."""
 
     __slots__ = (
-        "_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "_pinned", "_census", "Root",
-        "__weakref__",
+        "_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "_pinned", "_census", "_tree",
+        "_captures", "Root", "__weakref__",
     )
 
     def __init__(self) -> None:
@@ -79,6 +79,10 @@ class Session:
         # census lives (a weak reference to it drops the capture when it dies).
         self._pinned: _native.LiveGraph | None = None
         self._census: _GraphRef | None = None
+        # The last dominator tree made since the last heap(): its capture is shared
+        # while the tree is held (a weak reference to the tree).
+        self._tree: _GraphRef | None = None
+        self._captures = 0  # captures taken so far (tests count them)
         self.Root = RootState()
 
     # -- capture ---------------------------------------------------------------------------
@@ -105,6 +109,7 @@ class Session:
             seed_sets=seed_sets or [],
         )
         self._graphs.add(graph)
+        self._captures += 1
         return graph
 
     def heap(self) -> IdentitySet:
@@ -113,6 +118,7 @@ class Session:
         not reachable from the roots, so the census is the same, and collecting would run
         finalizers and weakref callbacks in the process being looked at."""
         self._pinned = None  # queries from now on describe the heap as of now
+        self._tree = None
         graph = self._capture(from_roots=True, seeds=[])
         self._census = _GraphRef(graph, self._census_freed)
         nodes = graph.full()
@@ -149,8 +155,9 @@ class Session:
     def _in_edge_graph(self, nodes: _native.NodeSet, *also: _native.NodeSet) -> _native.NodeSet:
         """``nodes`` re-expressed in a capture with edges (from the roots). A capture is
         reused while it holds every member of ``nodes`` and of the ``also`` sets: inside
-        an :meth:`_edge_scope` (one operation: a pattern, a leak report) the scope's, and
-        while the result of the last ``heap()`` is held, the first one taken after it
+        an :meth:`_edge_scope` (one operation: a pattern, a leak report) the scope's;
+        while the result of the last ``heap()`` is held, the first one taken after it;
+        while a dominator tree made since the last ``heap()`` is held, the tree's
         (analyses of that snapshot; ``heap()`` again refreshes). Otherwise each query
         captures afresh, and no capture outlives the results that use it."""
         graph = self._reusable_edges()
@@ -166,8 +173,14 @@ class Session:
         return graph.translate(nodes)[0]
 
     def _reusable_edges(self) -> _native.LiveGraph | None:
-        """The capture a query may reuse: the current scope's, else the snapshot's."""
-        return (self._edges if self._edge_depth else None) or self._pinned
+        """The capture a query may reuse: the current scope's, else the snapshot's (the
+        last heap()'s, or a held dominator tree's)."""
+        if self._edge_depth and self._edges is not None:
+            return self._edges
+        if self._pinned is not None:
+            return self._pinned
+        tree = self._tree() if self._tree is not None else None
+        return tree._graph if tree is not None else None
 
     def _share(self, graph: _native.LiveGraph) -> None:
         """Shares a new capture with later queries while the last heap()'s result is held:
@@ -289,12 +302,16 @@ class Session:
     def dominator_tree(self) -> DominatorTree:
         """The whole-heap dominator tree (retained sizes, immediate dominators) of the
         capture shared since the last ``heap()`` while its result is held, else of one
-        taken now; the tree keeps that capture's objects alive while held."""
+        taken now; the tree keeps that capture's objects alive while held, and queries
+        (``h.iso(obj).sp``, referrers, ...) use that capture meanwhile, until the next
+        ``heap()``."""
         graph = self._reusable_edges()
         if graph is None:
             graph = self._capture(from_roots=True, seeds=[], edges=True)
             self._share(graph)
-        return DominatorTree(self, graph)
+        tree = DominatorTree(self, graph)
+        self._tree = _GraphRef(tree)  # queries share its capture while it is held
+        return tree
 
     def largest_retainers(self, k: int = 10) -> RetainersTable:
         """The ``k`` objects with the largest retained sizes, as a table."""
@@ -345,7 +362,8 @@ class Session:
 
 
 class _GraphRef(weakref.ref):  # type: ignore[type-arg]
-    """A session's weak reference to a capture (its own type, so it is hidden)."""
+    """A session's weak reference to a capture or to a dominator tree (its own type, so
+    it is hidden)."""
 
     __slots__ = ()
 

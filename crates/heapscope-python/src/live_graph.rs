@@ -618,6 +618,15 @@ impl NodeSetHandle {
         }
     }
 
+    /// Each member as a set of its own, in id order.
+    fn singletons(&self, py: Python<'_>) -> Vec<NodeSetHandle> {
+        let universe = self.set.universe();
+        self.set
+            .iter()
+            .map(|n| self.derive(py, NodeSet::from_sorted(universe, vec![n])))
+            .collect()
+    }
+
     fn addresses(&self) -> Vec<u64> {
         let g = &self.graph.get().graph;
         self.set.iter().map(|n| g.address(n)).collect()

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Query benchmark: whole partitions (every row as a set), `.alt` selections, byid and
+byvia, heapscope against guppy3 in the same run; plus a query for one object after a
+dominator tree (heapscope only: it reuses the tree's capture).
+
+Usage:
+    python benchmarks/queries.py [--reps N] [--workloads instances] [--skip-guppy-via]
+
+Like run.py: every measurement in a fresh child process (``--child TOOL WORKLOAD``),
+tools alternated per repetition, medians. In each child the ops run in the order
+listed, on one ``x = h.heap()``, with an untimed ``gc.collect()`` before each. Goals:
+each row op and each `.alt` selection takes at most the time of heapscope's own
+``heap()`` in the same process; ``byid`` at least 3x and ``byvia`` at least 50x faster
+than guppy3. The table is also written to benchmarks/results/queries.txt.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+import traceback
+
+from run import KEEP_A, build_workload, fmt_time, med, parse_args, ratio, run_child
+
+TOOLS = ("heapscope", "guppy3")
+GUPPY_NO_VIA = "guppy3-novia"
+TARGET_INDEX = 150_000  # obj = KEEP_A[TARGET_INDEX].c, a 3-int list deep in the structure
+
+# (op, tools, goal kind, goal value, note). Goal kinds: "heap": heapscope time <= its
+# heap() time times value; "x": guppy3/heapscope >= value; None: for information.
+OPS = (
+    ("heap", TOOLS, None, None, "x = h.heap(): the yardstick of the row and .alt goals"),
+    ("alt_type", TOOLS, "heap", 1.0, "x & h.Type(object).alt('<')"),
+    ("alt_size", TOOLS, "heap", 1.0, "x & h.Size(56).alt('<')"),
+    ("alt_dictof", ("heapscope",), "heap", 1.0, "x & h.Clodo(dictof=object).alt('<') (guppy3: no such kind)"),
+    ("bysize_rows", TOOLS, "heap", 1.0, "x.bysize.parts: the partition and every row as a set"),
+    ("byid", TOOLS, "x", 3.0, "str(x.byid)"),
+    ("byvia", TOOLS, "x", 50.0, "str(x.byvia); first label query: includes the edge capture and labels"),
+    ("byvia_rows", ("heapscope",), "heap", 1.0,
+     "v.parts for v = x.byvia (partition made, untimed): every row as a set"),
+    ("byvia_rows_iter", ("heapscope",), None, None,
+     "for r in v.parts: r.count, v made afresh (partition untimed): rows dropped as used"),
+    ("sp_after_tree", ("heapscope",), None, None,
+     "str(h2.iso(obj).sp) for a new session h2 holding h2.dominator_tree() (untimed): reuses its capture"),
+)
+
+
+def child_main(tool: str, workload: str) -> None:
+    build_workload(workload)
+    obj = KEEP_A[TARGET_INDEX].c if workload == "instances" else None
+    name = "guppy3" if tool == GUPPY_NO_VIA else tool
+    if name == "heapscope":
+        from heapscope import hpy
+    else:
+        from guppy import hpy
+    h = hpy()
+    state: dict = {}
+
+    def op_heap():
+        state["x"] = h.heap()
+
+    def op_byvia_rows():
+        return state["v"].parts
+
+    def op_byvia_rows_iter():
+        n = 0
+        for r in state["v2"].parts:
+            n += r.count
+        return n
+
+    def op_sp_after_tree():
+        return str(state["h2"].iso(obj).sp)
+
+    def prepare(op: str) -> None:
+        """Untimed setup of an op."""
+        if op == "byvia_rows":
+            state["v"] = state["x"].byvia
+            len(state["v"])
+        elif op == "byvia_rows_iter":
+            state.pop("v", None)
+            state["v2"] = state["x"].byvia
+            len(state["v2"])
+        elif op == "sp_after_tree":
+            state.pop("v2", None)
+            state["h2"] = hpy()
+            state["tree"] = state["h2"].dominator_tree()
+
+    ops = {
+        "heap": op_heap,
+        "alt_type": lambda: state["x"] & h.Type(object).alt("<"),
+        "alt_size": lambda: state["x"] & h.Size(56).alt("<"),
+        "alt_dictof": lambda: state["x"] & h.Clodo(dictof=object).alt("<"),
+        "bysize_rows": lambda: state["x"].bysize.parts,
+        "byid": lambda: str(state["x"].byid),
+        "byvia": lambda: str(state["x"].byvia),
+        "byvia_rows": op_byvia_rows,
+        "byvia_rows_iter": op_byvia_rows_iter,
+        "sp_after_tree": op_sp_after_tree,
+    }
+    out: dict = {"tool": name, "workload": workload, "errors": {}}
+    for op, tools, _, _, _ in OPS:
+        if name not in tools or (op == "byvia" and tool == GUPPY_NO_VIA):
+            continue
+        if op != "heap" and "x" not in state:
+            break  # heap() failed
+        if obj is None and op == "sp_after_tree":
+            continue
+        try:
+            prepare(op)
+        except Exception:
+            out["errors"][op] = traceback.format_exc()[-3000:]
+            continue
+        gc.collect()  # not timed: garbage of the previous op
+        t0 = time.perf_counter()
+        try:
+            result = ops[op]()
+        except Exception:  # report, keep measuring the other ops
+            out["errors"][op] = traceback.format_exc()[-3000:]
+            continue
+        out[op] = time.perf_counter() - t0
+        if op == "heap":
+            out["objects"] = int(state["x"].count)
+        elif op in ("bysize_rows", "byvia_rows"):
+            out[op + "_count"] = len(result)
+        del result
+    print(json.dumps(out))
+    sys.stdout.flush()
+
+
+def build_table(res: dict, workloads: list[str], reps: int, skip_guppy_via: bool, elapsed: float) -> str:
+    out = [
+        "heapscope vs guppy3: queries (rows of partitions, .alt selections, byid, byvia)",
+        f"Python {sys.version.split()[0]} {sys.executable}; nproc={os.cpu_count()}",
+        f"{reps} repetition(s) (fresh child process per tool per repetition, tools alternated), medians",
+        "Ops run in the order listed, in one process per tool, on one x = h.heap(); gc.collect() (untimed) "
+        "before each op.",
+        "guppy3 byvia: " + ("SKIPPED (--skip-guppy-via)" if skip_guppy_via else f"measured, {reps} repetition(s)"),
+        f"Wall time of whole run: {elapsed:.1f} s",
+        "",
+    ]
+    met = total = 0
+    errors = []
+    for w in workloads:
+        hs, gp = res[w]["heapscope"], res[w]["guppy3"]
+        heap_hs = med(hs, "heap")
+        out.append(f"{w}: objects heapscope {med(hs, 'objects')}, guppy3 {med(gp, 'objects')}; rows: "
+                   f"bysize {med(hs, 'bysize_rows_count')}, byvia {med(hs, 'byvia_rows_count')}")
+        hdr = (f"{'workload':<10} {'op':<16} {'heapscope':>12} {'guppy3':>12} {'guppy3/hs':>10}  "
+               f"{'goal':<22} {'met?':<8} note")
+        out.append(hdr)
+        out.append("-" * (len(hdr) + 60))
+        for op, _, kind, goal, note in OPS:
+            a, b = med(hs, op), med(gp, op)
+            r = ratio(b, a)
+            if kind == "x":
+                goal_s = f">={goal:.0f}x guppy3"
+                ok = None if r is None else r >= goal
+            elif kind == "heap":
+                goal_s = f"<= heap() ({fmt_time(heap_hs)})"
+                ok = None if a is None or heap_hs is None else a <= heap_hs * goal
+            else:
+                goal_s, ok = "-", None
+            if ok is not None:
+                met += ok
+                total += 1
+            verdict = "-" if kind is None else ("n/a" if ok is None else ("MET" if ok else "NOT MET"))
+            out.append(f"{w:<10} {op:<16} {fmt_time(a):>12} {fmt_time(b):>12} "
+                       f"{(f'{r:.2f}x' if r else '-'):>10}  {goal_s:<22} {verdict:<8} {note}")
+        for t, rs in res[w].items():
+            for i, r in enumerate(rs):
+                if "error" in r:
+                    errors.append(f"{w}/{t} rep {i + 1}: {r['error']}")
+                for op, tb in r.get("errors", {}).items():
+                    errors.append(f"{w}/{t} rep {i + 1} op {op}:\n{tb}")
+        out.append("")
+    out.append(f"Goals met: {met}/{total}")
+    if errors:
+        out.append("")
+        out.append("Errors:")
+        out.extend(errors)
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
+        child_main(sys.argv[2], sys.argv[3])
+        return
+    skip_guppy_via = "--skip-guppy-via" in sys.argv
+    if skip_guppy_via:
+        sys.argv.remove("--skip-guppy-via")
+    reps, workloads = parse_args(__doc__, "instances")
+    children = {"heapscope": "heapscope", "guppy3": GUPPY_NO_VIA if skip_guppy_via else "guppy3"}
+    res = {w: {t: [] for t in TOOLS} for w in workloads}
+    start = time.perf_counter()
+    for rep in range(reps):
+        for w in workloads:
+            for t in TOOLS:  # alternate A B A B ...
+                t0 = time.perf_counter()
+                r = run_child(children[t], w, __file__)
+                res[w][t].append(r)
+                status = r.get("error") or (f"op errors: {sorted(r['errors'])}" if r.get("errors") else "ok")
+                print(f"[rep {rep + 1}/{reps}] {w} {t}: {status} ({time.perf_counter() - t0:.1f} s)",
+                      file=sys.stderr, flush=True)
+    table = build_table(res, workloads, reps, skip_guppy_via, time.perf_counter() - start)
+    print(table)
+    os.makedirs(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"), exist_ok=True)
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "queries.txt"), "w") as fh:
+        fh.write(table)
+
+
+if __name__ == "__main__":
+    main()
