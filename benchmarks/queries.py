@@ -23,10 +23,9 @@ import sys
 import time
 import traceback
 
-from run import KEEP_A, build_workload, fmt_time, med, parse_args, ratio, run_child
+from run import GUPPY_NO_VIA, KEEP_A, build_workload, child_errors, end_table, fmt_time, goal_rows, med, side_by_side_main
 
 TOOLS = ("heapscope", "guppy3")
-GUPPY_NO_VIA = "guppy3-novia"
 TARGET_INDEX = 150_000  # obj = KEEP_A[TARGET_INDEX].c, a 3-int list deep in the structure
 
 # (op, tools, goal kind, goal value, note). Goal kinds: "heap": heapscope time <= its
@@ -148,67 +147,22 @@ def build_table(res: dict, workloads: list[str], reps: int, skip_guppy_via: bool
         heap_hs = med(hs, "heap")
         out.append(f"{w}: objects heapscope {med(hs, 'objects')}, guppy3 {med(gp, 'objects')}; rows: "
                    f"bysize {med(hs, 'bysize_rows_count')}, byvia {med(hs, 'byvia_rows_count')}")
-        hdr = (f"{'workload':<10} {'op':<16} {'heapscope':>12} {'guppy3':>12} {'guppy3/hs':>10}  "
-               f"{'goal':<22} {'met?':<8} note")
-        out.append(hdr)
-        out.append("-" * (len(hdr) + 60))
-        for op, _, kind, goal, note in OPS:
-            a, b = med(hs, op), med(gp, op)
-            r = ratio(b, a)
+        def judge(kind, goal, a, r):
             if kind == "x":
-                goal_s = f">={goal:.0f}x guppy3"
-                ok = None if r is None else r >= goal
-            elif kind == "heap":
-                goal_s = f"<= heap() ({fmt_time(heap_hs)})"
-                ok = None if a is None or heap_hs is None else a <= heap_hs * goal
-            else:
-                goal_s, ok = "-", None
-            if ok is not None:
-                met += ok
-                total += 1
-            verdict = "-" if kind is None else ("n/a" if ok is None else ("MET" if ok else "NOT MET"))
-            out.append(f"{w:<10} {op:<16} {fmt_time(a):>12} {fmt_time(b):>12} "
-                       f"{(f'{r:.2f}x' if r else '-'):>10}  {goal_s:<22} {verdict:<8} {note}")
-        for t, rs in res[w].items():
-            for i, r in enumerate(rs):
-                if "error" in r:
-                    errors.append(f"{w}/{t} rep {i + 1}: {r['error']}")
-                for op, tb in r.get("errors", {}).items():
-                    errors.append(f"{w}/{t} rep {i + 1} op {op}:\n{tb}")
+                return f">={goal:.0f}x guppy3", None if r is None else r >= goal
+            return f"<= heap() ({fmt_time(heap_hs)})", None if a is None or heap_hs is None else a <= heap_hs * goal
+
+        lines, m, n = goal_rows(w, OPS, hs, gp, judge)
+        out += lines
+        met += m
+        total += n
+        errors += child_errors(res, w)
         out.append("")
-    out.append(f"Goals met: {met}/{total}")
-    if errors:
-        out.append("")
-        out.append("Errors:")
-        out.extend(errors)
-    return "\n".join(out) + "\n"
+    return end_table(out, met, total, errors)
 
 
 def main() -> None:
-    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
-        child_main(sys.argv[2], sys.argv[3])
-        return
-    skip_guppy_via = "--skip-guppy-via" in sys.argv
-    if skip_guppy_via:
-        sys.argv.remove("--skip-guppy-via")
-    reps, workloads = parse_args(__doc__, "instances")
-    children = {"heapscope": "heapscope", "guppy3": GUPPY_NO_VIA if skip_guppy_via else "guppy3"}
-    res = {w: {t: [] for t in TOOLS} for w in workloads}
-    start = time.perf_counter()
-    for rep in range(reps):
-        for w in workloads:
-            for t in TOOLS:  # alternate A B A B ...
-                t0 = time.perf_counter()
-                r = run_child(children[t], w, __file__)
-                res[w][t].append(r)
-                status = r.get("error") or (f"op errors: {sorted(r['errors'])}" if r.get("errors") else "ok")
-                print(f"[rep {rep + 1}/{reps}] {w} {t}: {status} ({time.perf_counter() - t0:.1f} s)",
-                      file=sys.stderr, flush=True)
-    table = build_table(res, workloads, reps, skip_guppy_via, time.perf_counter() - start)
-    print(table)
-    os.makedirs(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"), exist_ok=True)
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "queries.txt"), "w") as fh:
-        fh.write(table)
+    side_by_side_main(__doc__, __file__, OPS, child_main, build_table, "queries.txt")
 
 
 if __name__ == "__main__":

@@ -301,6 +301,96 @@ def build_table(res: dict, workloads: list[str], reps: int, elapsed: float) -> s
     return "\n".join(out) + "\n"
 
 
+def alternate(children: dict, workloads: list[str], reps: int, script: str, ops: tuple = ()) -> dict:
+    """Runs ``script --child CHILD WORKLOAD`` for each tool (``children``: tool -> child
+    name) per workload per repetition, tools alternated; progress (the times of ``ops``)
+    on stderr. Returns ``{workload: {tool: [result, ...]}}``."""
+    res = {w: {t: [] for t in children} for w in workloads}
+    for rep in range(reps):
+        for w in workloads:
+            for t, child in children.items():  # alternate A B A B ...
+                t0 = time.perf_counter()
+                r = run_child(child, w, script)
+                res[w][t].append(r)
+                if "error" in r:
+                    status = r["error"]
+                else:
+                    status = " ".join(f"{op}={fmt_time(r.get(op))}" for op, *_ in ops if op in r)
+                    if r.get("errors"):
+                        status += f"  ERRORS in {', '.join(r['errors'])}"
+                print(f"[rep {rep + 1}/{reps}] {w} {t:<9} {time.perf_counter() - t0:6.1f}s  {status}",
+                      file=sys.stderr, flush=True)
+    return res
+
+
+def goal_rows(w: str, ops: tuple, hs: list[dict], gp: list[dict], judge) -> tuple[list[str], int, int]:
+    """One table row per op of ``ops`` (``(op, tools, goal kind, goal, note)``): both
+    tools' medians, guppy3/heapscope, the goal and whether it is met. ``judge(kind, goal,
+    hs median, ratio)`` gives the goal's text and True/False (None: not measurable) for
+    each kind of goal but None. Returns the lines, goals met and goals judged."""
+    hdr = (f"{'workload':<10} {'op':<18} {'heapscope':>12} {'guppy3':>12} {'guppy3/hs':>10}  "
+           f"{'goal':<22} {'met?':<8} note")
+    lines = [hdr, "-" * (len(hdr) + 60)]
+    met = total = 0
+    for op, _, kind, goal, note in ops:
+        a, b = med(hs, op), med(gp, op)
+        r = ratio(b, a)
+        goal_s, ok = ("-", None) if kind is None else judge(kind, goal, a, r)
+        if ok is not None:
+            met += ok
+            total += 1
+        verdict = "-" if kind is None else ("n/a" if ok is None else ("MET" if ok else "NOT MET"))
+        lines.append(f"{w:<10} {op:<18} {fmt_time(a):>12} {fmt_time(b):>12} "
+                     f"{'-' if r is None else f'{r:.1f}x':>10}  {goal_s:<22} {verdict:<8} {note}")
+    return lines, met, total
+
+
+def child_errors(res: dict, w: str) -> list[str]:
+    """The failures (whole children, single ops) of workload ``w``'s children."""
+    errors = []
+    for t, results in res[w].items():
+        for i, r in enumerate(results):
+            if "error" in r:
+                errors.append(f"  [{w}/{t} rep {i + 1}] {r['error']}")
+            for op, tb in r.get("errors", {}).items():
+                errors.append(f"  [{w}/{t} rep {i + 1}] op {op}:\n{tb}")
+    return errors
+
+
+GUPPY_NO_VIA = "guppy3-novia"  # child name for guppy3 without byvia (--skip-guppy-via)
+
+
+def end_table(out: list[str], met: int, total: int, errors: list[str]) -> str:
+    """The table's text: its lines, the goals met and the errors."""
+    out.append(f"Goals met: {met}/{total}")
+    if errors:
+        out += ["", "ERRORS:"] + errors
+    return "\n".join(out) + "\n"
+
+
+def side_by_side_main(doc: str | None, script: str, ops: tuple, child_main, build_table, results: str) -> None:
+    """The command line of the side-by-side scripts (why.py, queries.py): ``--child TOOL
+    WORKLOAD`` runs one child; otherwise heapscope and guppy3 children alternate
+    (``--skip-guppy-via``: guppy3 without byvia), and ``build_table(res, workloads, reps,
+    skip_guppy_via, elapsed)`` is printed and written to ``benchmarks/results/<results>``."""
+    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
+        child_main(sys.argv[2], sys.argv[3])
+        return
+    skip_guppy_via = "--skip-guppy-via" in sys.argv
+    if skip_guppy_via:
+        sys.argv.remove("--skip-guppy-via")
+    reps, workloads = parse_args(doc, "instances")
+    start = time.perf_counter()
+    children = {"heapscope": "heapscope", "guppy3": GUPPY_NO_VIA if skip_guppy_via else "guppy3"}
+    res = alternate(children, workloads, reps, script, ops)
+    table = build_table(res, workloads, reps, skip_guppy_via, time.perf_counter() - start)
+    print(table, end="")
+    outdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, results), "w") as fh:
+        fh.write(table)
+
+
 def parse_args(doc: str | None, default_workloads: str) -> tuple[int, list[str]]:
     """``--reps N --workloads a,b`` of the benchmark scripts, validated."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -23,10 +23,12 @@ import sys
 import time
 import traceback
 
-from run import KEEP_A, build_workload, fmt_mib, fmt_time, maxrss_kib, med, parse_args, ratio, run_child
+from run import (
+    GUPPY_NO_VIA, KEEP_A, build_workload, child_errors, end_table, fmt_mib, fmt_time, goal_rows, maxrss_kib, med,
+    ratio, side_by_side_main,
+)
 
 TOOLS = ("heapscope", "guppy3")
-GUPPY_NO_VIA = "guppy3-novia"  # child name for guppy3 without byvia (--skip-guppy-via)
 TARGET_INDEX = 150_000  # obj = KEEP_A[TARGET_INDEX].c, a 3-int list deep in the structure
 
 # (op, tools, goal kind, goal value, note); ops run in this order in each child.
@@ -178,27 +180,15 @@ def build_table(res: dict, workloads: list[str], reps: int, skip_guppy_via: bool
         for key in ("domisize_one_value", "domisize_big_value"):
             vals.append(f"{key[:-6]} heapscope {med(hs, key)} B, guppy3 {med(gp, key)} B")
         out.append(f"{w}: results: " + "; ".join(vals))
-        hdr = (f"{'workload':<10} {'op':<18} {'heapscope':>12} {'guppy3':>12} {'guppy3/hs':>10}  "
-               f"{'goal':<14} {'met?':<8} note")
-        out.append(hdr)
-        out.append("-" * (len(hdr) + 60))
-        for op, _, kind, goal, note in OPS:
-            a, b = med(hs, op), med(gp, op)
-            r = ratio(b, a)
+        def judge(kind, goal, a, r):
             if kind == "x":
-                goal_s = f">={goal:.0f}x guppy3"
-                ok = None if r is None else r >= goal
-            elif kind == "s":
-                goal_s = f"<={goal:.1f} s"
-                ok = None if a is None else a <= goal
-            else:
-                goal_s, ok = "-", None
-            if ok is not None:
-                met += ok
-                total += 1
-            verdict = "-" if kind is None else ("n/a" if ok is None else ("MET" if ok else "NOT MET"))
-            out.append(f"{w:<10} {op:<18} {fmt_time(a):>12} {fmt_time(b):>12} "
-                       f"{'-' if r is None else f'{r:.1f}x':>10}  {goal_s:<14} {verdict:<8} {note}")
+                return f">={goal:.0f}x guppy3", None if r is None else r >= goal
+            return f"<={goal:.1f} s", None if a is None else a <= goal
+
+        lines, m, n = goal_rows(w, OPS, hs, gp, judge)
+        out += lines
+        met += m
+        total += n
         for op, goal in MEM_OPS.items():
             key = op + "_mem_mib"
             a, b = med(hs, key), med(gp, key)
@@ -216,49 +206,12 @@ def build_table(res: dict, workloads: list[str], reps: int, skip_guppy_via: bool
                        f"{'-' if r is None else f'{r:.1f}x':>10}  {goal_s:<14} {verdict:<8} "
                        f"peak RSS added during {op}")
         out.append("")
-        for t in TOOLS:
-            for i, r in enumerate(res[w][t]):
-                if "error" in r:
-                    errors.append(f"  [{w}/{t} rep {i + 1}] {r['error']}")
-                for op, tb in r.get("errors", {}).items():
-                    errors.append(f"  [{w}/{t} rep {i + 1}] op {op}:\n{tb}")
-    out.append(f"Goals met: {met}/{total}")
-    if errors:
-        out += ["", "ERRORS:"] + errors
-    return "\n".join(out) + "\n"
+        errors += child_errors(res, w)
+    return end_table(out, met, total, errors)
 
 
 def main() -> None:
-    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
-        child_main(sys.argv[2], sys.argv[3])
-        return
-    skip_guppy_via = "--skip-guppy-via" in sys.argv
-    if skip_guppy_via:
-        sys.argv.remove("--skip-guppy-via")
-    reps, workloads = parse_args(__doc__, "instances")
-    res = {w: {t: [] for t in TOOLS} for w in workloads}
-    start = time.perf_counter()
-    for rep in range(reps):
-        for w in workloads:
-            for t in TOOLS:  # alternate heapscope, guppy3, heapscope, ...
-                t0 = time.perf_counter()
-                r = run_child(GUPPY_NO_VIA if (t == "guppy3" and skip_guppy_via) else t, w, __file__)
-                res[w][t].append(r)
-                if "error" in r:
-                    status = r["error"]
-                else:
-                    status = " ".join(f"{op}={fmt_time(r.get(op))}" for op, *_ in OPS if op in r)
-                    if r.get("errors"):
-                        status += f"  ERRORS in {', '.join(r['errors'])}"
-                print(f"[rep {rep + 1}/{reps}] {w} {t:<9} {time.perf_counter() - t0:6.1f}s  {status}",
-                      file=sys.stderr, flush=True)
-    elapsed = time.perf_counter() - start
-    table = build_table(res, workloads, reps, skip_guppy_via, elapsed)
-    print(table, end="")
-    outdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-    os.makedirs(outdir, exist_ok=True)
-    with open(os.path.join(outdir, "why.txt"), "w") as fh:
-        fh.write(table)
+    side_by_side_main(__doc__, __file__, OPS, child_main, build_table, "why.txt")
 
 
 if __name__ == "__main__":
