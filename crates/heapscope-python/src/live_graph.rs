@@ -458,6 +458,17 @@ pub struct NodeSetHandle {
 }
 
 impl NodeSetHandle {
+    /// The handle as a Python object the cycle collector does not track: a handle
+    /// refers to nothing but its graph, which refers to no Python object the collector
+    /// sees, so no cycle can pass through it (as CPython untracks tuples of atoms). A
+    /// whole partition's rows are made at once, and hundreds of thousands of tracked
+    /// objects would cost full collections of the heap being looked at.
+    pub fn into_untracked(self, py: Python<'_>) -> PyResult<Py<NodeSetHandle>> {
+        let obj = Py::new(py, self)?;
+        unsafe { ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) };
+        Ok(obj)
+    }
+
     pub fn same_graph(&self, other: &NodeSetHandle) -> PyResult<()> {
         if self.graph.as_ptr() == other.graph.as_ptr() {
             Ok(())
@@ -981,15 +992,18 @@ impl PartitionHandle {
         py: Python<'_>,
         start: usize,
         stop: Option<usize>,
-    ) -> PyResult<Vec<NodeSetHandle>> {
+    ) -> PyResult<Vec<Py<NodeSetHandle>>> {
         let g = &self.graph.get().graph;
         let n = self.part.rows.len();
         let stop = stop.unwrap_or(n).min(n);
-        Ok((start.min(stop)..stop)
-            .map(|r| NodeSetHandle {
-                graph: self.graph.clone_ref(py),
-                set: self.part.row_set(g, &self.set, r),
+        (start.min(stop)..stop)
+            .map(|r| {
+                NodeSetHandle {
+                    graph: self.graph.clone_ref(py),
+                    set: self.part.row_set(g, &self.set, r),
+                }
+                .into_untracked(py)
             })
-            .collect())
+            .collect()
     }
 }
