@@ -195,6 +195,10 @@ class TypeKind(Kind):
         base = f"{{p}}Type({type_expr(self.type)})"
         return base if self.op == "==" else f"{base}.alt({self.op!r})"
 
+    def _key(self) -> tuple[Any, ...]:
+        # the type itself (by identity): two classes may print alike
+        return (id(self.type), self.op)
+
     @property
     def dictof(self) -> DictOfKind:
         """Dicts owned by instances of this type."""
@@ -265,7 +269,7 @@ class DictOfKind(Kind):
         return base if self.op == "==" else f"{base}.alt({self.op!r})"
 
     def _key(self) -> tuple[Any, ...]:
-        return (self._body(),)
+        return (None if self.owner is None else id(self.owner), self.op)
 
 
 def _owner_type(d: dict[Any, Any]) -> type | None:

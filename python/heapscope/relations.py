@@ -331,9 +331,6 @@ class ReferredBy(Kind):
         _alt_check(op)
         return ReferredBy(self.relation, self.kinds, op)
 
-    def _names(self) -> frozenset[str]:
-        return frozenset(repr(k) for k in self.kinds)
-
     def _specs(self) -> list[tuple[str, Any, int | None]]:
         """The kinds as the native selection takes them: ``(tag, object, number)`` for
         classes of the base relation; anything else is a class no object has."""
@@ -378,7 +375,7 @@ class ReferredBy(Kind):
         return base if self.op == "==" else f"{base}.alt({self.op!r})"
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.relation.base, tuple(sorted(self._names())), self.op)
+        return (self.relation.base, frozenset(self.kinds), self.op)
 
 
 class SetOfKinds:
