@@ -358,3 +358,38 @@ def test_idset_partition_takes_no_capture_per_member(h: Any) -> None:
     assert sorted(p.brief for p in parts) == briefs
     assert all(b in text for b in briefs)
     assert all(p.count == 1 and p._nodes.same_heap(x._nodes) for p in parts)
+
+
+class Slotted:
+    __slots__ = ("ref",)
+
+
+class Attrs:
+    pass
+
+
+def test_paths_label_only_the_nodes_on_them() -> None:
+    """A path query names the references of its paths' nodes only; the paths read as
+    they do once every edge of the capture is labelled."""
+    h = hpy()
+    slotted, attrs = Slotted(), Attrs()
+    targets = [Attrs() for _ in range(5)]  # hashable (one is a set member)
+    slotted.ref, attrs.ref = targets[0], targets[1]
+    REUSED[:] = [slotted, attrs, {"key": targets[2], 7: [targets[3]]}, frozenset([targets[4]])]
+    del slotted, attrs
+    x = h.heap()  # queries share one capture while x is held
+    graph = None
+    before = []
+    for t in targets:
+        sp = h.iso(t).sp
+        graph = sp._nodes[0].graph if graph is None else graph
+        assert sp._nodes[0].graph is graph
+        before.append([str(p) for p in sp.iter()])
+    assert not graph.labelled  # no labels of the whole heap were made
+    assert all(paths and all("REUSED" in p for p in paths) for paths in before), before
+    assert str(x.byvia)  # labels every edge of the same capture
+    assert graph.labelled
+    after = [[str(p) for p in h.iso(t).sp.iter()] for t in targets]
+    assert after == before
+    del x
+    REUSED.clear()

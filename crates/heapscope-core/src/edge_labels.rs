@@ -276,6 +276,85 @@ impl EdgeLabels {
     }
 }
 
+/// The label of the root edge named `name` (`.i0_modules`).
+pub fn root_label(name: &str) -> Label {
+    Label::new(Relation::Attribute, name, 0)
+}
+
+/// Matches the names a caller gives for `src`'s references (`(target address, label)`,
+/// in any order) to its recorded edges by target, in order for multi-edges: `out[j]` is
+/// the label of `src`'s `j`-th edge (`unnamed` when nobody named it). `scratch` serves
+/// large nodes.
+pub fn match_names(
+    g: &HeapGraph,
+    src: NodeId,
+    named: &[(u64, LabelId)],
+    unnamed: LabelId,
+    out: &mut [LabelId],
+    scratch: &mut FastMap<u64, Vec<usize>>,
+) {
+    let targets = g.referents(src);
+    // Fast path: the naming follows the traversal order (lists, tuples, dicts).
+    let mut k = 0;
+    while k < targets.len() && k < named.len() && named[k].0 == g.address(targets[k]) {
+        out[k] = named[k].1;
+        k += 1;
+    }
+    if k == targets.len() {
+        return;
+    }
+    // A list: CPython's list_traverse visits the items last first.
+    if k == 0
+        && named.len() == targets.len()
+        && named
+            .iter()
+            .zip(targets.iter().rev())
+            .all(|(&(addr, _), &t)| addr == g.address(t))
+    {
+        for (slot, &(_, label)) in out.iter_mut().zip(named.iter().rev()) {
+            *slot = label;
+        }
+        return;
+    }
+    // A small node (an instance: its type, then its attributes in another order):
+    // match each edge to the first unused name of its target by scanning.
+    if named.len() - k <= 64 {
+        let mut used = 0u64;
+        for (j, &t) in targets.iter().enumerate().skip(k) {
+            let addr = g.address(t);
+            let found =
+                (k..named.len()).find(|&i| used & (1 << (i - k)) == 0 && named[i].0 == addr);
+            out[j] = match found {
+                Some(i) => {
+                    used |= 1 << (i - k);
+                    named[i].1
+                }
+                None => unnamed,
+            };
+        }
+        return;
+    }
+    scratch.clear();
+    for (i, &(addr, _)) in named.iter().enumerate().skip(k) {
+        scratch.entry(addr).or_default().push(i);
+    }
+    for v in scratch.values_mut() {
+        v.reverse();
+    }
+    for (j, &t) in targets.iter().enumerate().skip(k) {
+        let addr = g.address(t);
+        out[j] = scratch
+            .get_mut(&addr)
+            .and_then(|v| v.pop())
+            .map_or(unnamed, |i| named[i].1);
+    }
+    // `clear` costs the map's capacity: after a huge node (sys.modules' dict, a long
+    // list) keep it from making every later node pay for it.
+    if scratch.capacity() > 1024 {
+        *scratch = FastMap::default();
+    }
+}
+
 /// Fills [`EdgeLabels`] node by node: the caller names each node's references (target
 /// address and label, in any order); they are matched to the node's recorded edges by
 /// target, in order for multi-edges. Edges nobody named get the unnamed label.
@@ -304,55 +383,14 @@ impl<'g> EdgeLabeler<'g> {
     /// Labels `src`'s edges from `named`: `(target address, label)` pairs.
     pub fn label_node(&mut self, src: NodeId, named: &[(u64, LabelId)]) {
         let range = self.graph.edge_range(src);
-        let targets = self.graph.referents(src);
-        // Fast path: the naming follows the traversal order (lists, tuples, dicts).
-        let mut k = 0;
-        while k < targets.len() && k < named.len() && named[k].0 == self.graph.address(targets[k]) {
-            self.per_edge[range.start + k] = named[k].1;
-            k += 1;
-        }
-        if k == targets.len() {
-            return;
-        }
-        // A small node (an instance: its type, then its attributes in another order):
-        // match each edge to the first unused name of its target by scanning.
-        if named.len() - k <= 64 {
-            let mut used = 0u64;
-            for (j, &t) in targets.iter().enumerate().skip(k) {
-                let addr = self.graph.address(t);
-                let found =
-                    (k..named.len()).find(|&i| used & (1 << (i - k)) == 0 && named[i].0 == addr);
-                self.per_edge[range.start + j] = match found {
-                    Some(i) => {
-                        used |= 1 << (i - k);
-                        named[i].1
-                    }
-                    None => self.unnamed,
-                };
-            }
-            return;
-        }
-        self.scratch.clear();
-        for (i, &(addr, _)) in named.iter().enumerate().skip(k) {
-            self.scratch.entry(addr).or_default().push(i);
-        }
-        for v in self.scratch.values_mut() {
-            v.reverse();
-        }
-        for (j, &t) in targets.iter().enumerate().skip(k) {
-            let addr = self.graph.address(t);
-            let label = self
-                .scratch
-                .get_mut(&addr)
-                .and_then(|v| v.pop())
-                .map_or(self.unnamed, |i| named[i].1);
-            self.per_edge[range.start + j] = label;
-        }
-        // `clear` costs the map's capacity: after a huge node (sys.modules' dict, a long
-        // list) keep it from making every later node pay for it.
-        if self.scratch.capacity() > 1024 {
-            self.scratch = FastMap::default();
-        }
+        match_names(
+            self.graph,
+            src,
+            named,
+            self.unnamed,
+            &mut self.per_edge[range],
+            &mut self.scratch,
+        );
     }
 
     /// Finishes with the root edges labelled `.name`.
@@ -361,7 +399,7 @@ impl<'g> EdgeLabeler<'g> {
             .graph
             .roots()
             .iter()
-            .map(|(name, _)| self.table.intern(Label::new(Relation::Attribute, name, 0)))
+            .map(|(name, _)| self.table.intern(root_label(name)))
             .collect();
         EdgeLabels {
             table: self.table,
@@ -465,6 +503,36 @@ mod tests {
         let negative = t.intern(Label::new(Relation::Index, "-1", 0));
         assert_eq!(t.get(negative).text(), "[-1]");
         assert_eq!(t.len(), 2);
+    }
+
+    /// A list's edges come last item first (list_traverse); its names first item first.
+    #[test]
+    fn reversed_names_match() {
+        let mut w = crate::WalkRecorder::new(true);
+        let t = w.types.intern(0x9000, false, false);
+        w.reach(0x100);
+        w.begin_node(0x100, t).unwrap();
+        for a in [0x400, 0x300, 0x200] {
+            w.edge_to(a);
+        }
+        for a in [0x200, 0x300, 0x400] {
+            w.begin_node(a, t).unwrap();
+        }
+        let g = w.finish().unwrap().build();
+        let mut table = LabelTable::default();
+        let unnamed = table.intern(Label::unnamed());
+        let [a, b, c] = [0, 1, 2].map(|i| table.intern(Label::new(Relation::Index, "", i)));
+        let mut out = vec![unnamed; 3];
+        let named = [(0x200, a), (0x300, b), (0x400, c)];
+        match_names(
+            &g,
+            NodeId(0),
+            &named,
+            unnamed,
+            &mut out,
+            &mut FastMap::default(),
+        );
+        assert_eq!(out, vec![c, b, a]);
     }
 
     /// Multi-edges take their names in order, on small nodes (scanned) and large ones

@@ -29,7 +29,9 @@ pub use classify::{
     Classifier, KindKey, Partition, PartitionRow, RowKey, RowMembers, MAX_FACTORS, NO_ROW,
 };
 pub use dominators::{Dominator, DominatorTree};
-pub use edge_labels::{EdgeLabeler, EdgeLabels, Label, LabelOrder, LabelTable, Relation};
+pub use edge_labels::{
+    match_names, root_label, EdgeLabeler, EdgeLabels, Label, LabelOrder, LabelTable, Relation,
+};
 pub use error::CoreError;
 pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable, WalkRecorder};
@@ -37,6 +39,7 @@ pub use ids::{LabelId, NodeId, TypeId};
 pub use nodeset::NodeSet;
 pub use predicate::{select_referred_by, select_via_cmp, Cmp, KindPredicate, SetArg, TypeArg};
 pub use shortest_paths::{
-    is_thread_root, EdgePair, NoPath, PathSource, PathStep, ShortestPaths, ROOT_NODE,
+    is_thread_root, AllLabels, EdgePair, NoPath, PathLabels, PathSource, PathStep, ShortestPaths,
+    ROOT_NODE,
 };
 pub use via::{py_str_repr, via_row_name, ViaRows};

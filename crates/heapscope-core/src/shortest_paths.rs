@@ -31,7 +31,43 @@ use std::fmt::Write as _;
 use num_bigint::BigUint;
 use num_traits::{ToPrimitive, Zero};
 
-use crate::{CoreError, FastMap, HeapGraph, LabelId, NodeId, NodeSet};
+use std::borrow::Cow;
+
+use crate::{
+    root_label, CoreError, EdgeLabels, FastMap, HeapGraph, Label, LabelId, LabelTable, NodeId,
+    NodeSet,
+};
+
+/// The labels a path search asks for: those of the edges out of the nodes it keeps
+/// (its DAG's sources) and of the root edges. A graph's [`EdgeLabels`] (every edge
+/// labelled, see [`AllLabels`]) answer; a caller able to name one node's references can
+/// answer for just the nodes asked about, so a path query on a large capture costs no
+/// labelling of the whole heap.
+pub trait PathLabels {
+    /// The labels of `n`'s edges at positions `edges` of `g.referents(n)`, in order.
+    fn node(&mut self, g: &HeapGraph, n: NodeId, edges: &[usize]) -> Vec<Label>;
+    /// The label of root edge `k`.
+    fn root(&mut self, g: &HeapGraph, k: usize) -> Label {
+        root_label(&g.roots()[k].0)
+    }
+}
+
+/// [`PathLabels`] from a graph's labels of every edge.
+pub struct AllLabels<'a>(pub &'a EdgeLabels);
+
+impl PathLabels for AllLabels<'_> {
+    fn node(&mut self, g: &HeapGraph, n: NodeId, edges: &[usize]) -> Vec<Label> {
+        let first = g.edge_range(n).start;
+        edges
+            .iter()
+            .map(|&e| self.0.label(self.0.edge(first + e)).into_owned())
+            .collect()
+    }
+
+    fn root(&mut self, _g: &HeapGraph, k: usize) -> Label {
+        self.0.label(self.0.root(k)).into_owned()
+    }
+}
 
 /// Where paths start.
 #[derive(Clone, Debug)]
@@ -135,20 +171,25 @@ pub struct ShortestPaths {
     reached: NodeSet,
     /// Why there is no path, when there is none.
     no_path: Option<NoPath>,
+    /// The labels of the DAG's edges (the ids in its edges and steps).
+    table: LabelTable,
 }
 
 impl ShortestPaths {
     /// Computes the paths from `source` to `targets`, never entering `avoid_nodes` nor
-    /// taking an edge in `avoid_edges` (all edges between such a pair are avoided).
-    /// Edge labels must have been computed.
+    /// taking an edge in `avoid_edges` (all edges between such a pair are avoided);
+    /// `labels` names the edges of the paths found.
     pub fn compute(
         g: &HeapGraph,
+        labels: &mut dyn PathLabels,
         source: &PathSource,
         targets: &NodeSet,
         avoid_nodes: &NodeSet,
         avoid_edges: &FastMap<EdgePair, ()>,
     ) -> Result<Self, CoreError> {
-        let labels = g.edge_labels().ok_or(CoreError::NoEdges)?;
+        if !g.has_edges() {
+            return Err(CoreError::NoEdges);
+        }
         // bitsets for the membership tests of the search
         let (targets, avoid_nodes) = (targets.dense(), avoid_nodes.dense());
         let (targets, avoid_nodes) = (&*targets, &*avoid_nodes);
@@ -217,6 +258,7 @@ impl ShortestPaths {
             hop_at: vec![0],
             reached: NodeSet::empty(g.node_count()),
             no_path: None,
+            table: LabelTable::default(),
         };
         if levels.reached.is_empty() {
             let avoiding = !avoid_nodes.is_empty() || !avoid_edges.is_empty();
@@ -249,22 +291,29 @@ impl ShortestPaths {
         let mut rev_hops: Vec<EdgePair> = Vec::new();
         let mut rev_at: Vec<usize> = vec![0];
         let mut sources: Vec<NodeId> = Vec::new();
+        let mut positions: Vec<usize> = Vec::new();
         for level in (lowest..last).rev() {
             for &u in levels.level(level) {
-                let from = paths.edges.len();
-                for (t, l) in g.labelled_referents(u) {
-                    if dist[t.index()] == level as u32 + 1 && kept.contains(t) && !avoided(u.0, t) {
-                        paths.edges.push(DagEdge {
-                            label: Some(l),
-                            node: t,
-                            to: index[&t.0],
-                        });
-                    }
-                }
-                if paths.edges.len() == from {
+                let on_dag = |t: NodeId| {
+                    dist[t.index()] == level as u32 + 1 && kept.contains(t) && !avoided(u.0, t)
+                };
+                let referents = g.referents(u);
+                positions.clear();
+                positions.extend((0..referents.len()).filter(|&e| on_dag(referents[e])));
+                if positions.is_empty() {
                     continue;
                 }
-                sort_steps(g, &mut paths.edges[from..]);
+                // only the DAG's edges are labelled
+                let from = paths.edges.len();
+                for (&e, label) in positions.iter().zip(labels.node(g, u, &positions)) {
+                    let t = referents[e];
+                    paths.edges.push(DagEdge {
+                        label: Some(paths.table.intern(label)),
+                        node: t,
+                        to: index[&t.0],
+                    });
+                }
+                sort_steps(g, &paths.table, &mut paths.edges[from..]);
                 rev_hops.extend(paths.edges[from..].iter().map(|e| (u.0, e.node.0)));
                 kept.insert(u);
                 index.insert(u.0, index.len() as u32);
@@ -284,8 +333,9 @@ impl ShortestPaths {
                         continue;
                     }
                     if dist[t.index()] == 1 && kept.contains(t) && !avoided(ROOT_NODE, t) {
+                        let label = paths.table.intern(labels.root(g, k));
                         paths.starts.push(DagEdge {
-                            label: Some(labels.root(k)),
+                            label: Some(label),
                             node: t,
                             to: index[&t.0],
                         });
@@ -426,6 +476,11 @@ impl ShortestPaths {
             .collect()
     }
 
+    /// A label of the paths (ids in their steps and `start_labels`).
+    pub fn label(&self, id: LabelId) -> Cow<'_, Label> {
+        self.table.get(id)
+    }
+
     fn out_of(&self, i: u32) -> &[DagEdge] {
         &self.edges[self.out[i as usize] as usize..self.out[i as usize + 1] as usize]
     }
@@ -492,13 +547,12 @@ impl ShortestPaths {
     /// else as its label (`.i0_modules`). One growing string: linear in the length.
     pub fn render(
         &self,
-        g: &HeapGraph,
         path: &[PathStep],
         srcname: &str,
         roots: &FastMap<LabelId, String>,
     ) -> String {
         let mut out = String::new();
-        write_steps(g, &mut out, srcname, path, roots);
+        write_steps(&self.table, &mut out, srcname, path, roots);
         out
     }
 
@@ -506,7 +560,6 @@ impl ShortestPaths {
     /// first and last `keep` steps around `... N more steps ...`.
     pub fn render_brief(
         &self,
-        g: &HeapGraph,
         path: &[PathStep],
         srcname: &str,
         roots: &FastMap<LabelId, String>,
@@ -516,14 +569,14 @@ impl ShortestPaths {
         let skip = path.iter().take_while(|s| s.label.is_none()).count();
         let steps = &path[skip..];
         if keep == 0 || steps.len() <= 3 * keep {
-            return self.render(g, path, srcname, roots);
+            return self.render(path, srcname, roots);
         }
         let mut out = String::new();
-        write_steps(g, &mut out, srcname, &path[..skip + keep], roots);
+        write_steps(&self.table, &mut out, srcname, &path[..skip + keep], roots);
         let elided = steps.len() - 2 * keep;
         let _ = write!(out, " ... {} more steps ... ", thousands(elided as u64));
         write_steps(
-            g,
+            &self.table,
             &mut out,
             "",
             &steps[steps.len() - keep..],
@@ -536,17 +589,16 @@ impl ShortestPaths {
 /// `srcname` followed by the steps' labels, appended to `out` (wrapping labels get their
 /// `list(` written first).
 fn write_steps(
-    g: &HeapGraph,
+    labels: &LabelTable,
     out: &mut String,
     srcname: &str,
     path: &[PathStep],
     roots: &FastMap<LabelId, String>,
 ) {
-    let labels = g.edge_labels().expect("edge labels were computed");
     let wrapping = path
         .iter()
         .filter_map(|s| s.label)
-        .filter(|&l| labels.label(l).wraps())
+        .filter(|&l| labels.get(l).wraps())
         .count();
     out.reserve(srcname.len() + 6 * wrapping + 8 * path.len());
     for _ in 0..wrapping {
@@ -558,7 +610,7 @@ fn write_steps(
         let Some(l) = step.label else { continue };
         match roots.get(&l) {
             Some(text) if first => out.push_str(text),
-            _ => labels.label(l).append_to(out),
+            _ => labels.get(l).append_to(out),
         }
         first = false;
     }
@@ -643,14 +695,13 @@ fn bfs(
 
 /// Heapy's order of the edges out of one object: by relation, then index or name, then
 /// target (stable across runs for one heap).
-fn sort_steps(g: &HeapGraph, steps: &mut [DagEdge]) {
+fn sort_steps(g: &HeapGraph, labels: &LabelTable, steps: &mut [DagEdge]) {
     if steps.len() < 2 {
         return;
     }
-    let labels = g.edge_labels().expect("edge labels were computed");
     steps.sort_by(|a, b| {
-        let la = a.label.map(|l| labels.label(l));
-        let lb = b.label.map(|l| labels.label(l));
+        let la = a.label.map(|l| labels.get(l));
+        let lb = b.label.map(|l| labels.get(l));
         let ka = la.as_ref().map(|l| l.sort_key());
         let kb = lb.as_ref().map(|l| l.sort_key());
         ka.cmp(&kb)
@@ -664,6 +715,18 @@ mod tests {
     use num_traits::One;
 
     use crate::{EdgeLabeler, Label, Relation, TypeId, WalkRecorder};
+
+    /// The paths, named with the graph's labels of every edge.
+    fn compute(
+        g: &HeapGraph,
+        source: &PathSource,
+        targets: &NodeSet,
+        avoid_nodes: &NodeSet,
+        avoid_edges: &FastMap<EdgePair, ()>,
+    ) -> Result<ShortestPaths, CoreError> {
+        let mut labels = AllLabels(g.edge_labels().unwrap());
+        ShortestPaths::compute(g, &mut labels, source, targets, avoid_nodes, avoid_edges)
+    }
 
     /// A graph with nodes 0..n (address 0x1000 * (i + 1)), edges labelled `[k]` by their
     /// position in the source's list, and root edges `.r<k>`.
@@ -730,10 +793,10 @@ mod tests {
         NodeSet::from_ids(g.node_count(), ids.iter().map(|&i| NodeId(i)))
     }
 
-    fn texts(g: &HeapGraph, sp: &ShortestPaths) -> Vec<String> {
+    fn texts(sp: &ShortestPaths) -> Vec<String> {
         let total: u64 = sp.numpaths().try_into().unwrap();
         (0..total)
-            .map(|i| sp.render(g, &sp.path(&BigUint::from(i)).unwrap(), "h.Root", &none()))
+            .map(|i| sp.render(&sp.path(&BigUint::from(i)).unwrap(), "h.Root", &none()))
             .collect()
     }
 
@@ -742,11 +805,9 @@ mod tests {
         // r0 -> 0 -> 2 (target); r1 -> 1 -> 3 -> 2; 0 -> 2 twice (multi-edge)
         let g = graph(4, &[(0, 2), (0, 2), (1, 3), (3, 2)], &[0, 1]);
         let none = FastMap::default();
-        let sp =
-            ShortestPaths::compute(&g, &PathSource::Root, &set(&g, &[2]), &g.empty_set(), &none)
-                .unwrap();
+        let sp = compute(&g, &PathSource::Root, &set(&g, &[2]), &g.empty_set(), &none).unwrap();
         assert_eq!(sp.numpaths(), &BigUint::from(2u32));
-        assert_eq!(texts(&g, &sp), vec!["h.Root.r0[0]", "h.Root.r0[1]"]);
+        assert_eq!(texts(&sp), vec!["h.Root.r0[0]", "h.Root.r0[1]"]);
         assert_eq!(sp.path(&BigUint::from(2u32)), None);
         assert_eq!(sp.edges_at(0), &[(ROOT_NODE, 0)]);
         // avoiding the first hop finds the next route
@@ -754,7 +815,7 @@ mod tests {
         for &e in sp.edges_at(0) {
             avoid.insert(e, ());
         }
-        let next = ShortestPaths::compute(
+        let next = compute(
             &g,
             &PathSource::Root,
             &set(&g, &[2]),
@@ -762,9 +823,9 @@ mod tests {
             &avoid,
         )
         .unwrap();
-        assert_eq!(texts(&g, &next), vec!["h.Root.r1[0][0]"]);
+        assert_eq!(texts(&next), vec!["h.Root.r1[0][0]"]);
         // avoiding a node, and a source set instead of the root
-        let via_nodes = ShortestPaths::compute(
+        let via_nodes = compute(
             &g,
             &PathSource::Root,
             &set(&g, &[2]),
@@ -774,7 +835,7 @@ mod tests {
         .unwrap();
         assert_eq!(via_nodes.numpaths(), &BigUint::zero());
         assert!(via_nodes.reached().is_empty());
-        let from = ShortestPaths::compute(
+        let from = compute(
             &g,
             &PathSource::Nodes(set(&g, &[1])),
             &set(&g, &[2]),
@@ -782,14 +843,14 @@ mod tests {
             &none,
         )
         .unwrap();
-        assert_eq!(texts(&g, &from), vec!["h.Root[0][0]"]);
+        assert_eq!(texts(&from), vec!["h.Root[0][0]"]);
     }
 
     #[test]
     fn only_the_nearest_targets_count() {
         // targets 1 (depth 1) and 2 (depth 2): only 1 is reached
         let g = graph(3, &[(0, 2)], &[0, 1]);
-        let sp = ShortestPaths::compute(
+        let sp = compute(
             &g,
             &PathSource::Root,
             &set(&g, &[1, 2]),
@@ -797,7 +858,7 @@ mod tests {
             &FastMap::default(),
         )
         .unwrap();
-        assert_eq!(texts(&g, &sp), vec!["h.Root.r1"]);
+        assert_eq!(texts(&sp), vec!["h.Root.r1"]);
         assert_eq!(sp.reached().iter().collect::<Vec<_>>(), vec![NodeId(1)]);
     }
 
@@ -816,7 +877,7 @@ mod tests {
         let roots: Vec<u32> = (0..width).collect();
         let last: Vec<u32> = ((length - 1) * width..length * width).collect();
         let g = graph(width * length, &edges, &roots);
-        let sp = ShortestPaths::compute(
+        let sp = compute(
             &g,
             &PathSource::Root,
             &set(&g, &last),
@@ -831,19 +892,19 @@ mod tests {
         let final_path = sp.path(&(&expected - &one)).unwrap();
         assert_eq!(final_path.len(), 20);
         assert_eq!(
-            sp.render(&g, &final_path, "h.Root", &none()),
+            sp.render(&final_path, "h.Root", &none()),
             format!("h.Root.r9{}", "[9]".repeat(19))
         );
         let first = sp.path(&BigUint::zero()).unwrap();
         assert_eq!(
-            sp.render(&g, &first, "h.Root", &none()),
+            sp.render(&first, "h.Root", &none()),
             format!("h.Root.r0{}", "[0]".repeat(19))
         );
         assert_eq!(sp.path(&expected), None);
         // path 12345 reads as the digits of 12345, most significant hop first
         let p = sp.path(&BigUint::from(12345u32)).unwrap();
         assert_eq!(
-            sp.render(&g, &p, "", &none()),
+            sp.render(&p, "", &none()),
             format!(".r0{}[1][2][3][4][5]", "[0]".repeat(14))
         );
     }
@@ -853,7 +914,7 @@ mod tests {
     }
 
     fn from_roots(g: &HeapGraph, targets: &[u32]) -> ShortestPaths {
-        ShortestPaths::compute(
+        compute(
             g,
             &PathSource::Root,
             &set(g, targets),
@@ -888,7 +949,7 @@ mod tests {
         );
         let sp = from_roots(&g, &[1]);
         assert_eq!(sp.numpaths(), &BigUint::one());
-        assert_eq!(texts(&g, &sp), vec!["h.Root.i0_t7_f0:g.f_globals[0]"]);
+        assert_eq!(texts(&sp), vec!["h.Root.i0_t7_f0:g.f_globals[0]"]);
         assert_eq!(sp.edges_at(0), &[(ROOT_NODE, 0)]);
         // an interpreter member naming the same object wins, wherever it is reported
         let g = named_graph(
@@ -896,10 +957,7 @@ mod tests {
             &[(0, 1)],
             &roots(&[("i0_t7_f0.f_builtins", 0), ("i0_builtins", 0)]),
         );
-        assert_eq!(
-            texts(&g, &from_roots(&g, &[1])),
-            vec!["h.Root.i0_builtins[0]"]
-        );
+        assert_eq!(texts(&from_roots(&g, &[1])), vec!["h.Root.i0_builtins[0]"]);
     }
 
     #[test]
@@ -916,17 +974,17 @@ mod tests {
             ]),
         );
         assert_eq!(
-            texts(&g, &from_roots(&g, &[3])),
+            texts(&from_roots(&g, &[3])),
             vec!["h.Root.i0_modules[0][0][0]"]
         );
         assert_eq!(
-            texts(&g, &from_roots(&g, &[4])),
+            texts(&from_roots(&g, &[4])),
             vec!["h.Root.i0_t7_f0.f_locals['y']"]
         );
         // avoiding the interpreter's route falls back to the frame's
         let sp = from_roots(&g, &[3]);
         let avoid: FastMap<EdgePair, ()> = sp.edges_at(0).iter().map(|&e| (e, ())).collect();
-        let next = ShortestPaths::compute(
+        let next = compute(
             &g,
             &PathSource::Root,
             &set(&g, &[3]),
@@ -934,7 +992,7 @@ mod tests {
             &avoid,
         )
         .unwrap();
-        assert_eq!(texts(&g, &next), vec!["h.Root.i0_t7_f0.f_globals[0]"]);
+        assert_eq!(texts(&next), vec!["h.Root.i0_t7_f0.f_globals[0]"]);
     }
 
     #[test]
@@ -946,7 +1004,7 @@ mod tests {
         assert_eq!(sp.numpaths(), &BigUint::zero());
         assert_eq!(from_roots(&g, &[]).no_path(), Some(NoPath::EmptyTargets));
         assert_eq!(from_roots(&g, &[2]).no_path(), None);
-        let avoided = ShortestPaths::compute(
+        let avoided = compute(
             &g,
             &PathSource::Root,
             &set(&g, &[2]),
@@ -967,16 +1025,16 @@ mod tests {
         assert_eq!(sp.numpaths(), &BigUint::one());
         assert_eq!(sp.length(), n as usize);
         let path = sp.path(&BigUint::zero()).unwrap();
-        let full = sp.render(&g, &path, "h.Root", &none());
+        let full = sp.render(&path, "h.Root", &none());
         assert_eq!(full.len(), "h.Root.r0".len() + 3 * (n as usize - 1));
-        let brief = sp.render_brief(&g, &path, "h.Root", &none(), 3);
+        let brief = sp.render_brief(&path, "h.Root", &none(), 3);
         assert_eq!(
             brief,
             "h.Root.r0[0][0] ... 199,994 more steps ... [0][0][0]"
         );
         // short paths print whole
         assert_eq!(
-            sp.render_brief(&g, &path[..9], "h.Root", &none(), 3).len(),
+            sp.render_brief(&path[..9], "h.Root", &none(), 3).len(),
             "h.Root.r0".len() + 24
         );
         // a root rendered by the caller, and set members wrapping the expression
@@ -986,7 +1044,7 @@ mod tests {
             ".thread('T').frame('f')".to_string(),
         );
         assert!(sp
-            .render(&g, &path[..2], "h.Root", &given)
+            .render(&path[..2], "h.Root", &given)
             .starts_with("h.Root.thread('T').frame('f')[0]"));
     }
 
@@ -1009,5 +1067,48 @@ mod tests {
         assert_eq!(expr, "list(list(h.x)[2][1])[0]");
         assert_eq!(format!("{}h{tail}", "list(".repeat(open)), expr);
         assert_eq!(labels[1].text(), "list(_)[2]");
+    }
+
+    /// Only the DAG's sources are asked for labels, and the paths read as they do with
+    /// every edge labelled.
+    #[test]
+    fn labels_only_the_dags_sources() {
+        struct Asked<'a> {
+            all: AllLabels<'a>,
+            asked: Vec<NodeId>,
+        }
+        impl PathLabels for Asked<'_> {
+            fn node(&mut self, g: &HeapGraph, n: NodeId, edges: &[usize]) -> Vec<Label> {
+                self.asked.push(n);
+                self.all.node(g, n, edges)
+            }
+        }
+        // root r0 -> 0; 0 -> 1 -> 3, 0 -> 2 -> 3, 2 -> 4 (a dead end), 5 -> 3 (unreached);
+        // root r1 -> 4
+        let g = graph(
+            6,
+            &[(0, 1), (1, 3), (0, 2), (2, 3), (2, 4), (5, 3)],
+            &[0, 4],
+        );
+        let none_edges = FastMap::default();
+        let mut asked = Asked {
+            all: AllLabels(g.edge_labels().unwrap()),
+            asked: Vec::new(),
+        };
+        let target = set(&g, &[3]);
+        let lazy = ShortestPaths::compute(
+            &g,
+            &mut asked,
+            &PathSource::Root,
+            &target,
+            &g.empty_set(),
+            &none_edges,
+        )
+        .unwrap();
+        let full = compute(&g, &PathSource::Root, &target, &g.empty_set(), &none_edges).unwrap();
+        assert_eq!(texts(&lazy), texts(&full));
+        assert_eq!(texts(&lazy).len(), 2);
+        asked.asked.sort_unstable();
+        assert_eq!(asked.asked, vec![NodeId(0), NodeId(1), NodeId(2)]);
     }
 }

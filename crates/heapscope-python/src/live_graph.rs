@@ -79,6 +79,13 @@ impl LiveGraph {
         self.size_failures
     }
 
+    /// Whether every edge has its label (made by the first query that needs them all,
+    /// such as byvia; path queries label only their paths).
+    #[getter]
+    fn labelled(&self) -> bool {
+        self.graph.edge_labels().is_some()
+    }
+
     /// Bytes used by the graph structure itself.
     #[getter]
     fn heap_bytes(&self) -> usize {

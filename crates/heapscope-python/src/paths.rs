@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use heapscope_core::{
-    FastMap, LabelId, LabelOrder, NoPath, NodeSet, PathSource, ShortestPaths, ROOT_NODE,
+    AllLabels, FastMap, LabelId, LabelOrder, NoPath, NodeSet, PathSource, ShortestPaths, ROOT_NODE,
 };
 use num_bigint::BigUint;
 use pyo3::prelude::*;
@@ -33,7 +33,6 @@ pub fn shortest_paths(
 ) -> PyResult<ShortestPathsHandle> {
     let g = &targets.graph.get().graph;
     require_edges(g)?;
-    relate::edge_labels(py, g).map_err(to_pyerr)?;
     for other in source.iter().chain(avoid_nodes.iter()) {
         targets.same_graph(other)?;
     }
@@ -43,7 +42,17 @@ pub fn shortest_paths(
     };
     let avoid = avoid_nodes.map_or_else(|| g.empty_set(), |a| a.set.clone());
     let edges: FastMap<(u32, u32), ()> = avoid_edges.into_iter().map(|e| (e, ())).collect();
-    let paths = ShortestPaths::compute(g, &from, &targets.set, &avoid, &edges).map_err(to_pyerr)?;
+    // the labels of every edge when a query made them (byvia), else only the paths'
+    let paths = match g.edge_labels() {
+        Some(all) => {
+            ShortestPaths::compute(g, &mut AllLabels(all), &from, &targets.set, &avoid, &edges)
+        }
+        None => {
+            let mut labels = relate::SearchLabels::new(py, g);
+            ShortestPaths::compute(g, &mut labels, &from, &targets.set, &avoid, &edges)
+        }
+    }
+    .map_err(to_pyerr)?;
     Ok(ShortestPathsHandle {
         graph: targets.graph.clone_ref(py),
         paths,
@@ -84,32 +93,23 @@ impl ShortestPathsHandle {
 
     /// Path `index` rendered from `srcname` (`h.Root`, `Src`), or None past the end.
     fn text(&self, index: BigUint, srcname: &str) -> Option<String> {
-        let g = &self.graph.get().graph;
         let path = self.paths.path(&index)?;
-        Some(self.paths.render(g, &path, srcname, self.roots()))
+        Some(self.paths.render(&path, srcname, self.roots()))
     }
 
     /// Path `index` with the middle of a path longer than `3 * keep` steps left out
     /// (`... N more steps ...`), or None past the end.
     fn brief(&self, index: BigUint, srcname: &str, keep: usize) -> Option<String> {
-        let g = &self.graph.get().graph;
         let path = self.paths.path(&index)?;
-        Some(
-            self.paths
-                .render_brief(g, &path, srcname, self.roots(), keep),
-        )
+        Some(self.paths.render_brief(&path, srcname, self.roots(), keep))
     }
 
     /// The distinct root edges the paths start with: `(label id, root name)` in order.
     fn start_roots(&self) -> Vec<(u32, String)> {
-        let g = &self.graph.get().graph;
-        let Some(labels) = g.edge_labels() else {
-            return Vec::new();
-        };
         self.paths
             .start_labels()
             .into_iter()
-            .filter_map(|l| match &labels.label(l).order {
+            .filter_map(|l| match &self.paths.label(l).order {
                 LabelOrder::Text(name) => Some((l.0, name.clone())),
                 LabelOrder::Int(_) => None,
             })

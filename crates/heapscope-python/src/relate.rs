@@ -13,7 +13,8 @@ use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
 
 use heapscope_core::{
-    CoreError, EdgeLabeler, EdgeLabels, FastMap, HeapGraph, Label, LabelId, NodeId, Relation,
+    match_names, CoreError, EdgeLabeler, EdgeLabels, FastMap, HeapGraph, Label, LabelId,
+    LabelTable, NodeId, PathLabels, Relation,
 };
 use pyo3::ffi::{self, PyObject, Py_ssize_t};
 use pyo3::prelude::*;
@@ -127,61 +128,134 @@ fn str_of(py: Python<'_>, addr: usize) -> String {
     crate::text::str_text(&obj).unwrap_or_else(|| repr_of(py, addr))
 }
 
+/// Names the references of one node at a time through the shim's `hs_relate`, interning
+/// the labels in the table the caller gives. Keys stay referenced until the namer is
+/// dropped (they are rendered after their object is done).
+struct NodeNamer<'g> {
+    g: &'g HeapGraph,
+    ids: FastMap<Raw, LabelId>,
+    collect: Collect,
+    named: Vec<(u64, LabelId)>,
+    ob_type: LabelId,
+}
+
+impl<'g> NodeNamer<'g> {
+    fn new(g: &'g HeapGraph, table: &mut LabelTable) -> Self {
+        NodeNamer {
+            g,
+            ids: FastMap::default(),
+            collect: Collect {
+                found: Vec::new(),
+                new_keys: Vec::new(),
+                known_keys: FastMap::default(),
+            },
+            named: Vec::new(),
+            ob_type: table.intern(Label::new(Relation::Internal, "ob_type", 0)),
+        }
+    }
+
+    /// `n`'s references as `(target address, label)`.
+    fn name(&mut self, py: Python<'_>, table: &mut LabelTable, n: NodeId) -> &[(u64, LabelId)] {
+        let g = self.g;
+        self.named.clear();
+        let targets = g.referents(n);
+        if targets.is_empty() {
+            return &self.named;
+        }
+        // Most objects (ints, strs, floats) refer to their type only: no need to ask.
+        let type_address = g.type_record(g.type_of(n)).address;
+        if targets.len() == 1 && g.address(targets[0]) == type_address {
+            self.named.push((type_address, self.ob_type));
+            return &self.named;
+        }
+        self.collect.found.clear();
+        let obj = g.address(n) as *mut PyObject;
+        unsafe {
+            shim::hs_relate(
+                obj,
+                on_relation,
+                &mut self.collect as *mut Collect as *mut c_void,
+            )
+        };
+        for &(target, raw) in &self.collect.found {
+            let id = match raw {
+                // indices need no rendering: intern directly (no second map of them)
+                Raw::Index(..) => table.intern(render(py, raw)),
+                _ => *self
+                    .ids
+                    .entry(raw)
+                    .or_insert_with(|| table.intern(render(py, raw))),
+            };
+            self.named.push((target, id));
+        }
+        &self.named
+    }
+}
+
+impl Drop for NodeNamer<'_> {
+    fn drop(&mut self) {
+        for &k in &self.collect.new_keys {
+            unsafe { ffi::Py_DECREF(k as *mut PyObject) };
+        }
+    }
+}
+
 /// Computes every edge's label (once per graph; later calls return the stored labels).
 pub fn edge_labels<'g>(py: Python<'_>, g: &'g HeapGraph) -> Result<&'g EdgeLabels, CoreError> {
     if let Some(l) = g.edge_labels() {
         return Ok(l);
     }
     let mut labeler = EdgeLabeler::new(g)?;
-    let mut ids: FastMap<Raw, LabelId> = FastMap::default();
-    let mut collect = Collect {
-        found: Vec::new(),
-        new_keys: Vec::new(),
-        known_keys: FastMap::default(),
-    };
-    let mut named: Vec<(u64, LabelId)> = Vec::new();
-    let ob_type = labeler
-        .table
-        .intern(Label::new(Relation::Internal, "ob_type", 0));
+    let mut namer = NodeNamer::new(g, &mut labeler.table);
     for k in 0..g.node_count() {
         let n = NodeId(k as u32);
-        let targets = g.referents(n);
-        if targets.is_empty() {
+        if g.referents(n).is_empty() {
             continue;
         }
-        // Most objects (ints, strs, floats) refer to their type only: no need to ask.
-        let type_address = g.type_record(g.type_of(n)).address;
-        if targets.len() == 1 && g.address(targets[0]) == type_address {
-            labeler.label_node(n, &[(type_address, ob_type)]);
-            continue;
-        }
-        collect.found.clear();
-        let obj = g.address(n) as *mut PyObject;
-        unsafe {
-            shim::hs_relate(
-                obj,
-                on_relation,
-                &mut collect as *mut Collect as *mut c_void,
-            )
-        };
-        named.clear();
-        for &(target, raw) in &collect.found {
-            let id = match raw {
-                // indices need no rendering: intern directly (no second map of them)
-                Raw::Index(..) => labeler.table.intern(render(py, raw)),
-                _ => *ids
-                    .entry(raw)
-                    .or_insert_with(|| labeler.table.intern(render(py, raw))),
-            };
-            named.push((target, id));
-        }
-        labeler.label_node(n, &named);
+        let named = namer.name(py, &mut labeler.table, n);
+        labeler.label_node(n, named);
     }
-    for &k in &collect.new_keys {
-        unsafe { ffi::Py_DECREF(k as *mut PyObject) };
-    }
+    drop(namer);
     g.set_edge_labels(labeler.finish())?;
     Ok(g.edge_labels().expect("just stored"))
+}
+
+/// Labels for one path search: a graph whose edges are all labelled answers from its
+/// labels; otherwise only the nodes the search asks about are named (a path query on a
+/// large capture then costs no labelling of the whole heap).
+pub struct SearchLabels<'g, 'py> {
+    py: Python<'py>,
+    table: LabelTable,
+    namer: NodeNamer<'g>,
+    unnamed: LabelId,
+    scratch: FastMap<u64, Vec<usize>>,
+}
+
+impl<'g, 'py> SearchLabels<'g, 'py> {
+    pub fn new(py: Python<'py>, g: &'g HeapGraph) -> Self {
+        let mut table = LabelTable::default();
+        let unnamed = table.intern(Label::unnamed());
+        let namer = NodeNamer::new(g, &mut table);
+        SearchLabels {
+            py,
+            table,
+            namer,
+            unnamed,
+            scratch: FastMap::default(),
+        }
+    }
+}
+
+impl PathLabels for SearchLabels<'_, '_> {
+    fn node(&mut self, g: &HeapGraph, n: NodeId, edges: &[usize]) -> Vec<Label> {
+        let named = self.namer.name(self.py, &mut self.table, n);
+        let mut ids = vec![self.unnamed; g.referents(n).len()];
+        match_names(g, n, named, self.unnamed, &mut ids, &mut self.scratch);
+        edges
+            .iter()
+            .map(|&e| self.table.get(ids[e]).into_owned())
+            .collect()
+    }
 }
 
 fn render(py: Python<'_>, raw: Raw) -> Label {
