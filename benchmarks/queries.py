@@ -5,6 +5,7 @@ dominator tree (heapscope only: it reuses the tree's capture).
 
 Usage:
     python benchmarks/queries.py [--reps N] [--workloads instances] [--skip-guppy-via]
+    python benchmarks/queries.py --reps 1 --workloads big --skip-guppy-via   # ~15M objects
 
 Like run.py: every measurement in a fresh child process (``--child TOOL WORKLOAD``),
 tools alternated per repetition, medians. In each child the ops run in the order
@@ -26,7 +27,6 @@ import traceback
 from run import GUPPY_NO_VIA, KEEP_A, build_workload, child_errors, end_table, fmt_time, goal_rows, med, side_by_side_main
 
 TOOLS = ("heapscope", "guppy3")
-TARGET_INDEX = 150_000  # obj = KEEP_A[TARGET_INDEX].c, a 3-int list deep in the structure
 
 # (op, tools, goal kind, goal value, note). Goal kinds: "heap": heapscope time <= its
 # heap() time times value; "x": guppy3/heapscope >= value; None: for information.
@@ -49,7 +49,8 @@ OPS = (
 
 def child_main(tool: str, workload: str) -> None:
     build_workload(workload)
-    obj = KEEP_A[TARGET_INDEX].c if workload == "instances" else None
+    # a 3-int list deep in the structure: the instance in the middle of the list
+    obj = KEEP_A[len(KEEP_A) // 2].c if workload in ("instances", "big") else None
     name = "guppy3" if tool == GUPPY_NO_VIA else tool
     if name == "heapscope":
         from heapscope import hpy

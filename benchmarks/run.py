@@ -23,6 +23,8 @@ import time
 
 TOOLS = ("heapscope", "guppy3", "floor")
 WORKLOADS = ("fresh", "instances", "mixed")
+# also accepted by --workloads, never run by default: instances x 8 (~15M objects)
+LARGE_WORKLOADS = ("big",)
 FLOOR_LABEL = "floor (bare closure)"
 CHILD_TIMEOUT_S = 900
 
@@ -47,6 +49,9 @@ def build_workload(name: str) -> None:
         return
     if name == "instances":
         KEEP_A.extend(Plain(i, str(i), [i, i + 1, i + 2]) for i in range(300_000))
+        return
+    if name == "big":
+        KEEP_A.extend(Plain(i, str(i), [i, i + 1, i + 2]) for i in range(2_400_000))
         return
     if name == "mixed":
         KEEP_A.extend(Plain(i, str(i), i * 0.5) for i in range(120_000))
@@ -399,8 +404,8 @@ def parse_args(doc: str | None, default_workloads: str) -> tuple[int, list[str]]
     args = ap.parse_args()
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in workloads:
-        if w not in WORKLOADS:
-            ap.error(f"unknown workload {w!r}; choose from {', '.join(WORKLOADS)}")
+        if w not in WORKLOADS + LARGE_WORKLOADS:
+            ap.error(f"unknown workload {w!r}; choose from {', '.join(WORKLOADS + LARGE_WORKLOADS)}")
     return args.reps, workloads
 
 
