@@ -73,6 +73,10 @@ class IdPartition:
         self._order(start, stop)
         return [(obj, size, self._names[k]) for obj, size, k in self._rows.rows_at(start, stop)]
 
+    def rendered(self) -> list[tuple[str, int]]:
+        """Every row as ``(text, size)``, in order."""
+        return [(self.rendering(o, k), size) for o, size, k in self.members(0, self.count)]
+
     def rendering(self, obj: Any, kind: str) -> str:
         """A row's text: the object's rendering, after its kind in a mixed set."""
         return kind_names.render(obj) if self._single else f"{kind}: {kind_names.render(obj)}"

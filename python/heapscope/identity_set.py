@@ -188,8 +188,7 @@ class IdentitySet(Paged, UniSet):
     def rows(self) -> list[PartitionRow]:
         """The partition's rows as data: ``(name, count, size)``, in printed order."""
         if self._er == "Id":
-            part = self._partition()
-            return [PartitionRow(part.rendering(o, k), 1, size) for o, size, k in part.members(0, part.count)]
+            return [PartitionRow(text, 1, size) for text, size in self._partition().rendered()]
         return [PartitionRow(name, count, size) for name, count, size in self._set_rows()]
 
     def __getitem__(self, index: int | slice) -> IdentitySet:
@@ -336,7 +335,7 @@ class IdentitySet(Paged, UniSet):
                 part.count,
                 part.size,
                 part.kind_header,
-                [(part.rendering(o, k), 1, size) for o, size, k in part.members(0, part.count)],
+                [(text, 1, size) for text, size in part.rendered()],
                 format="IdFormat",
                 kindname=part.label,
             )
