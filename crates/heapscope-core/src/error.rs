@@ -23,4 +23,6 @@ pub enum CoreError {
     EmptySet,
     #[error("the set has {count} objects, not exactly one")]
     NotOne { count: u64 },
+    #[error("inconsistent heap graph data: {0}")]
+    InvalidParts(String),
 }

@@ -18,6 +18,7 @@ mod fast_hash;
 mod graph;
 mod ids;
 mod nodeset;
+mod parts;
 mod shortest_paths;
 mod via;
 
@@ -30,6 +31,9 @@ pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable, WalkRecorder};
 pub use ids::{LabelId, NodeId, TypeId};
 pub use nodeset::NodeSet;
+pub use parts::{
+    EdgeParts, GraphParts, NodeParts, RootPart, SitePart, ThreadPart, TypePart, NODE_UNREACHABLE,
+};
 pub use shortest_paths::{
     is_thread_root, EdgePair, NoPath, PathSource, PathStep, ShortestPaths, ROOT_NODE,
 };
