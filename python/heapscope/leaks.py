@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import os
 import re
 import sys
@@ -64,6 +65,10 @@ BOUNDED_STDLIB_CACHES = (
     ("_strptime", "_regex_cache"),  # 5 format regexes, cleared when full
     ("urllib.parse", "_parse_cache"),  # 3.10: 20 urlsplit results, cleared when full
 )
+#: Standard-library objects whose lists stay bounded: a ``sqlite3.Connection`` keeps weak
+#: references to its cursors (and statements, blobs) in lists it purges of dead ones
+#: every 200 creations.
+BOUNDED_STDLIB_LISTS = (("_sqlite3", "Connection"),)
 #: Words in a container's name or type that make it look like a cache.
 CACHE_WORDS = re.compile(r"cache|memo|lru", re.IGNORECASE)
 
@@ -298,6 +303,21 @@ def _known_caches(registries: bool) -> list[Any]:
     return found
 
 
+def _bounded_lists(everything: Any) -> Any:
+    """The lists that the standard library's objects of ``BOUNDED_STDLIB_LISTS`` refer
+    to (native set)."""
+    h = everything._session
+    graph = everything._nodes.graph
+    found = graph.set_of([])
+    for module, name in BOUNDED_STDLIB_LISTS:
+        cls = _module_globals(module).get(name)
+        if isinstance(cls, type):
+            holders = everything & h.Type(cls)
+            if holders.count:
+                found = found.union((holders.referents & h.Type(list))._nodes)
+    return found
+
+
 def _left_out(survivors: Any, allow_objects: list[Any], registries: bool) -> Any:
     """The survivors less what the runner, bounded caches and allowed containers keep
     (in one capture with edges)."""
@@ -312,7 +332,7 @@ def _left_out(survivors: Any, allow_objects: list[Any], registries: bool) -> Any
     # together (a warning's message, recorded by pytest and a key of a warning registry)
     # is left out as well
     owners = owners.union(graph.set_of(_known_caches(registries) + allow_objects))
-    owners = owners.union(_bounded_lru_contents(everything, nodes))
+    owners = owners.union(_bounded_lru_contents(everything, nodes)).union(_bounded_lists(everything))
     held = owners.kept_through(_containers(everything), owner_roots)
     return IdentitySet(nodes.difference(held), h)
 
@@ -369,27 +389,27 @@ def _expression(path: str) -> str:
 
 
 def _cache_note(chosen: Any, survivors: Any) -> str | None:
-    """A note when what holds the leaked objects (the last object on the path that is
-    older than the reference point) looks like a cache: how to allow it."""
-    holder = None
-    for obj in chosen.objects:
-        if survivors._contains(obj):
-            break
-        holder = obj
+    """A note when what holds the leaked objects looks like a cache, saying how to allow
+    it. The holder is the last object on the path older than the reference point (or
+    the last ``lru_cache`` wrapper among those: its cache dict is no name to allow)."""
+    older = list(itertools.takewhile(lambda obj: not survivors._contains(obj), chosen.objects))
+    lru_type = getattr(functools, "_lru_cache_wrapper", None)
+    wrappers = [obj for obj in older if type(obj) is lru_type]
+    holder = wrappers[-1] if wrappers else older[-1] if older else None
     if holder is None:
         return None
-    h = survivors._session
-    path = _readable_path(h.iso(holder).sp)
+    path = _readable_path(survivors._session.iso(holder).sp)
     where = _expression(_stable(path.brief)) if path is not None else "the container"
-    if type(holder) is getattr(functools, "_lru_cache_wrapper", None) and _lru_maxsize(holder) is None:
+    if wrappers:
+        if _lru_maxsize(holder) is not None:
+            return None
         return (
             f"{where} is an unbounded functools.lru_cache (maxsize=None): every distinct call stays "
             f"cached (on a method: every self); give it a maxsize, or leave out what it holds with "
             f"allow=[{where}]"
         )
-    name = re.findall(r"\['(\w+)'\]|\.(\w+)\Z", where)
-    words = " ".join(a or b for a, b in name[-1:]) + " " + _TYPE_NAME.__get__(type(holder))
-    if not CACHE_WORDS.search(words):
+    last_step = re.split(r"\.|->|\[", where)[-1]
+    if not CACHE_WORDS.search(last_step + " " + _TYPE_NAME.__get__(type(holder))):
         return None
     return (
         f"{where} looks like a cache: if it is bounded (it stops growing at a maximum size), "
