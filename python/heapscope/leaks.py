@@ -142,8 +142,9 @@ class LeakReport:
 
 # -- reading objects without running their code -----------------------------------------
 
-_MODULE_DICT = types.ModuleType.__dict__["__dict__"]
-_TYPE_NAME = type.__dict__["__name__"]
+_MODULE_DICT: Any = vars(types.ModuleType)["__dict__"]
+_TYPE_NAME: Any = vars(type)["__name__"]
+_TYPE_MODULE: Any = vars(type)["__module__"]
 _CODE_ATTR = {
     types.FunctionType: "__code__",
     types.GeneratorType: "gi_code",
@@ -157,7 +158,7 @@ def _module_globals(name: str) -> dict[str, Any]:
     """The globals of the module ``sys.modules[name]`` (empty when absent), read through
     the module type's own descriptor."""
     module = sys.modules.get(name)
-    if not isinstance(module, types.ModuleType):
+    if not issubclass(type(module), types.ModuleType):  # no attribute of it is looked up
         return {}
     namespace = _MODULE_DICT.__get__(module)
     return namespace if type(namespace) is dict else {}
@@ -187,7 +188,7 @@ def _in_runner(type_or_kind_name: str) -> bool:
 
 def _runner_object(obj: object, dirs: tuple[str, ...]) -> bool:
     """An instance of a runner's type, or a function/generator/frame of its code."""
-    module = getattr(type(obj), "__module__", "")
+    module = _TYPE_MODULE.__get__(type(obj))  # type's own descriptor: no metaclass code
     return (type(module) is str and _in_runner(module)) or bool(dirs and _code_file(obj).startswith(dirs))
 
 
@@ -253,7 +254,7 @@ def _lru_maxsize(wrapper: object) -> int | None:
     if not isinstance(lru_type, type) or type(wrapper) is not lru_type:
         return None
     try:
-        maxsize = lru_type.cache_info(wrapper).maxsize
+        maxsize = vars(lru_type)["cache_info"](wrapper).maxsize
     except Exception:
         return None
     return maxsize if type(maxsize) is int else None
