@@ -6,6 +6,7 @@ is not installed is skipped (``scripts/test`` installs them all)."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import pytest
@@ -13,6 +14,15 @@ import pytest
 pytest_plugins = ["pytester"]
 
 ROUNDS = "4"
+
+
+def require(*modules: str) -> None:
+    """Skips the test when a library is not installed. Like ``pytest.importorskip``
+    without importing it here: the suites run in subprocesses, and pandas & co. in this
+    process would make every later test's heap several times larger."""
+    for name in modules:
+        if importlib.util.find_spec(name) is None:
+            pytest.skip(f"{name} is not installed")
 
 
 def run_suite(pytester: pytest.Pytester, name: str, source: str, passed: int) -> str:
@@ -102,7 +112,7 @@ def test_leaky(client):
 
 
 def test_flask_test_client(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("flask")
+    require("flask")
     text = run_suite(pytester, "test_flask_app", FLASK_SUITE, passed=4)
     assert_explained(text, r"test_flask_app\.RequestRecord", "['test_flask_app'].__dict__['_SEEN'][")
 
@@ -165,7 +175,7 @@ def test_leaky_audit_log():
 def test_sqlalchemy_on_sqlite(pytester: pytest.Pytester) -> None:
     # each query makes a sqlite3 cursor: the connection keeps a weak reference to it in
     # a list it purges every 200 cursors (a bounded stdlib list, not a leak)
-    pytest.importorskip("sqlalchemy")
+    require("sqlalchemy")
     text = run_suite(pytester, "test_sqla", SQLALCHEMY_SUITE, passed=3)
     assert_explained(text, r"test_sqla\.User", "['test_sqla'].__dict__['_AUDIT'][")
 
@@ -204,8 +214,7 @@ def test_leaky_results():
 
 
 def test_numpy_and_pandas(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("numpy")
-    pytest.importorskip("pandas")
+    require("numpy", "pandas")
     text = run_suite(pytester, "test_frames", PANDAS_SUITE, passed=4)
     assert_explained(text, r"pandas(\.core\.frame)?\.DataFrame", "['test_frames'].__dict__['_RESULTS'][")
 
@@ -250,7 +259,7 @@ def test_leaky_registry():
 
 
 def test_pydantic_models(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("pydantic")
+    require("pydantic")
     text = run_suite(pytester, "test_models", PYDANTIC_SUITE, passed=3)
     assert_explained(text, r"test_models\.Person", ".__dict__['Registry'].__dict__['people'][")
 

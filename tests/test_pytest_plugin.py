@@ -4,6 +4,7 @@ names the container; tests whose caches fill on the first run pass."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import pytest
 
@@ -273,6 +274,14 @@ def test_warnings_pytest_records_are_not_leaks(pytester: pytest.Pytester) -> Non
     assert re.search(r"\n\s+1\s+\d+\s+test_warnings\.Session\n", text), text
     assert "['test_warnings'].__dict__['_KEPT'][" in text, text
     assert "WarningMessage" not in text and "_showwarnmsg" not in text and "__warningregistry__" not in text, text
+    # without pytest's warnings plugin nothing resets the registries: unique messages
+    # pile up in the module's __warningregistry__, and that is reported
+    with warnings.catch_warnings(record=True):  # recorded here, not by this suite's pytest
+        warnings.simplefilter("default")  # once per message, not this suite's "error"
+        result = pytester.runpytest(*args, "-p", "no:warnings")
+    result.assert_outcomes(passed=2, failed=2)
+    text = failure_text(result, "test_unique_user_warning_every_round")
+    assert "['test_warnings'].__dict__['__warningregistry__']" in text, text
 
 
 CACHE_TESTS = '''

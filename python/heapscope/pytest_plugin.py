@@ -9,8 +9,8 @@ report: the census per round, and for the largest kinds the shortest path that k
 them alive and their retained size. Fixtures are set up once, before the reference
 point, so their objects are never reported; neither is what pytest keeps (warnings it
 records, captured log records: see :mod:`heapscope.leaks`), nor what modules'
-``__warningregistry__`` hold (pytest's warning filters change for every test, which
-clears them). Unmarked tests cost one marker lookup.
+``__warningregistry__`` hold (pytest's warnings plugin changes the warning filters for
+every test, which clears them). Unmarked tests cost one marker lookup.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     every = config.getoption("--heapscope-leaks")
     default_rounds = config.getoption("--heapscope-rounds")
+    # pytest's warnings plugin changes the warning filters for every test, which clears
+    # the modules' __warningregistry__ (without it, what they hold is checked)
+    registries = config.pluginmanager.has_plugin("warnings")
     for item in items:
         marker = item.get_closest_marker(MARKER)
         if marker is None and not every:
@@ -66,17 +69,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             rounds = marker.kwargs.get("rounds", rounds)
             allow = tuple(marker.kwargs.get("allow", ()))
             warmup = marker.kwargs.get("warmup", warmup)
-        item.runtest = _checked(item, item.runtest, rounds, allow, warmup)  # type: ignore[method-assign]
+        item.runtest = _checked(item, item.runtest, rounds, allow, warmup, registries)  # type: ignore[method-assign]
 
 
 def _checked(
-    item: pytest.Item, runtest: Callable[[], None], rounds: int, allow: tuple[Any, ...], warmup: int
+    item: pytest.Item,
+    runtest: Callable[[], None],
+    rounds: int,
+    allow: tuple[Any, ...],
+    warmup: int,
+    registries: bool,
 ) -> Callable[[], None]:
     """The item's body, run ``warmup`` times and ``rounds`` more times under a check."""
 
     def run() -> None:
         __tracebackhide__ = True
-        report = check(runtest, rounds, allow, what=item.name, warmup=warmup, registries=True)
+        report = check(runtest, rounds, allow, what=item.name, warmup=warmup, registries=registries)
         if report:
             raise LeakError(report)
 
