@@ -26,7 +26,7 @@ from . import _native, kind_names
 from .identity_set import IdentitySet
 from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
 from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds, Via
-from .leaks import LeakedKind, LeakReport, assert_no_leaks
+from .leaks import LeakedKind, LeakReport, Rounds, assert_no_leaks
 from .paths import Path, ShortestPaths
 from .retention import DominatorTree, LeakSuspects, Retainer, RetainersTable, Suspect, leak_suspects
 from .reference_pattern import PatternRow, ReferencePattern
@@ -396,6 +396,7 @@ def hidden_types() -> list[type]:
         Suspect,
         LeakReport,
         LeakedKind,
+        Rounds,
         assert_no_leaks,
         _native.Partition,
     ]

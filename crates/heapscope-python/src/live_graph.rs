@@ -671,6 +671,24 @@ impl NodeSetHandle {
         self.derive_over_edges(py, |g, set| g.dominos(set))
     }
 
+    /// What these objects (owners) keep alive, directly or through `through` objects
+    /// (containers), the root members named in `owner_roots` counting as theirs: the
+    /// core's `kept_through`.
+    #[pyo3(signature = (through, owner_roots=Vec::new()))]
+    fn kept_through(
+        &self,
+        py: Python<'_>,
+        through: &NodeSetHandle,
+        owner_roots: Vec<String>,
+    ) -> PyResult<NodeSetHandle> {
+        self.same_graph(through)?;
+        let names: std::collections::HashSet<&str> =
+            owner_roots.iter().map(String::as_str).collect();
+        self.derive_over_edges(py, |g, set| {
+            g.kept_through(set, |name| names.contains(name), &through.set)
+        })
+    }
+
     /// Heapy's imdom: referrers reachable without passing through another referrer.
     fn imdom(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
         self.derive_over_edges(py, |g, set| g.imdom(set))
