@@ -715,6 +715,41 @@ impl NodeSetHandle {
             part,
         })
     }
+
+    /// `R.refdby` for any relation R: members grouped by the sorted indices of the
+    /// `classes` (disjoint sets of this graph: R's classes of the referrers) holding
+    /// them, as `(indices, members)`. Needs edges.
+    fn group_by_referrer_classes(
+        &self,
+        py: Python<'_>,
+        classes: Vec<PyRef<'_, NodeSetHandle>>,
+    ) -> PyResult<Vec<(Vec<u32>, NodeSetHandle)>> {
+        crate::class_groups::by_referrer_classes(py, self, &classes)
+    }
+
+    /// A product of relations: members grouped by their tuple of class indices, one per
+    /// factor (each factor's classes are disjoint sets of this graph).
+    fn group_by_class_tuples(
+        &self,
+        py: Python<'_>,
+        factors: Vec<Vec<PyRef<'_, NodeSetHandle>>>,
+    ) -> PyResult<Vec<(Vec<u32>, NodeSetHandle)>> {
+        crate::class_groups::by_class_tuples(py, self, &factors)
+    }
+
+    /// The objects whose `__dict__` a member is (needs edges; nothing materialised).
+    fn dict_owners(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
+        crate::class_groups::dict_owners(py, self)
+    }
+
+    /// `R.dictof`: the member dicts whose owner is in `owner_classes[i]`, for each i.
+    fn group_dicts_by_owner_class(
+        &self,
+        py: Python<'_>,
+        owner_classes: Vec<PyRef<'_, NodeSetHandle>>,
+    ) -> PyResult<Vec<NodeSetHandle>> {
+        crate::class_groups::dicts_by_owner_class(py, self, &owner_classes)
+    }
 }
 
 /// `(object, retained size, objects dominated, kind name)`: a largest-retainers row.
