@@ -30,7 +30,7 @@ def test_reprefix_as_guppy3(tmp_path):
         h.reprefix = 'hp.'
         for k in [h.Size(56), h.Size(56).alt('<'), h.Anything, h.Nothing, h.Module('sys'), h.Size,
                   h.Type, h.Unity, h.Via, h.Prod, h.Idset, h.Type.dictof, h.Size.dictof,
-                  h.Size.refdby, h.Size(56).dictof, h.Prod(), h.Prod('f.py', 3),
+                  h.Size.refdby, h.Rcs, h.Size(56).dictof, h.Prod(), h.Prod('f.py', 3),
                   h.Via('.x'), h.findex(h.Size(56)), h.Size(56).biper]:
             print(repr(k))
         class T: pass
@@ -153,6 +153,7 @@ def test_dictof_row_kinds_select_their_rows():
         assert sum(r.count for r in y.rows) == x.count
         for i in range(len(y)):
             assert (x & y[i].kind) == y[i], (er, i)
+    assert h.Size.dictof(56) == h.Size(56).dictof and h.Type.dictof(E) == h.Clodo(dictof=E)
 
 
 def test_biper_as_guppy3(tmp_path):

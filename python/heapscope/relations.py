@@ -412,6 +412,13 @@ class OwnedDictRelation(ComputedRelation):
     def _key(self) -> tuple[Any, ...]:
         return ("dictof", self.base._key())
 
+    def __call__(self, *args: Any, **kwargs: Any) -> UniSet:
+        """``h.Size.dictof(56)`` is ``h.Size(56).dictof``."""
+        if not callable(self.base):
+            raise TypeError(f"{self.base!r} makes no kinds")
+        kind: UniSet = self.base(*args, **kwargs)
+        return kind.dictof
+
     def partition(self, x: IdentitySet) -> ComputedPartition:
         s = self._session
         nodes = x._nodes
@@ -471,9 +478,7 @@ class Referrers(ComputedRelation):
         return None
 
     def __repr__(self) -> str:
-        if self.base == self._session.Clodo:
-            return f"{reprefix(self._session)}Rcs"
-        return f"{self.base!r}.refdby"
+        return f"{self.base!r}.refdby"  # Heapy's name, h.Rcs included
 
     def _key(self) -> tuple[Any, ...]:
         return ("refdby", self.base._key())
