@@ -458,3 +458,29 @@ def test_alt_briefs_as_guppy3(tmp_path):
                                          h.Via('.x').alt(op), h.Rcs(h.Clodo(list)).alt(op)]])
         """,
     )
+
+
+class HeldFromC:
+    pass
+
+
+def test_dictof_when_the_owner_is_out_of_reach():
+    import ctypes
+
+    h = hpy()
+    owner = HeldFromC()
+    owner.a = 1
+    d = owner.__dict__  # materialised: a real dict of HeldFromC
+    address = id(owner)
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(owner))  # only C holds the owner now
+    del owner
+    try:
+        x = h.iso(d, {})
+        assert x.by(h.Type.dictof).rows[0].name == "dict of tests.test_heapy_api.HeldFromC"
+        y = x.by(h.Size.dictof)
+        assert {r.name for r in y.rows} == {"dict of <owner not reachable>", "dict (no owner)"}
+        lost = [i for i, r in enumerate(y.rows) if r.name == "dict of <owner not reachable>"]
+        assert (x & y[lost[0]].kind).theone is d
+        assert (x & h.Anything.dictof).theone is d  # it has an owner
+    finally:
+        ctypes.pythonapi.Py_DecRef(ctypes.cast(address, ctypes.py_object))
