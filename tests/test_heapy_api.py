@@ -298,7 +298,7 @@ h = hpy()
 
 
 def test_paths_paging_as_guppy3(tmp_path):
-    out = assert_same(
+    guppy, out = same_script(
         tmp_path,
         HOLDERS
         + """
@@ -314,9 +314,16 @@ for n in (9, 10, 11, 12, 21, 25):
     del holder, x, p
 """,
     )
-    eleven = out.split("=== n 11")[1].split("=== n 12")[0]
-    assert "10: h.Root.i0_modules['__main__'].__dict__['holder']['a10']" in eleven
-    assert "paths ...>" not in eleven
+    if sys.version_info < (3, 13):  # guppy3 miscounts these paths on 3.13 (24 for 3)
+        assert out == guppy
+    path = "h.Root.i0_modules['__main__'].__dict__['holder']['a%02d']"
+    lines = lambda n, a, b: [f"{i:2d}: {path % i}" for i in range(a, b)]  # noqa: E731
+    pages = {n: page.split("\n")[1:-1] for n, page in zip((9, 10, 11, 12, 21, 25), out.split("=== n ")[1:])}
+    assert pages[11] == lines(11, 0, 11) + ["-- more", "<No more paths>", "-- more.more", "<No more paths>"]
+    assert pages[12] == lines(12, 0, 10) + ["<... 2 more paths ...>", "-- more"] + lines(12, 10, 12) + [
+        "-- more.more", "<No more paths>"]
+    assert pages[21][10:] == ["<... 11 more paths ...>", "-- more"] + lines(21, 10, 21) + [
+        "-- more.more", "<No more paths>"]
 
 
 def test_paths_aslist_and_sets_as_guppy3(tmp_path):
