@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import inspect
 import tracemalloc
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
+from . import _native
 from .errors import TracemallocNotTracingError
 from .kinds import (
     AnythingKind,
@@ -98,24 +99,37 @@ class ComputedRelation(Relation):
         return part.kinds()
 
 
-def class_rows(session: Session, nodes: NodeSet, relation: Relation) -> tuple[str, list[tuple[str, NodeSet, UniSet]]]:
-    """The classes of ``nodes`` under any relation: its table header and, per row, the
-    row's name, its members (in the graph of ``nodes``) and its kind. Heapy names Id
-    classes ``<id 0x...>`` (its table header ``Object Identity``) where they are parts of
-    a derived relation's rows."""
+class Classes(NamedTuple):
+    """A relation's classes of a set, for the relations derived from it: the relation's
+    table header, each class's name and kind, and the classes as the native groupings
+    take them (the native partition itself, or one set per class)."""
+
+    header: str
+    names: list[str]
+    kinds: list[UniSet]
+    sets: Any
+
+
+def class_rows(session: Session, nodes: NodeSet, relation: Relation) -> Classes:
+    """The classes of ``nodes`` under any relation. Heapy names Id classes ``<id 0x...>``
+    (its table header ``Object Identity``) where they are parts of a derived relation's
+    rows."""
     from .identity_set import IdentitySet
 
     x = IdentitySet(nodes, session, relation)
     part = x._partition()
-    kinds = x._row_kinds()
     is_id = isinstance(relation, EquivalenceRelation) and relation.name == "Id"
-    rows = []
-    for i, (name, _count, _size, obj) in enumerate(part.rows()):
-        members = part.rows_set(i, i + 1)
-        if not members.same_heap(nodes):
-            members = nodes.graph.set_of_addresses(members.addresses()).intersection(nodes)
-        rows.append((f"<id {id(obj):#x}>" if is_id else name, members, kinds[i]))
-    return ("Object Identity" if is_id else part.header), rows
+    names = [f"<id {id(obj):#x}>" if is_id else name for name, _count, _size, obj in part.rows()]
+    if isinstance(part, _native.Partition) and len(part) and part.rows_set(0, 1).same_heap(nodes):
+        sets: Any = part  # a native partition of this graph: classed natively, no set per row
+    else:
+        sets = []
+        for i in range(len(part)):
+            members = part.rows_set(i, i + 1)
+            if not members.same_heap(nodes):
+                members = nodes.graph.set_of_addresses(members.addresses()).intersection(nodes)
+            sets.append(members)
+    return Classes("Object Identity" if is_id else part.header, names, x._row_kinds(), sets)
 
 
 class Findex(ComputedRelation):
@@ -439,22 +453,22 @@ class OwnedDictRelation(ComputedRelation):
                 rows.append((kind.brief, part.rows_set(i, i + 1), kind))
             return ComputedPartition(f"Dict of {header}", rows)
         edges = s._in_edge_graph(owned)
-        header, classes = class_rows(s, edges.dict_owners(), self.base)
-        groups = edges.group_dicts_by_owner_class([members for _, members, _ in classes])
+        owners = class_rows(s, edges.dict_owners(), self.base)
+        groups = edges.group_dicts_by_owner_class(owners.sets)
         found = nodes.difference(nodes)
         kinds: list[UniSet] = []
-        for (name, _members, kind), dicts_of in zip(classes, groups):
+        for name, owner_kind, dicts_of in zip(owners.names, owners.kinds, groups):
             row = nodes.graph.set_of_addresses(dicts_of.addresses()).intersection(nodes)
             found = found.union(row)
-            rows.append((f"dict of {name}", row, OwnedDictKind(kind)))
-            kinds.append(OwnedDictKind(kind))
+            rows.append((f"dict of {name}", row, OwnedDictKind(owner_kind)))
+            kinds.append(OwnedDictKind(owner_kind))
         lost = owned.difference(found)
         if lost.count:
             # owners the capture from the roots does not reach (held only from C)
             anyowned = OwnedDictKind(AnythingKind(s))
             kind = Intersection(anyowned, Complement(Union(*kinds))) if kinds else anyowned
             rows.append(("dict of <owner not reachable>", lost, kind))
-        return ComputedPartition(f"Dict of {header}", rows)
+        return ComputedPartition(f"Dict of {owners.header}", rows)
 
 
 class Referrers(ComputedRelation):
@@ -493,12 +507,12 @@ class Referrers(ComputedRelation):
         native = self._native_base
         if native is not None:
             return edges.partition_by_referrers(native)
-        header, classes = class_rows(s, edges.referrers(), self.base)
+        refs = class_rows(s, edges.referrers(), self.base)
         rows = []
-        for key, members in edges.group_by_referrer_classes([m for _, m, _ in classes]):
-            names = sorted(classes[i][0] for i in key)
-            rows.append((", ".join(names) or "<Nothing>", members, ReferredBy(self, [classes[i][2] for i in key])))
-        return ComputedPartition(f"Referrers by {header}", rows)
+        for key, members in edges.group_by_referrer_classes(refs.sets):
+            name = ", ".join(sorted(refs.names[i] for i in key)) or "<Nothing>"
+            rows.append((name, members, ReferredBy(self, [refs.kinds[i] for i in key])))
+        return ComputedPartition(f"Referrers by {refs.header}", rows)
 
     def kinds_of_rows(self, part: Any) -> list[UniSet]:
         from .identity_set import IdentitySet
@@ -620,12 +634,11 @@ class ProductRelation(ComputedRelation):
 
     def partition(self, x: IdentitySet) -> ComputedPartition:
         each = [class_rows(self._session, x._nodes, f) for f in self.factors]
-        groups = x._nodes.group_by_class_tuples([[m for _, m, _ in rows] for _, rows in each])
         rows = []
-        for key, members in groups:
-            parts = [rows[i] for (_, rows), i in zip(each, key)]
-            rows.append((" & ".join(name.strip() for name, _, _ in parts), members, Intersection(*(k for _, _, k in parts))))
-        return ComputedPartition(" & ".join(header for header, _ in each), rows)
+        for key, members in x._nodes.group_by_class_tuples([c.sets for c in each]):
+            name = " & ".join(c.names[i].strip() for c, i in zip(each, key))
+            rows.append((name, members, Intersection(*(c.kinds[i] for c, i in zip(each, key)))))
+        return ComputedPartition(" & ".join(c.header for c in each), rows)
 
 
 class Via(ComputedRelation):

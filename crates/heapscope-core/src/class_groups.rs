@@ -8,7 +8,8 @@
 //! the graph side in one pass each: group the members by the classes of their referrers,
 //! pair dicts with their owners, group by tuples of classes.
 
-use crate::{FastMap, HeapGraph, NodeId, NodeSet};
+use crate::classify::referrer_kinds;
+use crate::{FastMap, HeapGraph, KindKey, NodeId, NodeSet, Partition};
 
 /// The class index of each node (classes given as disjoint sets), or none.
 #[derive(Clone, Debug)]
@@ -25,6 +26,47 @@ impl ClassMap {
         for (i, set) in classes.iter().enumerate() {
             for n in set.iter() {
                 class[n.index()] = i as u32;
+            }
+        }
+        ClassMap { class }
+    }
+
+    /// The row of each member of `set` under `part`, a partition of `set`: each node is
+    /// classified once and its row found by its class (no set per row is made).
+    pub fn from_partition(g: &HeapGraph, set: &NodeSet, part: &Partition) -> Self {
+        let mut class = vec![Self::NONE; set.universe()];
+        if let Some(rows) = &part.referrer_kinds {
+            let index: FastMap<&[KindKey], u32> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_slice(), i as u32))
+                .collect();
+            let base = part.classifiers[0];
+            for n in set.iter() {
+                if let Some(&i) = index.get(referrer_kinds(g, n, base).as_slice()) {
+                    class[n.index()] = i;
+                }
+            }
+        } else if part.via_labels.is_some() {
+            for (i, row) in part.rows.iter().enumerate() {
+                for n in part.row_set(g, set, row).iter() {
+                    class[n.index()] = i as u32;
+                }
+            }
+        } else {
+            let index: FastMap<&[KindKey], u32> = part
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.key.keys(), i as u32))
+                .collect();
+            let mut key = Vec::with_capacity(part.classifiers.len());
+            for n in set.iter() {
+                key.clear();
+                key.extend(part.classifiers.iter().map(|c| c.classify(g, n)));
+                if let Some(&i) = index.get(key.as_slice()) {
+                    class[n.index()] = i;
+                }
             }
         }
         ClassMap { class }
@@ -165,6 +207,33 @@ mod tests {
         assert_eq!(m.class_of(NodeId(2)), Some(0));
         assert_eq!(m.class_of(NodeId(3)), None);
         assert_eq!(m.class_of(NodeId(9)), None);
+    }
+
+    #[test]
+    fn class_map_of_a_partition_is_its_rows() {
+        use crate::Classifier;
+        let g = sample_graph();
+        let set = g.full_set();
+        for classifiers in [
+            vec![Classifier::Clodo],
+            vec![Classifier::Type, Classifier::Size],
+            vec![Classifier::Id],
+        ] {
+            let p = Partition::new(&g, &set, &classifiers, |_| "m".into()).unwrap();
+            let m = ClassMap::from_partition(&g, &set, &p);
+            for (i, row) in p.rows.iter().enumerate() {
+                for n in p.row_set(&g, &set, row).iter() {
+                    assert_eq!(m.class_of(n), Some(i as u32), "{classifiers:?}");
+                }
+            }
+        }
+        let rcs = Partition::by_referrers(&g, &set, Classifier::Clodo, |_| unreachable!());
+        let m = ClassMap::from_partition(&g, &set, &rcs);
+        for (i, row) in rcs.rows.iter().enumerate() {
+            for n in rcs.row_set(&g, &set, row).iter() {
+                assert_eq!(m.class_of(n), Some(i as u32));
+            }
+        }
     }
 
     #[test]

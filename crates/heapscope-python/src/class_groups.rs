@@ -8,17 +8,22 @@ use heapscope_core::{
 };
 use pyo3::prelude::*;
 
-use crate::live_graph::{require_edges, NodeSetHandle};
+use crate::live_graph::{require_edges, NodeSetHandle, PartitionHandle};
 use crate::shim;
 
-/// The classes (sets of `of`'s graph) as a node -> class map.
-fn class_map(of: &NodeSetHandle, classes: &[PyRef<'_, NodeSetHandle>]) -> PyResult<ClassMap> {
-    let mut sets = Vec::with_capacity(classes.len());
-    for c in classes {
-        of.same_graph(c)?;
-        sets.push(c.set.clone());
+/// The classes as a node -> class map, and their number: the rows of a Partition of
+/// `of`'s graph (no set per row is made), or a sequence of disjoint sets of that graph.
+fn class_map(of: &NodeSetHandle, classes: &Bound<'_, PyAny>) -> PyResult<(ClassMap, usize)> {
+    if let Ok(part) = classes.cast::<PartitionHandle>() {
+        return part.get().class_map(of);
     }
-    Ok(ClassMap::new(of.set.universe(), &sets))
+    let sets: Vec<PyRef<'_, NodeSetHandle>> = classes.extract()?;
+    let mut owned = Vec::with_capacity(sets.len());
+    for c in &sets {
+        of.same_graph(c)?;
+        owned.push(c.set.clone());
+    }
+    Ok((ClassMap::new(of.set.universe(), &owned), owned.len()))
 }
 
 fn handle(py: Python<'_>, of: &NodeSetHandle, set: NodeSet) -> NodeSetHandle {
@@ -43,11 +48,11 @@ fn keyed(
 pub fn by_referrer_classes(
     py: Python<'_>,
     of: &NodeSetHandle,
-    classes: &[PyRef<'_, NodeSetHandle>],
+    classes: &Bound<'_, PyAny>,
 ) -> PyResult<Vec<(Vec<u32>, NodeSetHandle)>> {
     let g = &of.graph.get().graph;
     require_edges(g)?;
-    let map = class_map(of, classes)?;
+    let (map, _) = class_map(of, classes)?;
     Ok(keyed(py, of, group_by_referrer_classes(g, &of.set, &map)))
 }
 
@@ -55,11 +60,11 @@ pub fn by_referrer_classes(
 pub fn by_class_tuples(
     py: Python<'_>,
     of: &NodeSetHandle,
-    factors: &[Vec<PyRef<'_, NodeSetHandle>>],
+    factors: &[Bound<'_, PyAny>],
 ) -> PyResult<Vec<(Vec<u32>, NodeSetHandle)>> {
     let maps = factors
         .iter()
-        .map(|classes| class_map(of, classes))
+        .map(|classes| class_map(of, classes).map(|(m, _)| m))
         .collect::<PyResult<Vec<_>>>()?;
     Ok(keyed(py, of, group_by_class_tuples(&of.set, &maps)))
 }
@@ -90,12 +95,12 @@ pub fn dict_owners(py: Python<'_>, of: &NodeSetHandle) -> PyResult<NodeSetHandle
 pub fn dicts_by_owner_class(
     py: Python<'_>,
     of: &NodeSetHandle,
-    owner_classes: &[PyRef<'_, NodeSetHandle>],
+    owner_classes: &Bound<'_, PyAny>,
 ) -> PyResult<Vec<NodeSetHandle>> {
     let pairs = owner_pairs(of)?;
-    let map = class_map(of, owner_classes)?;
+    let (map, nclasses) = class_map(of, owner_classes)?;
     Ok(
-        group_dicts_by_owner_class(of.set.universe(), &pairs, &map, owner_classes.len())
+        group_dicts_by_owner_class(of.set.universe(), &pairs, &map, nclasses)
             .into_iter()
             .map(|set| handle(py, of, set))
             .collect(),
