@@ -24,13 +24,14 @@ from .kinds import (
     EquivalenceRelation,
     Kind,
     ModuleKind,
+    Relation,
     SizeKind,
     TypeKind,
     UniSet,
     Union,
 )
-from .relations import ComputedRelation, Findex
-from .stat import Stat
+from .relations import ComputedRelation
+from .stat import Stat, StatRow, stat_rows
 from .paths import ShortestPaths
 from .reference_pattern import ReferencePattern
 from .tables import Paged, Table, id_table, set_table
@@ -41,11 +42,13 @@ if TYPE_CHECKING:
 ERS = ("Clodo", "Type", "Size", "Id", "Module", "Unity")
 
 
-def _er_name(er: str | EquivalenceRelation | ComputedRelation) -> str | ComputedRelation:
+def _er_name(er: str | Relation) -> str | ComputedRelation:
     """Canonical name of a relation or product (``'Type&Size'``); validates it. Relations
     computed in Python are kept as objects."""
     if isinstance(er, ComputedRelation):
         return er
+    if isinstance(er, Relation) and not isinstance(er, EquivalenceRelation):
+        raise TypeError(f"not a relation a set can be partitioned by: {er!r}")
     name = er.name if isinstance(er, EquivalenceRelation) else er
     factors = [f.strip() for f in name.split("&")]
     for f in factors:
@@ -71,9 +74,7 @@ class IdentitySet(Paged, UniSet):
     _is_concrete_set = True
     __slots__ = ("_nodes", "_session", "_er", "_part", "_table")
 
-    def __init__(
-        self, nodes: NodeSet, session: Session, er: str | EquivalenceRelation | ComputedRelation = "Clodo"
-    ) -> None:
+    def __init__(self, nodes: NodeSet, session: Session, er: str | Relation = "Clodo") -> None:
         if isinstance(er, str) and er in ("Rcs", "Via", "Idset", "Prod"):
             er = getattr(session, er)  # relations computed in Python, by name
         er = _er_name(er)
@@ -113,11 +114,6 @@ class IdentitySet(Paged, UniSet):
             return self._er
         return EquivalenceRelation(self._session, self._er)
 
-    @property
-    def biper(self) -> Findex:
-        """The bipartition relation: in this set (class 0) or not (class 1)."""
-        return Findex(self._session, [self])
-
     byidset = property(lambda self: self.by(self._session.Idset), doc="Each object its own row (a set).")
     byrcs = property(lambda self: self.by(self._session.Rcs), doc="By the classes of the referrers (Rcs).")
     byvia = property(lambda self: self.by(self._session.Via), doc="By the labels of the references holding each object (Via).")
@@ -126,16 +122,19 @@ class IdentitySet(Paged, UniSet):
     @property
     def kind(self) -> UniSet:
         """The kind of the set: its row kinds (under its equivalence relation) joined."""
-        part = self._partition()
-        if isinstance(self._er, ComputedRelation):
-            kinds = sorted(self._er.kinds_of_rows(part), key=_kind_order)
-        else:
-            kinds = sorted((self._product_kind(factors) for factors in part.row_kinds()), key=_kind_order)
+        kinds = sorted(self._row_kinds(), key=_kind_order)
         if not kinds:
             return self._session.Nothing
         if len(kinds) == 1:
             return kinds[0]
         return Union(*kinds)
+
+    def _row_kinds(self) -> list[UniSet]:
+        """The kind of each row of the partition, in the partition's order."""
+        part = self._partition()
+        if isinstance(self._er, ComputedRelation):
+            return self._er.kinds_of_rows(part)
+        return [self._product_kind(factors) for factors in part.row_kinds()]
 
     def _product_kind(self, factors: list[tuple[str, Any, int | None]]) -> UniSet:
         names = self._er.split("&")
@@ -188,6 +187,12 @@ class IdentitySet(Paged, UniSet):
             return [PartitionRow(r(), 1, size) for r, size in self._get_table_rows()]
         return [PartitionRow(name, count, size) for name, count, size in self._set_rows()]
 
+    def get_rows(self, idx: int = 0) -> Any:
+        """The rows from ``idx`` on, as Heapy's ``x.partition.get_rows()`` yields them:
+        ``index``, ``name``, ``count``, ``size``, ``cumulsize``, ``set`` and ``kind``."""
+        for row in stat_rows(self.rows, idx):
+            yield PartRow(self, row)
+
     def __getitem__(self, index: int | slice) -> IdentitySet:
         part = self._partition()
         n = len(part)
@@ -197,12 +202,18 @@ class IdentitySet(Paged, UniSet):
                 raise ValueError("row slices must have step 1")
             if start >= stop:
                 return IdentitySet(self._nodes.difference(self._nodes), self._session, self._er)
-            return IdentitySet(part.rows_set(start, stop), self._session, self._er)
+            return IdentitySet(self._rows_set(part, start, stop), self._session, self._er)
         if index < 0:
             index += n
         if not 0 <= index < n:
             raise IndexError(f"row {index} out of range for a partition of {n} rows")
-        return IdentitySet(part.rows_set(index, index + 1), self._session, self._er)
+        return IdentitySet(self._rows_set(part, index, index + 1), self._session, self._er)
+
+    def _rows_set(self, part: Any, start: int, stop: int) -> NodeSet:
+        """Rows ``start..stop`` as printed (byid rows in the table's order)."""
+        if self._er == "Id":
+            return self._nodes.graph.set_of([m[0] for m in self._id_members()[start:stop]])
+        return part.rows_set(start, stop)
 
     def __iter__(self) -> Any:
         raise TypeError(
@@ -242,8 +253,19 @@ class IdentitySet(Paged, UniSet):
     def _get_table_rows(self) -> list[tuple[Callable[[], str], int]]:
         return self._id_layout()[2]
 
-    def _id_layout(self) -> tuple[str, str, list[tuple[Callable[[], str], int]]]:
+    def _id_members(self) -> list[tuple[Any, str, int]]:
+        """The members as byid rows them: ``(object, kind name, size)`` in the table's
+        order (largest first, then by kind and value or address)."""
         members = self._members_with_kinds()
+        if len({k for _, k, _ in members}) == 1:
+            key: Callable[[tuple[Any, str, int]], Any] = lambda m: (-m[2], kind_names.sort_key(m[0]))
+        else:
+            key = lambda m: (-m[2], m[1], kind_names.sort_key(m[0]))
+        members.sort(key=key)
+        return members
+
+    def _id_layout(self) -> tuple[str, str, list[tuple[Callable[[], str], int]]]:
+        members = self._id_members()
         if not members:
             return "<Nothing>", "", []
         kinds = {k for _, k, _ in members}
@@ -251,12 +273,9 @@ class IdentitySet(Paged, UniSet):
         if single:
             kind_label = f"<{next(iter(kinds))}>"
             header = kind_names.renderer(type(members[0][0]))[1]
-            key: Callable[[tuple[Any, str, int]], Any] = lambda m: (-m[2], kind_names.sort_key(m[0]))
         else:
             kind_label = "<mixed>"
             header = "Brief"
-            key = lambda m: (-m[2], m[1], kind_names.sort_key(m[0]))
-        members.sort(key=key)
 
         def renderer(obj: Any, kind: str) -> Callable[[], str]:
             if single:
@@ -399,7 +418,11 @@ class IdentitySet(Paged, UniSet):
         pieces: list[str] = []
         for i, (name, count, _size, _o) in enumerate(rows):
             members = part.rows_set(i, i + 1).objects()
-            rendered = _render_some(members, MAX_SUMMARY_LENGTH - budget)
+            modules = kind_names.module_dict_names(members) if name == "dict of module" else None
+            rendered = kind_names.join_within(
+                modules if modules is not None else (kind_names.render(o) for o in members),
+                MAX_SUMMARY_LENGTH - budget,
+            )
             if len(rows) > 1:
                 rendered = f"<{count} {name}: {rendered}>"
             pieces.append(rendered)
@@ -508,6 +531,27 @@ class IdentitySet(Paged, UniSet):
         return self._contains(obj)
 
 
+class PartRow(StatRow):
+    """A row of a partition (see :meth:`IdentitySet.get_rows`): a :class:`StatRow` with
+    the row's ``set`` and ``kind``."""
+
+    __slots__ = ("_of",)
+
+    def __init__(self, of: IdentitySet, row: StatRow) -> None:
+        super().__init__(row.index, row.name, row.count, row.size, row.cumulsize)
+        self._of = of
+
+    @property
+    def set(self) -> IdentitySet:
+        """The row's objects."""
+        return self._of[self.index]
+
+    @property
+    def kind(self) -> UniSet:
+        """The row's class as a kind."""
+        return self.set.kind
+
+
 class _LazyRows(Sequence):  # type: ignore[type-arg]
     """A partition's rows as ``(name, count, size)``, fetched a page at a time when shown:
     a partition by Via or Id of a whole heap has hundreds of thousands of rows."""
@@ -541,6 +585,3 @@ class _LazyRows(Sequence):  # type: ignore[type-arg]
 def _kind_order(kind: UniSet) -> str:
     return getattr(kind, "brief", "")
 
-
-def _render_some(members: list[Any], max_length: int) -> str:
-    return kind_names.join_within((kind_names.render(o) for o in members), max_length)

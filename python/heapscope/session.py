@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 import weakref
 from array import array
 from typing import Any, Iterable, Iterator
@@ -32,7 +33,7 @@ from .retention import DominatorTree, LeakSuspects, Retainer, RetainersTable, Su
 from .reference_pattern import PatternRow, ReferencePattern
 from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
-from .stat import Stat
+from .stat import Stat, StatRow
 from .tables import Everything, Page, Table
 from .unreached import UnreachedReport
 
@@ -65,7 +66,7 @@ class Session:
 
     __slots__ = (
         "_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "_pinned", "_census", "Root",
-        "__weakref__",
+        "_reprefix", "default_reprefix", "__weakref__",
     )
 
     def __init__(self) -> None:
@@ -79,6 +80,32 @@ class Session:
         self._pinned: _native.LiveGraph | None = None
         self._census: _GraphRef | None = None
         self.Root = RootState()
+        self._reprefix: str | None = None
+        #: The prefix of reprs when none is set and the session has no name in __main__.
+        self.default_reprefix = "hpy()."
+
+    @property
+    def reprefix(self) -> str:
+        """The prefix of every kind's, relation's and path's repr, so that reprs evaluate
+        back: what was set (``h.reprefix = 'hp.'``), else ``name.`` for the name the
+        session has in ``__main__``, else ``default_reprefix`` (``hpy().``)."""
+        if self._reprefix is not None:
+            return self._reprefix
+        main = sys.modules.get("__main__")
+        for name, value in list(getattr(main, "__dict__", {}).items()):
+            if value is self and not name.startswith("_"):
+                return f"{name}."
+        return self.default_reprefix
+
+    @reprefix.setter
+    def reprefix(self, prefix: str) -> None:
+        if not isinstance(prefix, str):
+            raise TypeError(f"reprefix is a str such as 'hp.', not {type(prefix).__name__}")
+        self._reprefix = prefix
+
+    @reprefix.deleter
+    def reprefix(self) -> None:
+        self._reprefix = None
 
     # -- capture ---------------------------------------------------------------------------
     def _capture(
@@ -157,12 +184,16 @@ class Session:
             found, count = graph.translate(nodes)
             if count == nodes.count and all(graph.translate(s)[1] == s.count for s in also):
                 return found
-        # The members seed the walk by address, in Rust (no list of a heap's objects).
-        graph = self._capture(from_roots=True, seeds=[], edges=True, seed_sets=[nodes, *also])
+        graph = self._capture_edges(nodes, *also)
         if self._edge_depth:
             self._edges = graph
         self._share(graph)
         return graph.translate(nodes)[0]
+
+    def _capture_edges(self, *sets: _native.NodeSet) -> _native.LiveGraph:
+        """A new capture with edges from the roots, holding the members of ``sets`` (they
+        seed the walk by address, in Rust: no list of a heap's objects)."""
+        return self._capture(from_roots=True, seeds=[], edges=True, seed_sets=list(sets))
 
     def _reusable_edges(self) -> _native.LiveGraph | None:
         """The capture a query may reuse: the current scope's, else the snapshot's."""
@@ -277,7 +308,7 @@ class Session:
     @property
     def Rcs(self) -> Referrers:  # noqa: N802
         """Referrer classes (Clodo): ``x.byrcs``, ``h.Rcs(h.Clodo(list))``."""
-        return Referrers(self, "Clodo")
+        return Referrers(self, self.Clodo)
 
     @property
     def Via(self) -> Via:  # noqa: N802
@@ -369,6 +400,7 @@ def hidden_types() -> list[type]:
     return [
         *subclasses(UniSet),
         *subclasses(ComputedRelation),
+        *subclasses(StatRow),
         ComputedPartition,
         SetOfKinds,
         EquivalenceRelation,

@@ -137,7 +137,7 @@ pub struct PartitionRow {
 }
 
 /// The sorted, deduplicated `base` classes of `n`'s referrers.
-fn referrer_kinds(g: &HeapGraph, n: NodeId, base: Classifier) -> Vec<KindKey> {
+pub(crate) fn referrer_kinds(g: &HeapGraph, n: NodeId, base: Classifier) -> Vec<KindKey> {
     let mut kinds: Vec<KindKey> = g
         .referrers(n)
         .iter()

@@ -9,6 +9,7 @@
 //! live interpreter, and a snapshot reader can fill the same recorder from a file.
 
 mod address_index;
+mod class_groups;
 mod classify;
 mod domination;
 mod dominators;
@@ -23,6 +24,10 @@ mod shortest_paths;
 mod via;
 
 pub use address_index::{AddressCode, AddressIndex, RankCursor};
+pub use class_groups::{
+    dict_owner_pairs, group_by_class_tuples, group_by_referrer_classes, group_dicts_by_owner_class,
+    ClassMap,
+};
 pub use classify::{Classifier, KindKey, Partition, PartitionRow, RowKey, MAX_FACTORS};
 pub use dominators::{Dominator, DominatorTree};
 pub use edge_labels::{EdgeLabeler, EdgeLabels, Label, LabelOrder, LabelTable, Relation};

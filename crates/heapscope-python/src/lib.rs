@@ -3,6 +3,7 @@
 //! shim for version-specific CPython internals) and exposes sets and partitions of them.
 
 mod capture;
+mod class_groups;
 mod errors;
 mod live_graph;
 mod paths;
