@@ -299,6 +299,12 @@ _cache = {}
 _conn = sqlite3.connect(":memory:")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def close_connection():
+    yield
+    _conn.close()  # else 3.13 warns (ResourceWarning) whenever it is collected
+
+
 @functools.lru_cache(maxsize=64)
 def bounded(key):
     return [key]
