@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,3 +43,21 @@ def normalise(text: str) -> str:
 @pytest.fixture
 def h() -> Any:
     return hpy()
+
+
+def run_with(impl: str, script: Path) -> str:
+    """Runs ``script`` as ``__main__`` with ``hpy`` imported from ``impl`` (``guppy`` or
+    ``heapscope``); its output with addresses normalised."""
+    prelude = f"import runpy\nfrom {impl} import hpy\nrunpy.run_path({str(script)!r}, {{'hpy': hpy}}, '__main__')\n"
+    proc = subprocess.run([sys.executable, "-c", prelude], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, f"{impl}:\n{proc.stdout}\n{proc.stderr}"
+    return normalise(proc.stdout)
+
+
+def same_script(tmp_path: Path, code: str) -> tuple[str, str]:
+    """The output of ``code`` (a script using ``hpy``) run under guppy3 and under
+    heapscope, each in a fresh interpreter, addresses normalised."""
+    pytest.importorskip("guppy")
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(code))
+    return run_with("guppy", script), run_with("heapscope", script)

@@ -4,6 +4,7 @@ names the container; tests whose caches fill on the first run pass."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import pytest
 
@@ -225,3 +226,199 @@ def test_user_modules_named_like_the_runner_are_checked() -> None:
         assert "['heapscope_app'].__dict__['KEPT']" in (report.kinds[0].path or "")
     finally:
         del sys.modules["heapscope_app"]
+
+
+WARNING_TESTS = '''
+import itertools
+import warnings
+
+import pytest
+
+_KEPT = []
+_n = itertools.count()
+
+
+class Session:
+    pass
+
+
+def test_deprecation_warning_every_round():
+    warnings.warn("old api", DeprecationWarning)
+
+
+def test_unique_user_warning_every_round():
+    warnings.warn(f"message {next(_n)}", UserWarning)
+
+
+def test_expected_warning():
+    with pytest.warns(UserWarning):
+        warnings.warn("expected", UserWarning)
+
+
+def test_warns_and_leaks():
+    warnings.warn("old api", DeprecationWarning)
+    _KEPT.append(Session())
+'''
+
+
+def test_warnings_pytest_records_are_not_leaks(pytester: pytest.Pytester) -> None:
+    # pytest records each warning in a list that warnings reaches through a bound
+    # append (warnings._showwarnmsg_impl.__self__): the runner's, not the test's
+    pytester.makepyfile(test_warnings=WARNING_TESTS)
+    # shown once per message ("default", not this suite's "error"): each unique message
+    # also lands in the module's __warningregistry__, which pytest's filters reset
+    args = ("-p", "no:cacheprovider", "-W", "default::UserWarning", "--heapscope-leaks", "--heapscope-rounds", "4")
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=3, failed=1)
+    text = failure_text(result, "test_warns_and_leaks")
+    assert re.search(r"\n\s+1\s+\d+\s+test_warnings\.Session\n", text), text
+    assert "['test_warnings'].__dict__['_KEPT'][" in text, text
+    assert "WarningMessage" not in text and "_showwarnmsg" not in text and "__warningregistry__" not in text, text
+    # without pytest's warnings plugin nothing resets the registries: unique messages
+    # pile up in the module's __warningregistry__, and that is reported
+    with warnings.catch_warnings(record=True):  # recorded here, not by this suite's pytest
+        warnings.simplefilter("default")  # once per message, not this suite's "error"
+        result = pytester.runpytest(*args, "-p", "no:warnings")
+    result.assert_outcomes(passed=2, failed=2)
+    text = failure_text(result, "test_unique_user_warning_every_round")
+    assert "['test_warnings'].__dict__['__warningregistry__']" in text, text
+
+
+CACHE_TESTS = '''
+import fnmatch
+import functools
+import itertools
+import re
+import sqlite3
+import time
+
+import pytest
+
+_n = itertools.count()
+_cache = {}
+_conn = sqlite3.connect(":memory:")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def close_connection():
+    yield
+    _conn.close()  # else 3.13 warns (ResourceWarning) whenever it is collected
+
+
+@functools.lru_cache(maxsize=64)
+def bounded(key):
+    return [key]
+
+
+@functools.lru_cache(maxsize=None)
+def unbounded(key):
+    return [key]
+
+
+def remember(key):
+    _cache[key] = [key]
+
+
+def test_re_cache():
+    re.compile(f"item-{next(_n)}-(\\\\d+)")
+
+
+def test_lru_cache_with_maxsize():
+    bounded(next(_n))
+
+
+def test_fnmatch_cache():
+    fnmatch.fnmatch("x", f"*{next(_n)}*")
+
+
+def test_strptime_cache():
+    suffix = "x" * (next(_n) % 12)
+    time.strptime("2024" + suffix, "%Y" + suffix)
+
+
+def test_sqlite_cursors():
+    assert _conn.execute("select 1").fetchone() == (1,)
+
+
+def test_unbounded_lru_cache():
+    unbounded(next(_n))
+
+
+def test_own_cache():
+    remember(next(_n))
+
+
+@pytest.mark.heapscope_leaks(allow=[_cache])
+def test_own_cache_allowed():
+    remember(next(_n))
+'''
+
+
+def test_bounded_caches_are_not_leaks_and_cache_like_leaks_say_how_to_allow(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_caches=CACHE_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--heapscope-leaks", "--heapscope-rounds", "4")
+    result.assert_outcomes(passed=6, failed=2)
+    text = failure_text(result, "test_unbounded_lru_cache")
+    assert "['test_caches'].__dict__['unbounded']->cache" in text, text
+    assert (
+        "note: test_caches.unbounded is an unbounded functools.lru_cache (maxsize=None)" in text
+        and "allow=[test_caches.unbounded]" in text
+    ), text
+    text = failure_text(result, "test_own_cache")
+    assert "kept alive by: hpy().Root.i0_modules['test_caches'].__dict__['_cache'][" in text, text
+    assert "note: test_caches._cache looks like a cache" in text and "allow=[test_caches._cache]" in text, text
+
+
+def test_with_block_warms_up_and_reports_whole_numbers(tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    # a module imported on first use: its objects appear in the first round only
+    (tmp_path / "lazy_heavy_mod.py").write_text(
+        "TABLE = {i: str(i) * 3 for i in range(300)}\nclass A:\n    pass\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def first_use() -> None:
+        import lazy_heavy_mod  # noqa: F401
+
+    # rounds iterated in the block: a warm-up round, then 4 checked ones
+    with heapscope.assert_no_leaks(rounds=4) as rounds:
+        for _ in rounds:
+            first_use()
+    assert rounds.checked == 4
+    del sys.modules["lazy_heavy_mod"]
+
+    # a block that does not iterate has no warm-up: the import counts, in whole numbers
+    with pytest.raises(heapscope.LeakError) as info:
+        with heapscope.assert_no_leaks(rounds=7):
+            for _ in range(7):
+                first_use()
+    del sys.modules["lazy_heavy_mod"]
+    text = str(info.value)
+    assert "without a warm-up round" in text, text
+    assert re.match(r"heapscope: the block leaks \d+ objects \(\d+ bytes\) per round over 7 rounds \(\d+ objects", text)
+    rows = text.split("\n")[2 : 2 + len(info.value.report.kinds)]
+    assert rows and all(re.fullmatch(r"\s+\d+\s+\d+  \S.*", row) for row in rows), rows
+
+    kept: list[object] = []
+
+    class Item:
+        pass
+
+    with pytest.raises(heapscope.LeakError) as info:
+        with heapscope.assert_no_leaks(rounds=3, warmup=2) as rounds:
+            for _ in rounds:
+                kept.append(Item())
+    assert len(kept) == 5  # two warm-up rounds and three checked ones
+    item_kind = f"{Item.__module__}.{Item.__name__}"
+    assert [(k.name, k.count) for k in info.value.report.kinds][:1] == [(item_kind, 3)]
+    assert re.search(rf"\n\s+1\s+\d+  {re.escape(item_kind)}\n", str(info.value)), str(info.value)
+    assert "without a warm-up" not in str(info.value)
+
+    with pytest.raises(heapscope.HeapscopeError, match="after 2 of 3 checked rounds"):
+        with heapscope.assert_no_leaks(rounds=3) as rounds:
+            for i in rounds:
+                if i == 2:
+                    break
+    with pytest.raises(ValueError, match="warmup must be an int >= 0"):
+        heapscope.assert_no_leaks(warmup=-1)

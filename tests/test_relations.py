@@ -67,7 +67,8 @@ def test_prod_classifies_by_allocation_line():
         site = f"{__file__}:{line}"
         assert rows == {site: 4, "unknown": 3}
         assert (x & h.Prod(__file__, line)).count == 4
-        assert (x & h.Prod(site)).count == 4
+        assert (x & h.Prod(site)).count == 0  # one string is a file name prefix, as in guppy3
+        assert (x & h.Prod(__file__)).count == 4
         assert (x & h.Prod()).count == 3
         assert after[0] in h.Prod(__file__, line) and before[0] not in h.Prod(__file__, line)
     finally:
@@ -104,5 +105,3 @@ def test_dictof_relation_as_guppy3():
     )
     for i in range(len(ours)):
         assert (hpy().idset(objs) & ours[i].kind) == ours[i]
-    with pytest.raises(TypeError, match="dictof"):
-        hpy().Size.dictof

@@ -73,6 +73,12 @@ class IdPartition:
         self._order(start, stop)
         return [(obj, size, self._names[k]) for obj, size, k in self._rows.rows_at(start, stop)]
 
+    def rows(self, start: int = 0, stop: int | None = None) -> list[tuple[str, int, int, Any]]:
+        """Rows ``start..stop`` as the native partitions give theirs: ``(name, count,
+        size, object)``, the name being the row's text."""
+        stop = self.count if stop is None else stop
+        return [(self.rendering(o, k), 1, size, o) for o, size, k in self.members(start, stop)]
+
     def rendered(self) -> list[tuple[str, int]]:
         """Every row as ``(text, size)``, in order."""
         return [(self.rendering(o, k), size) for o, size, k in self.members(0, self.count)]

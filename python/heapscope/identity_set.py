@@ -24,6 +24,7 @@ from .kinds import (
     EquivalenceRelation,
     Kind,
     ModuleKind,
+    Relation,
     SizeKind,
     TypeKind,
     UniSet,
@@ -31,7 +32,7 @@ from .kinds import (
 )
 from .byid import IdPartition
 from .relations import ComputedRelation, Findex
-from .stat import Stat
+from .stat import Stat, StatRow, stat_rows
 from .paths import ShortestPaths
 from .reference_pattern import ReferencePattern
 from .tables import Paged, PagedRows, Table, id_table, set_table
@@ -42,11 +43,13 @@ if TYPE_CHECKING:
 ERS = ("Clodo", "Type", "Size", "Id", "Module", "Unity")
 
 
-def _er_name(er: str | EquivalenceRelation | ComputedRelation) -> str | ComputedRelation:
+def _er_name(er: str | Relation) -> str | ComputedRelation:
     """Canonical name of a relation or product (``'Type&Size'``); validates it. Relations
     computed in Python are kept as objects."""
     if isinstance(er, ComputedRelation):
         return er
+    if isinstance(er, Relation) and not isinstance(er, EquivalenceRelation):
+        raise TypeError(f"not a relation a set can be partitioned by: {er!r}")
     name = er.name if isinstance(er, EquivalenceRelation) else er
     factors = [f.strip() for f in name.split("&")]
     for f in factors:
@@ -72,9 +75,7 @@ class IdentitySet(Paged, UniSet):
     _is_concrete_set = True
     __slots__ = ("_nodes", "_session", "_er", "_part", "_table")
 
-    def __init__(
-        self, nodes: NodeSet, session: Session, er: str | EquivalenceRelation | ComputedRelation = "Clodo"
-    ) -> None:
+    def __init__(self, nodes: NodeSet, session: Session, er: str | Relation = "Clodo") -> None:
         if isinstance(er, str) and er in ("Rcs", "Via", "Idset", "Prod"):
             er = getattr(session, er)  # relations computed in Python, by name
         er = _er_name(er)
@@ -114,11 +115,6 @@ class IdentitySet(Paged, UniSet):
             return self._er
         return EquivalenceRelation(self._session, self._er)
 
-    @property
-    def biper(self) -> Findex:
-        """The bipartition relation: in this set (class 0) or not (class 1)."""
-        return Findex(self._session, [self])
-
     byidset = property(lambda self: self.by(self._session.Idset), doc="Each object its own row (a set).")
     byrcs = property(lambda self: self.by(self._session.Rcs), doc="By the classes of the referrers (Rcs).")
     byvia = property(lambda self: self.by(self._session.Via), doc="By the labels of the references holding each object (Via).")
@@ -127,16 +123,19 @@ class IdentitySet(Paged, UniSet):
     @property
     def kind(self) -> UniSet:
         """The kind of the set: its row kinds (under its equivalence relation) joined."""
-        part = self._partition()
-        if isinstance(self._er, ComputedRelation):
-            kinds = sorted(self._er.kinds_of_rows(part), key=_kind_order)
-        else:
-            kinds = sorted((self._product_kind(factors) for factors in part.row_kinds()), key=_kind_order)
+        kinds = sorted(self._row_kinds(), key=_kind_order)
         if not kinds:
             return self._session.Nothing
         if len(kinds) == 1:
             return kinds[0]
         return Union(*kinds)
+
+    def _row_kinds(self) -> list[UniSet]:
+        """The kind of each row of the partition, in the partition's order."""
+        part = self._partition()
+        if isinstance(self._er, ComputedRelation):
+            return self._er.kinds_of_rows(part)
+        return [self._product_kind(factors) for factors in part.row_kinds()]
 
     def _product_kind(self, factors: list[tuple[str, Any, int | None]]) -> UniSet:
         names = self._er.split("&")
@@ -190,6 +189,12 @@ class IdentitySet(Paged, UniSet):
         if self._er == "Id":
             return [PartitionRow(text, 1, size) for text, size in self._partition().rendered()]
         return [PartitionRow(name, count, size) for name, count, size in self._set_rows()]
+
+    def get_rows(self, idx: int = 0) -> Any:
+        """The rows from ``idx`` on, as Heapy's ``x.partition.get_rows()`` yields them:
+        ``index``, ``name``, ``count``, ``size``, ``cumulsize``, ``set`` and ``kind``."""
+        for row in stat_rows(self.rows, idx):
+            yield PartRow(self, row)
 
     def __getitem__(self, index: int | slice) -> IdentitySet:
         part = self._partition()
@@ -370,7 +375,11 @@ class IdentitySet(Paged, UniSet):
         pieces: list[str] = []
         for i, (name, count, _size, _o) in enumerate(rows):
             members = part.rows_set(i, i + 1).objects()
-            rendered = _render_some(members, MAX_SUMMARY_LENGTH - budget)
+            modules = kind_names.module_dict_names(members) if name == "dict of module" else None
+            rendered = kind_names.join_within(
+                modules if modules is not None else (kind_names.render(o) for o in members),
+                MAX_SUMMARY_LENGTH - budget,
+            )
             if len(rows) > 1:
                 rendered = f"<{count} {name}: {rendered}>"
             pieces.append(rendered)
@@ -480,6 +489,27 @@ class IdentitySet(Paged, UniSet):
 
     def __contains__(self, obj: object) -> bool:
         return self._contains(obj)
+
+
+class PartRow(StatRow):
+    """A row of a partition (see :meth:`IdentitySet.get_rows`): a :class:`StatRow` with
+    the row's ``set`` and ``kind``."""
+
+    __slots__ = ("_of",)
+
+    def __init__(self, of: IdentitySet, row: StatRow) -> None:
+        super().__init__(row.index, row.name, row.count, row.size, row.cumulsize)
+        self._of = of
+
+    @property
+    def set(self) -> IdentitySet:
+        """The row's objects."""
+        return self._of[self.index]
+
+    @property
+    def kind(self) -> UniSet:
+        """The row's class as a kind."""
+        return self.set.kind
 
 
 def _kind_order(kind: UniSet) -> str:

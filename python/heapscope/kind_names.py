@@ -163,6 +163,27 @@ def sort_key(x: Any) -> Any:
     return (2, render(x))
 
 
+def module_dict_names(dicts: Iterable[Any]) -> list[str] | None:
+    """The names of the modules (in ``sys.modules``) whose ``__dict__`` each of ``dicts``
+    is, as Heapy names a ``dict of module`` in a summary; None when one is not found
+    there. Dict pointers are read without materialising anything."""
+    import sys
+
+    from ._native import owned_dict
+
+    modules = {}
+    for m in list(sys.modules.values()):
+        if type(m) is types.ModuleType:
+            modules[id(owned_dict(m))] = m
+    names = []
+    for d in dicts:
+        owner = modules.get(id(d))
+        if owner is None:
+            return None
+        names.append(render(owner))
+    return names
+
+
 def join_within(rendered: Iterable[str], max_length: int) -> str:
     """Heapy's member list in a summary: renderings taken in order while they fit in
     ``max_length`` (the last one taken gets ``...`` when some are left out), then sorted

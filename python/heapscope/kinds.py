@@ -28,12 +28,9 @@ ALT_OPS = ("<", "<=", ">=", ">", "==", "!=")
 
 
 def reprefix(session: Session) -> str:
-    """``name.`` for the name the session is bound to in ``__main__``, else ``hpy().``."""
-    main = sys.modules.get("__main__")
-    for name, value in list(getattr(main, "__dict__", {}).items()):
-        if value is session and not name.startswith("_"):
-            return f"{name}."
-    return "hpy()."
+    """The prefix of the session's reprs (``Session.reprefix``: set by the user, else
+    ``name.`` for the name the session has in ``__main__``, else ``hpy().``)."""
+    return session.reprefix
 
 
 def type_expr(t: type) -> str:
@@ -88,11 +85,35 @@ class UniSet:
     def disjoint(self, other: UniSet) -> bool:
         raise TypeError("disjointness of two symbolic kinds cannot be decided; intersect with a set")
 
+    @property
+    def dictof(self) -> Kind:
+        """The dicts that are the ``__dict__`` of an object in this kind or set
+        (``h.Size(56).dictof``, ``h.iso(obj).dictof``)."""
+        from .relations import OwnedDictKind
+
+        return OwnedDictKind(self)
+
+    @property
+    def biper(self) -> Any:
+        """The bipartition relation of this kind or set: class 0 holds its members, class
+        1 everything else (``x.by(k.biper)``; Heapy's ``findex(k)``)."""
+        from .relations import Findex
+
+        return Findex(self._session_of(), [self])
+
 
 def _check(other: object) -> UniSet:
     if not isinstance(other, UniSet):
         raise TypeError(f"expected a heapscope set or kind, got {type(other).__name__}")
     return other
+
+
+def kind_key(k: UniSet) -> tuple[Any, ...]:
+    """What identifies a kind or set (kinds by what they say, sets by their members):
+    independent of the repr prefix, and exact for sets whose tables print alike."""
+    if isinstance(k, Kind):
+        return (type(k).__name__, k._key())
+    return ("set", tuple(getattr(k, "_nodes").addresses()))
 
 
 class Kind(UniSet):
@@ -133,7 +154,18 @@ class Kind(UniSet):
             return True
         raise TypeError("the subset relation of these symbolic kinds cannot be decided")
 
-    def alt(self, op: str) -> Kind:
+    def alt(self, op: str) -> UniSet:
+        """The kind of the objects whose class compares so with this kind's (``<``,
+        ``<=``, ``>=``, ``>``; what the order is depends on the relation). As in Heapy,
+        ``alt('==')`` is the kind itself and ``alt('!=')`` its complement."""
+        _alt_check(op)
+        if op == "==":
+            return self
+        if op == "!=":
+            return Complement(self)
+        return self._alt(op)
+
+    def _alt(self, op: str) -> Kind:
         raise TypeError(f"{type(self).__name__} has no .alt()")
 
 
@@ -157,6 +189,23 @@ def type_compares(t: type, me: type, op: str) -> bool:
         return below and not (op == "<" and same)
     above = same or any(m is t for m in _mro(me))
     return above and not (op == ">" and same)
+
+
+def alt_brief(op: str, brief: str) -> str:
+    """Heapy's brief of ``kind.alt(op)``: ``~brief`` for ``!=``, else ``[op brief]``."""
+    if op == "==":
+        return brief
+    return f"~{brief}" if op == "!=" else f"[{op} {brief}]"
+
+
+#: How Heapy words a type kind's ``.alt(op)`` in briefs (``<strict subtype of int>``).
+TYPE_ALT_WORDS = {"<": "strict subtype of", "<=": "subtype of", ">": "strict supertype of", ">=": "supertype of"}
+
+
+def _type_brief(t: type, op: str) -> str:
+    name = kind_names.type_name(t)
+    words = TYPE_ALT_WORDS.get(op)
+    return f"<{words} {name}>" if words else alt_brief(op, name)
 
 
 def _alt_check(op: str) -> None:
@@ -188,8 +237,7 @@ class TypeKind(Kind):
 
     @property
     def brief(self) -> str:
-        name = kind_names.type_name(self.type)
-        return name if self.op == "==" else f"[{self.op} {name}]"
+        return _type_brief(self.type, self.op)
 
     def _body(self) -> str:
         base = f"{{p}}Type({type_expr(self.type)})"
@@ -201,11 +249,10 @@ class TypeKind(Kind):
 
     @property
     def dictof(self) -> DictOfKind:
-        """Dicts owned by instances of this type."""
-        return DictOfKind(self._session, self.type)
+        """Dicts owned by instances of this type (of a subtype etc. after ``.alt``)."""
+        return DictOfKind(self._session, self.type, self.op)
 
-    def alt(self, op: str) -> TypeKind:
-        _alt_check(op)
+    def _alt(self, op: str) -> TypeKind:
         return TypeKind(self._session, self.type, op)
 
 
@@ -225,8 +272,7 @@ class ClassKind(TypeKind):
         base = f"{{p}}Clodo({type_expr(self.type)})"
         return base if self.op == "==" else f"{base}.alt({self.op!r})"
 
-    def alt(self, op: str) -> ClassKind:
-        _alt_check(op)
+    def _alt(self, op: str) -> ClassKind:
         return ClassKind(self._session, self.type, op)
 
 
@@ -255,14 +301,14 @@ class DictOfKind(Kind):
             return False
         return self._owner_matches(_owner_type(obj))
 
-    def alt(self, op: str) -> DictOfKind:
-        _alt_check(op)
+    def _alt(self, op: str) -> DictOfKind:
         return DictOfKind(self._session, self.owner, op)
 
     @property
     def brief(self) -> str:
-        name = "dict (no owner)" if self.owner is None else f"dict of {kind_names.type_name(self.owner)}"
-        return name if self.op == "==" else f"[{self.op} {name}]"
+        if self.owner is None:
+            return alt_brief(self.op, "dict (no owner)")
+        return f"dict of {_type_brief(self.owner, self.op)}"
 
     def _body(self) -> str:
         base = "{p}Clodo(dictof=())" if self.owner is None else f"{{p}}Clodo(dictof={type_expr(self.owner)})"
@@ -318,14 +364,15 @@ class SizeKind(Kind):
 
     @property
     def brief(self) -> str:
+        if self.op == "!=":
+            return f"~<size = {self.size}>"
         return f"<size = {self.size}>" if self.op == "==" else f"<size {self.op} {self.size}>"
 
     def _body(self) -> str:
         base = f"{{p}}Size({self.size})"
         return base if self.op == "==" else f"{base}.alt({self.op!r})"
 
-    def alt(self, op: str) -> SizeKind:
-        _alt_check(op)
+    def _alt(self, op: str) -> SizeKind:
         return SizeKind(self._session, self.size, op)
 
 
@@ -381,6 +428,11 @@ class NothingKind(Kind):
     def _body(self) -> str:
         return "{p}Nothing"
 
+    @property
+    def dictof(self) -> DictOfKind:
+        """The dicts no object owns (``dict (no owner)``)."""
+        return DictOfKind(self._session, None)
+
 
 # -- symbolic combinations -------------------------------------------------------------
 
@@ -407,7 +459,7 @@ class Combination(Kind):
         return "(" + f" {self.op_symbol} ".join(repr(p) for p in self.parts) + ")"
 
     def _key(self) -> tuple[Any, ...]:
-        return tuple(repr(p) for p in self.parts)
+        return tuple(kind_key(p) for p in self.parts)
 
 
 class Union(Combination):
@@ -472,27 +524,123 @@ class Complement(Kind):
         return "~" + repr(self.of)
 
     def _key(self) -> tuple[Any, ...]:
-        return (repr(self.of),)
+        return (kind_key(self.of),)
 
     def __invert__(self) -> UniSet:
         return self.of
 
 
-# -- equivalence relations -------------------------------------------------------------
+# -- equivalence relations ---------------------------------------------------------------
 
 ER_NAMES = ("Clodo", "Type", "Size", "Id", "Module", "Unity")
-# refinement: a finer relation splits every class of a coarser one
-_FINER_THAN = {
-    "Id": {"Clodo", "Type", "Size", "Module", "Unity"},
-    "Clodo": {"Type", "Unity"},
-    "Type": {"Unity"},
-    "Size": {"Unity"},
-    "Module": {"Unity"},
-    "Unity": set(),
-}
 
 
-class EquivalenceRelation:
+def minimals(relations: list[Relation]) -> list[Relation]:
+    """The relations of which none in the list is strictly finer, without repeats, in
+    order (Heapy's ``minimals``: ``h.Clodo & h.Type`` is ``h.Clodo``)."""
+    out: list[Relation] = []
+    for x in relations:
+        if any(a <= x and not x <= a for a in relations):
+            continue
+        if not any(a <= x for a in out):
+            out.append(x)
+    return out
+
+
+class Relation:
+    """What every equivalence relation of a session has (``h.Type``, ``h.Rcs``,
+    ``h.findex(...)``, products, ``.dictof``, ``.refdby``): Heapy's refinement order,
+    products, and the relations derived from it.
+
+    ``a <= b`` when b is one of the relations a refines by construction, as Heapy defines
+    it: a product refines its factors, Clodo refines Type, every relation refines Unity
+    (``h.Id <= h.Clodo`` is false in Heapy: only these declared refinements count)."""
+
+    __slots__ = ()
+
+    _session: Session
+
+    def _key(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def _factors(self) -> list[Relation]:
+        """The relations a product is made of (a relation is its own single factor)."""
+        return [self]
+
+    def _supers(self) -> list[Relation]:
+        """The relations this one refines, itself included (Heapy's super-classifiers)."""
+        return [self, self._session.Unity]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Relation) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __le__(self, other: object) -> bool:
+        """Finer than or equal to ``other`` (Heapy's order)."""
+        if not isinstance(other, Relation):
+            return NotImplemented
+        return any(s == other for s in self._supers())
+
+    def __lt__(self, other: object) -> bool:
+        """Strictly finer (``h.Clodo < h.Type < h.Unity``, ``h.Size & h.Type < h.Size``)."""
+        if not isinstance(other, Relation):
+            return NotImplemented
+        return self <= other and not other <= self
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Relation):
+            return NotImplemented
+        return other <= self
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Relation):
+            return NotImplemented
+        return other < self
+
+    def __and__(self, other: object) -> Relation:
+        """The product relation (classes are tuples of classes), without the factors
+        another factor refines."""
+        if not isinstance(other, Relation):
+            return NotImplemented
+        factors = minimals(self._factors() + other._factors())
+        if len(factors) == 1:
+            return factors[0]
+        native = [f for f in factors if isinstance(f, EquivalenceRelation) and "&" not in f.name]
+        if len(native) == len(factors) <= MAX_FACTORS and all(f.name != "Id" for f in native):
+            return EquivalenceRelation(self._session, "&".join(f.name for f in native))
+        from .relations import ProductRelation
+
+        return ProductRelation(self._session, factors)
+
+    @property
+    def dictof(self) -> Any:
+        """Dicts classed by the class (under this relation) of the object owning them;
+        ``~dict`` for the rest, ``dict (no owner)`` for dicts no object owns."""
+        from .relations import OwnedDictRelation
+
+        return OwnedDictRelation(self._session, self)
+
+    @property
+    def refdby(self) -> Any:
+        """Objects classed by the set of classes (under this relation) of the objects
+        referring to them (Heapy's Rcs is ``h.Clodo.refdby``)."""
+        from .relations import Referrers
+
+        return Referrers(self._session, self)
+
+    def sokind(self, *kinds: UniSet) -> Any:
+        """A set of kinds of this relation; ``.refdby`` makes the Rcs kind of it."""
+        from .relations import SetOfKinds
+
+        return SetOfKinds(self.refdby, kinds)
+
+
+MAX_FACTORS = 4  # products of native relations are computed natively up to this size
+
+
+class EquivalenceRelation(Relation):
     """A classifier of the session (``h.Type``, ``h.Clodo``, ...): call it to make kinds,
     pass it to ``x.by()`` to partition. ``h.Type & h.Size`` is the product relation
     (classes are pairs), finer than each factor."""
@@ -517,55 +665,20 @@ class EquivalenceRelation:
             return f"{p}{self.name}"
         return "(" + " & ".join(f"{p}{f}" for f in self.factors) + ")"
 
-    @property
-    def refdby(self) -> Any:
-        """Classify by the classes (under this relation) of an object's referrers (Rcs)."""
-        from .relations import Referrers
+    def _key(self) -> tuple[Any, ...]:
+        return ("er", self.name)
 
-        if "&" in self.name or self.name == "Id":
-            raise TypeError(f"{self.name}.refdby is not supported")
-        return Referrers(self._session, self.name)
+    def _factors(self) -> list[Relation]:
+        return [EquivalenceRelation(self._session, f) for f in self.factors]
 
-    def sokind(self, *kinds: UniSet) -> Any:
-        """A set of kinds of this relation; ``.refdby`` makes the Rcs kind of it."""
-        from .relations import SetOfKinds
-
-        return SetOfKinds(self.refdby, kinds)
-
-    @property
-    def dictof(self) -> Any:
-        """Dicts classed by their owner under this relation (Type and Clodo)."""
-        from .relations import DictOwner
-
-        headers = {"Type": "Type", "Clodo": "Kind (class / dict of class)"}
-        if self.name not in headers:
-            raise TypeError(f"{self.name}.dictof is not supported: owners are known by type (use Type or Clodo)")
-        return DictOwner(self._session, self.name, headers[self.name])
-
-    def __and__(self, other: EquivalenceRelation) -> EquivalenceRelation:
-        if not isinstance(other, EquivalenceRelation):
-            return NotImplemented
-        return EquivalenceRelation(self._session, f"{self.name}&{other.name}")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, EquivalenceRelation) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(("er", self.name))
-
-    def __le__(self, other: EquivalenceRelation) -> bool:
-        """Finer than or equal: every class of ``other`` is a union of classes of self."""
-        return all(any(f == g or g in _FINER_THAN[f] for f in self.factors) for g in other.factors)
-
-    def __lt__(self, other: EquivalenceRelation) -> bool:
-        """Strictly finer (``h.Clodo < h.Type < h.Unity``, ``h.Size & h.Type < h.Size``)."""
-        return self <= other and not other <= self
-
-    def __gt__(self, other: EquivalenceRelation) -> bool:
-        return other < self
-
-    def __ge__(self, other: EquivalenceRelation) -> bool:
-        return other <= self
+    def _supers(self) -> list[Relation]:
+        if len(self.factors) > 1:
+            return [self, *(s for f in self._factors() for s in f._supers())]
+        if self.name == "Unity":
+            return [self]
+        if self.name == "Clodo":
+            return [self, self._session.Type, self._session.Unity]
+        return [self, self._session.Unity]
 
     def __call__(self, *args: Any, **kwargs: Any) -> UniSet:
         s = self._session

@@ -10,7 +10,11 @@ or name. Printing shows ten paths at a time like Heapy::
 
 ``p[i]`` (negative indices count from the end), ``p.more``, ``p.all``, and
 ``p.avoided(*hops)`` (the same search avoiding every edge the paths take at those hops:
-the next route). The search runs in Rust over a capture with edges and labels.
+the next route; a hop past the paths' length is an IndexError, negative hops count from
+the end). As in Heapy a page shows the last path rather than ``<... 1 more paths ...>``.
+``p.aslist()`` is every path as Heapy lists them, printing with its ``'%s'`` placeholder
+for the source (``str(q) % 'h.Root'``), and ``p.sets`` the objects at each step. The
+search runs in Rust over a capture with edges and labels.
 
 From the roots, an object named by several root members counts once (the first
 reported: interpreter members come first), and the interpreter's members are searched
@@ -31,7 +35,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from .kinds import reprefix
 from .root import RootNamer, parse_root
-from .tables import Page
+from .tables import Page, page_end
 
 from . import _native
 
@@ -47,32 +51,35 @@ class Path:
     """One path: prints as ``h.Root.i0_modules['__main__'].__dict__['x']``.
 
     ``str(p)`` (and ``p.full``) is the whole path; ``p.brief`` (and ``repr(p)``) leaves
-    out the middle of a path longer than 30 steps."""
+    out the middle of a path longer than 30 steps. The paths of ``aslist()`` print as
+    Heapy's do, with ``%s`` for the source (``"%s.i0_modules['__main__']..."``) and the
+    repr of that string as their repr."""
 
-    __slots__ = ("_paths", "index", "_text")
+    __slots__ = ("_paths", "index", "_text", "_srcname")
 
-    def __init__(self, paths: ShortestPaths, index: int) -> None:
+    def __init__(self, paths: ShortestPaths, index: int, srcname: str | None = None) -> None:
         self._paths = paths
         self.index = index
         self._text: str | None = None
+        self._srcname = srcname
 
     @property
     def full(self) -> str:
         """The whole path (for a long path: a long string)."""
         if self._text is None:
-            self._text = self._paths._render(self.index, brief=False)
+            self._text = self._paths._render(self.index, brief=False, srcname=self._srcname)
         return self._text
 
     @property
     def brief(self) -> str:
         """The path with ``... N more steps ...`` for the middle of a long one."""
-        return self._paths._render(self.index, brief=True)
+        return self._paths._render(self.index, brief=True, srcname=self._srcname)
 
     def __str__(self) -> str:
         return self.full
 
     def __repr__(self) -> str:
-        return self.brief
+        return self.brief if self._srcname is None else repr(self.full)
 
     def __len__(self) -> int:
         """Number of references in the path."""
@@ -165,10 +172,10 @@ class ShortestPaths:
         namer = RootNamer(self._nodes[0].graph.roots())
         self._handle.set_root_texts([(label, namer.text(name)) for label, name in starts])
 
-    def _render(self, index: int, brief: bool) -> str:
+    def _render(self, index: int, brief: bool, srcname: str | None = None) -> str:
         if not self._named:
             self._name_roots()
-        src = self._srcname(index)
+        src = self._srcname(index) if srcname is None else srcname
         text = self._handle.brief(index, src, BRIEF_STEPS) if brief else self._handle.text(index, src)
         if text is None:
             raise IndexError(f"path index {index} out of range ({self.numpaths} paths)")
@@ -221,13 +228,42 @@ class ShortestPaths:
             yield path
             i += 1
 
+    def aslist(self) -> list[Path]:
+        """Every path, as Heapy lists them: each prints with ``%s`` standing for the
+        source (``str(q) % 'h.Root'`` is the path from the roots); beware, there may be
+        very many."""
+        return [Path(self, i, "%s") for i in range(self.numpaths)]
+
+    @property
+    def sets(self) -> tuple[IdentitySet, ...]:
+        """The objects at each step of the paths (Heapy's ``sets``): ``sets[0]`` the
+        source objects the paths leave (empty for paths from the roots: ``h.Root`` is no
+        object), ``sets[-1]`` the targets; empty when there is no path."""
+        from .identity_set import IdentitySet
+
+        out: list[IdentitySet] = []
+        while (level := self._handle.level_set(len(out))) is not None:
+            out.append(IdentitySet(level, self._session))
+        return tuple(out)
+
+    def _hops(self, hops: tuple[int, ...]) -> list[int]:
+        """The hops as indices 0..length-1 (negative ones count from the end, as Heapy's
+        tuple of levels does); IndexError past the paths' length."""
+        length = self._handle.length
+        out: list[int] = []
+        for h in hops:
+            if not isinstance(h, int) or isinstance(h, bool):
+                raise TypeError(f"hops are ints, not {h!r}")
+            i = h + length if h < 0 else h
+            if not 0 <= i < length:
+                raise IndexError(f"hop {h} out of range: the paths have {length} hops")
+            out.append(i)
+        return out
+
     def avoided(self, *hops: int) -> ShortestPaths:
         """The search again, avoiding every edge these paths take at the given hops (0 is
-        the first reference from the source): the next route."""
-        for h in hops:
-            if not isinstance(h, int) or h < 0:
-                raise ValueError(f"hops are non-negative ints, not {h!r}")
-        edges = tuple(self._handle.edges_at(list(hops)))
+        the first reference from the source, -1 the last): the next route."""
+        edges = tuple(self._handle.edges_at(self._hops(hops)))
         # the same capture: the node ids of these edges mean the same objects there
         again = ShortestPaths.__new__(ShortestPaths)
         again._setup(self._session, self._source, self._nodes, self._avoid_edges + edges)
@@ -237,15 +273,21 @@ class ShortestPaths:
 
     def edges_at(self, *hops: int) -> list[tuple[int, int]]:
         """The paths' edges at these hops, as node-id pairs of the underlying capture."""
-        return list(self._handle.edges_at(list(hops)))
+        return list(self._handle.edges_at(self._hops(hops)))
 
     # -- printing ---------------------------------------------------------------------
+    def _end(self, start: int) -> int:
+        """Where the page starting at path ``start`` ends (Heapy's paging)."""
+        n = self.numpaths
+        return page_end(start, self.maxpaths, lambda i: i < n)
+
     def _page(self, start: int) -> str:
         n = self.numpaths
         if n == 0:
             return self.reason or "<No more paths>"
-        lines = ["%2d: %s" % (p.index, p.brief) for p in self.iter(start, start + self.maxpaths)]
-        left = n - (start + self.maxpaths)
+        stop = self._end(start)
+        lines = ["%2d: %s" % (p.index, p.brief) for p in self.iter(start, stop)]
+        left = n - stop
         if left > 0:
             lines.append(f"<... {left} more paths ...>")
         elif not lines and n:
@@ -260,7 +302,7 @@ class ShortestPaths:
     @property
     def more(self) -> Page:
         """The next page of paths."""
-        return Page(self._page, self.maxpaths, self.maxpaths)
+        return Page(self._page, self._end(0), self._end)
 
     @property
     def all(self) -> str:

@@ -1,13 +1,16 @@
 """heapscope's pytest plugin (registered through the ``pytest11`` entry point; disable
 with ``-p no:heapscope``).
 
-Mark a test ``@pytest.mark.heapscope_leaks(rounds=5, allow=(...))``, or pass
-``--heapscope-leaks`` to check every test. A checked test's body runs once to warm
-caches, then a reference point is taken, the body runs ``rounds`` more times, and the
-kinds whose survivors grew with the rounds fail the test with heapscope's report: the
-census per round, and for the largest kinds the shortest path that keeps them alive and
-their retained size. Fixtures are set up once, before the reference point, so their
-objects are never reported. Unmarked tests cost one marker lookup.
+Mark a test ``@pytest.mark.heapscope_leaks(rounds=5, allow=(...), warmup=1)``, or pass
+``--heapscope-leaks`` to check every test. A checked test's body runs once (``warmup``
+times) to warm caches, then a reference point is taken, the body runs ``rounds`` more
+times, and the kinds whose survivors grew with the rounds fail the test with heapscope's
+report: the census per round, and for the largest kinds the shortest path that keeps
+them alive and their retained size. Fixtures are set up once, before the reference
+point, so their objects are never reported; neither is what pytest keeps (warnings it
+records, captured log records: see :mod:`heapscope.leaks`), nor what modules'
+``__warningregistry__`` hold (pytest's warnings plugin changes the warning filters for
+every test, which clears them). Unmarked tests cost one marker lookup.
 """
 
 from __future__ import annotations
@@ -41,33 +44,47 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(rounds={DEFAULT_ROUNDS}, allow=()): run the test body once to warm up and "
-        "`rounds` more times; fail, explaining why, if objects survive and grow with the rounds",
+        f"{MARKER}(rounds={DEFAULT_ROUNDS}, allow=(), warmup=1): run the test body `warmup` times "
+        "and `rounds` more times; fail, explaining why, if objects survive and grow with the rounds",
     )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     every = config.getoption("--heapscope-leaks")
     default_rounds = config.getoption("--heapscope-rounds")
+    # pytest's warnings plugin changes the warning filters for every test, which clears
+    # the modules' __warningregistry__ (without it, what they hold is checked)
+    registries = config.pluginmanager.has_plugin("warnings")
     for item in items:
         marker = item.get_closest_marker(MARKER)
         if marker is None and not every:
             continue
-        rounds, allow = default_rounds, ()
+        rounds, allow, warmup = default_rounds, (), 1
         if marker is not None:
-            if marker.args:
-                raise pytest.UsageError(f"{MARKER} takes keyword arguments only (rounds=, allow=): {item.nodeid}")
+            unknown = set(marker.kwargs) - {"rounds", "allow", "warmup"}
+            if marker.args or unknown:
+                raise pytest.UsageError(
+                    f"{MARKER} takes the keyword arguments rounds=, allow= and warmup= only: {item.nodeid}"
+                )
             rounds = marker.kwargs.get("rounds", rounds)
             allow = tuple(marker.kwargs.get("allow", ()))
-        item.runtest = _checked(item, item.runtest, rounds, allow)  # type: ignore[method-assign]
+            warmup = marker.kwargs.get("warmup", warmup)
+        item.runtest = _checked(item, item.runtest, rounds, allow, warmup, registries)  # type: ignore[method-assign]
 
 
-def _checked(item: pytest.Item, runtest: Callable[[], None], rounds: int, allow: tuple[Any, ...]) -> Callable[[], None]:
-    """The item's body, run once to warm up and ``rounds`` more times under a check."""
+def _checked(
+    item: pytest.Item,
+    runtest: Callable[[], None],
+    rounds: int,
+    allow: tuple[Any, ...],
+    warmup: int,
+    registries: bool,
+) -> Callable[[], None]:
+    """The item's body, run ``warmup`` times and ``rounds`` more times under a check."""
 
     def run() -> None:
         __tracebackhide__ = True
-        report = check(runtest, rounds, allow, what=item.name)
+        report = check(runtest, rounds, allow, what=item.name, warmup=warmup, registries=registries)
         if report:
             raise LeakError(report)
 

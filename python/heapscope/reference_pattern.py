@@ -3,7 +3,8 @@ nocyc=)``), Heapy's spanning tree of referrer groups.
 
 Row ``_`` is x itself. Its referrers (or immediate dominators with ``imdom=True``) are
 partitioned by ``er`` (default Clodo) into rows ``a``, ``b``, ...; each row's referrers
-into ``aa``, ``ab``, ... (runs of a letter are shortened: ``a3`` for ``aaa``), depth
+into ``aa``, ``ab``, ... (runs of a letter are shortened: ``a3`` for ``aaa``; as in
+Heapy, the 27th class and later are the characters after ``z``: ``{``, ``|``, ...), depth
 first (``bf=True``: breadth first) down to ``depth``. A row is marked::
 
     [-]   expanded below
@@ -12,8 +13,10 @@ first (``bf=True``: breadth first) down to ``depth``. A row is marked::
     [^ n] the same set as row n, not repeated
     [R]   nothing refers to it: it is held by the roots
 
-``rp.a`` / ``rp[3]`` give a row's set; printing pages ten rows at a time. Referrers come
-from the session's capture with edges (in Rust); rows are generated lazily.
+``rp.a`` / ``rp[3]`` give a row's set; printing pages ten rows at a time (the last row
+rather than a ``more`` line, as Heapy pages). Referrers come from a capture with edges
+taken when the pattern is made (in Rust); rows are generated lazily. ``rp.reset()``
+forgets the rows and takes a new capture, so the pattern shows the heap as it is then.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from . import kind_names
 from .kinds import UniSet
-from .tables import Page
+from .tables import Page, page_end
 
 if TYPE_CHECKING:
     from .identity_set import IdentitySet
@@ -45,10 +48,11 @@ DEFAULT_DEPTH = 7
 
 
 def row_name(indices: list[int]) -> str:
-    """``[]`` -> ``_``, ``[0, 0, 0, 1]`` -> ``a3b`` (runs longer than two are counted)."""
+    """``[]`` -> ``_``, ``[0, 0, 0, 1]`` -> ``a3b`` (runs longer than two are counted;
+    class i is the character ``chr(ord('a') + i)``, past ``z`` too, as in Heapy)."""
     if not indices:
         return "_"
-    letters = "".join(chr(ord("a") + i) if i < 26 else f"({i})" for i in indices)
+    letters = "".join(chr(ord("a") + i) for i in indices)
     out: list[str] = []
     i = 0
     while i < len(letters):
@@ -68,7 +72,7 @@ def parse_row_name(name: str) -> list[int] | None:
     i = 0
     while i < len(name):
         c = name[i]
-        if not "a" <= c <= "z":
+        if c < "a":
             return None
         j = i + 1
         while j < len(name) and name[j].isdigit():
@@ -162,18 +166,32 @@ class ReferencePattern:
         self.src = src
         self.stopkind = stopkind if stopkind is not None else default_stopkind(session)
         self.nocyc = nocyc
-        # Every row lives in one capture with edges, taken now: rows compare exactly
-        # ([^ n]) and the pattern stays consistent however late rows are generated.
+        self._target = x
+        self._capture(fresh=False)
+        self._forget()
+
+    def _capture(self, fresh: bool) -> None:
+        """Every row lives in one capture with edges: rows compare exactly ([^ n]) and
+        the pattern stays consistent however late rows are generated. ``fresh``: a new
+        capture even while the last heap()'s is shared (the heap has changed)."""
+        from .identity_set import IdentitySet
+
+        session, src = self._session, self.src
         also = [src._nodes] if src is not None else []
-        with session._edge_scope():
-            nodes = session._in_edge_graph(x._nodes, *also)
+        with session._edge_scope(session._capture_edges(self._target._nodes, *also) if fresh else None):
+            nodes = session._in_edge_graph(self._target._nodes, *also)
         self._graph = nodes.graph
         self._x = IdentitySet(nodes, session)
         self._reach = self._graph.translate(src._nodes)[0].closure() if src is not None else None
-        self.reset()
 
     def reset(self) -> None:
-        """Forget the rows generated so far (the heap may have changed)."""
+        """Forget the rows generated so far and look at the heap again (Heapy's reset):
+        the pattern is regenerated from a new capture, so referrers added or dropped since
+        show, and paging starts over."""
+        self._capture(fresh=True)
+        self._forget()
+
+    def _forget(self) -> None:
         self._rows: list[PatternRow] = []
         self._seen: dict[int, PatternRow] = {}
         self._gen = self._generate()
@@ -290,22 +308,27 @@ class ReferencePattern:
         byname = names[0] if len(names) == 1 else "<" + " & ".join(names) + ">"
         return f"Reference Pattern by <{byname}>."
 
+    def _has_row(self, index: int) -> bool:
+        try:
+            self._row(index)
+        except IndexError:
+            return False
+        return True
+
+    def _end(self, start: int) -> int:
+        """Where the page starting at row ``start`` ends (Heapy's paging)."""
+        return page_end(start, PAGE_ROWS, self._has_row)
+
     def _page(self, start: int) -> str:
+        stop = self._end(start)
         lines = []
-        for i in range(start, start + PAGE_ROWS):
-            try:
-                row = self._row(i)
-            except IndexError:
+        for i in range(start, stop):
+            if not self._has_row(i):
                 break
             with self._session._edge_scope(self._graph):
-                lines.append(row.render(self.depth))
-        try:
-            self._row(start + PAGE_ROWS)
-            more = True
-        except IndexError:
-            more = False
-        if more:
-            left = f"{len(self._rows) - (start + PAGE_ROWS)} more lines. " if self._done else ""
+                lines.append(self._row(i).render(self.depth))
+        if self._has_row(stop):
+            left = f"{len(self._rows) - stop} more lines. " if self._done else ""
             lines.append(f"<{left}Type e.g. '_.more' for more.>")
         return "\n".join(lines)
 
@@ -316,7 +339,7 @@ class ReferencePattern:
 
     @property
     def more(self) -> Page:
-        return Page(self._page, PAGE_ROWS)
+        return Page(self._page, self._end(0), self._end)
 
     @property
     def all(self) -> str:

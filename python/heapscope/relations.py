@@ -1,17 +1,37 @@
-"""Relations whose classes are computed in Python rather than by a native classifier:
-``findex(k0, ..., kn)`` (index of the first kind containing an object), ``x.biper`` (in
-x or not), ``Idset`` (each object its own class) and ``Prod`` (allocation site from
-tracemalloc). Each partitions a set into rows of ``(name, NodeSet, kind)`` with the same
-interface as the native partitions, so printing, indexing and ``.kind`` work alike.
+"""Relations whose classes are computed in Python over native selections and groupings:
+``findex(k0, ..., kn)`` (index of the first kind containing an object; ``k.biper`` is
+``findex(k)``), ``Idset`` (each object its own class), ``Prod`` (allocation site from
+tracemalloc) and the relations derived from any relation R: ``R.dictof`` (dicts by the
+class of their owner), ``R.refdby`` (objects by the classes of their referrers; Rcs is
+``h.Clodo.refdby``) and products ``R1 & R2`` that the native classifiers cannot make.
+Each partitions a set into rows of ``(name, NodeSet, kind)`` with the same interface as
+the native partitions, so printing, indexing and ``.kind`` work alike. The graph work
+(referrers, owners, tuples of classes) is done natively on classes computed here.
 """
 
 from __future__ import annotations
 
+import inspect
 import tracemalloc
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
+from . import _native
 from .errors import TracemallocNotTracingError
-from .kinds import Kind, UniSet, reprefix
+from .kinds import (
+    AnythingKind,
+    Complement,
+    DictOfKind,
+    EquivalenceRelation,
+    Intersection,
+    Kind,
+    Relation,
+    TypeKind,
+    Union,
+    UniSet,
+    alt_brief,
+    kind_key,
+    reprefix,
+)
 
 if TYPE_CHECKING:
     from ._native import NodeSet
@@ -34,8 +54,8 @@ def compare_sets(have: frozenset[str], want: frozenset[str], op: str) -> bool:
 class ComputedPartition:
     """Rows computed in Python, with the interface of the native ``Partition``."""
 
-    def __init__(self, header: str, rows: list[tuple[str, NodeSet, UniSet]]) -> None:
-        rows = [r for r in rows if r[1].count]
+    def __init__(self, header: str, given: Sequence[tuple[str, NodeSet, UniSet]]) -> None:
+        rows = [r for r in given if r[1].count]
         rows.sort(key=lambda r: (-r[1].size, r[0]))
         self.header = header
         self._rows = rows
@@ -63,13 +83,16 @@ class ComputedPartition:
         return [k for _, _, k in self._rows]
 
 
-class ComputedRelation:
+class ComputedRelation(Relation):
     """Base of the Python-computed relations."""
 
-    header = ""
+    __slots__ = ("_session",)
 
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    def _key(self) -> tuple[Any, ...]:
+        return (type(self).__name__,)
 
     def partition(self, x: IdentitySet) -> Any:
         raise NotImplementedError
@@ -79,18 +102,62 @@ class ComputedRelation:
         return part.kinds()
 
 
+class Classes(NamedTuple):
+    """A relation's classes of a set, for the relations derived from it: the relation's
+    table header, each class's name and kind, and the classes as the native groupings
+    take them (the native partition itself, or one set per class)."""
+
+    header: str
+    names: list[str]
+    kinds: list[UniSet]
+    sets: Any
+
+
+def class_rows(session: Session, nodes: NodeSet, relation: Relation) -> Classes:
+    """The classes of ``nodes`` under any relation. Heapy names Id classes ``<id 0x...>``
+    (its table header ``Object Identity``) where they are parts of a derived relation's
+    rows."""
+    from .identity_set import IdentitySet
+
+    x = IdentitySet(nodes, session, relation)
+    part = x._partition()
+    is_id = isinstance(relation, EquivalenceRelation) and relation.name == "Id"
+    names = [f"<id {id(obj):#x}>" if is_id else name for name, _count, _size, obj in part.rows()]
+    if isinstance(part, _native.Partition) and len(part) and part.rows_set(0, 1).same_heap(nodes):
+        sets: Any = part  # a native partition of this graph: classed natively, no set per row
+    else:
+        sets = []
+        for i in range(len(part)):
+            members = part.rows_set(i, i + 1)
+            if not members.same_heap(nodes):
+                members = nodes.graph.set_of_addresses(members.addresses()).intersection(nodes)
+            sets.append(members)
+    return Classes("Object Identity" if is_id else part.header, names, x._row_kinds(), sets)
+
+
 class Findex(ComputedRelation):
     """``h.findex(k0, ..., kn)``: class i holds objects whose first containing kind is
     ki; objects in none of them form the class ``<None>``."""
 
     header = "First Matching Kind / Index"
 
+    __slots__ = ("kinds",)
+
     def __init__(self, session: Session, kinds: Sequence[UniSet]) -> None:
         super().__init__(session)
-        self.kinds = list(kinds)
+        self.kinds = tuple(kinds)
 
     def __repr__(self) -> str:
         return f"{reprefix(self._session)}findex({', '.join(repr(k) for k in self.kinds)})"
+
+    def _key(self) -> tuple[Any, ...]:
+        # as in Heapy, each findex (biper) made is a relation of its own
+        return ("findex", id(self))
+
+    @property
+    def classifier(self) -> Findex:
+        """Heapy's name for the relation behind a kind (``p[i].kind.fam.classifier.kinds``)."""
+        return self
 
     def __call__(self, index: int) -> FindexKind:
         if not 0 <= index <= len(self.kinds):
@@ -148,13 +215,20 @@ class FindexKind(Kind):
         return f"{self.relation!r}({self.index})"
 
     def _key(self) -> tuple[Any, ...]:
-        return (repr(self),)
+        return (self.relation._key(), self.index)
+
+    @property
+    def fam(self) -> Findex:
+        """Heapy's name for the family of this kind: its findex relation
+        (``p[i].kind.fam.classifier.kinds[0]`` is the kind ``k`` of ``x.by(k.biper)``)."""
+        return self.relation
 
 
 class Idset(ComputedRelation):
     """Each object its own class, named by the singleton set's brief."""
 
     header = "by identity set"
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return f"{reprefix(self._session)}Idset"
@@ -174,13 +248,33 @@ class Idset(ComputedRelation):
 
 UNKNOWN = "unknown"
 
-
-def _site(obj: object) -> str:
+def _site(obj: object) -> tuple[str, int] | None:
+    """Where tracemalloc saw ``obj`` allocated: the most recent frame, as guppy3 takes
+    it (``tracemalloc.start(n)`` keeps n frames, oldest first), or None."""
     tb = tracemalloc.get_object_traceback(obj)
     if tb is None or not len(tb):
+        return None
+    frame = tb[-1]
+    return (frame.filename, frame.lineno)
+
+
+def _site_name(site: tuple[str | None, int | None] | None) -> str:
+    if site is None:
         return UNKNOWN
-    frame = tb[0]
-    return f"{frame.filename}:{frame.lineno}"
+    filename, lineno = site
+    return f"{'*' if filename is None else filename}:{'*' if lineno is None else lineno}"
+
+
+def _site_le(a: tuple[str | None, int | None] | None, b: tuple[str | None, int | None] | None) -> bool:
+    """Heapy's order of allocation sites: ``a <= b`` when a's file name starts with b's
+    and a's line is at most b's (a None part of either matches anything); the unknown
+    site is comparable only with itself."""
+    if a is None or b is None:
+        return a is None and b is None
+    (file_a, line_a), (file_b, line_b) = a, b
+    if file_a is not None and file_b is not None and not file_a.startswith(file_b):
+        return False
+    return line_a is None or line_b is None or line_a <= line_b
 
 
 def _require_tracing() -> None:
@@ -192,124 +286,264 @@ def _require_tracing() -> None:
 
 
 class Prod(ComputedRelation):
-    """Allocation site (``file:line``) from tracemalloc; ``h.Prod(file, line)`` is a kind,
-    ``h.Prod()`` the objects of unknown origin."""
+    """Allocation site (``file:line``, the most recent frame tracemalloc kept) as guppy3
+    takes it. Kinds: ``h.Prod(file, line)``, ``h.Prod()`` (objects of unknown origin),
+    ``h.Prod('dir/or/file')`` (allocated in files whose name starts so),
+    ``h.Prod(function_or_class)`` (allocated in its source lines),
+    ``h.Prod(filename=..., lineno=...)``; ``.alt(op)`` compares sites that way."""
 
     header = "Producer (line of allocation)"
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return f"{reprefix(self._session)}Prod"
 
-    def __call__(self, filename: str | None = None, lineno: int | None = None) -> ProdKind:
-        if filename is not None and ":" in filename and lineno is None:
-            filename, _, line = filename.rpartition(":")
-            lineno = int(line)
-        return ProdKind(self._session, filename, lineno)
+    def __call__(self, *args: Any, **kwargs: Any) -> UniSet:
+        s = self._session
+        if args and kwargs:
+            raise TypeError(f"{self!r}() takes either positional or keyword arguments")
+        if kwargs:
+            if set(kwargs) != {"filename", "lineno"}:
+                raise TypeError(f'{self!r}() keyword arguments must be "filename" and "lineno"')
+            return self(kwargs["filename"], kwargs["lineno"])
+        if not args:
+            return ProdKind(s, None)
+        if len(args) == 1:
+            (arg,) = args
+            if isinstance(arg, str):
+                return ProdKind(s, (arg, None), "<")
+            filename = inspect.getsourcefile(arg)
+            lines, first = inspect.getsourcelines(arg)
+            first = max(first, 1)
+            return Intersection(
+                ProdKind(s, (None, first), ">="),
+                ProdKind(s, (filename, None), "<"),
+                ProdKind(s, (None, first + len(lines)), "<"),
+            )
+        if len(args) == 2:
+            filename, lineno = args
+            if filename is not None and not isinstance(filename, str):
+                raise TypeError(f"{self!r}() argument 1 must be string or None")
+            if lineno is not None and (not isinstance(lineno, int) or isinstance(lineno, bool)):
+                raise TypeError(f"{self!r}() argument 2 must be integer or None")
+            return ProdKind(s, (filename, lineno))
+        raise TypeError(f"{self!r}() takes from 0 to 2 positional arguments but {len(args)} were given")
 
     def partition(self, x: IdentitySet) -> ComputedPartition:
         _require_tracing()
-        groups: dict[str, list[object]] = {}
+        groups: dict[tuple[str, int] | None, list[object]] = {}
         for obj in x.nodes:
             groups.setdefault(_site(obj), []).append(obj)
         graph = x._nodes.graph
-        rows = []
-        for site, objs in groups.items():
-            kind = ProdKind(self._session, None, None) if site == UNKNOWN else self(site)
-            rows.append((site, graph.set_of(objs), kind))
+        rows = [
+            (_site_name(site), graph.set_of(objs), ProdKind(self._session, site)) for site, objs in groups.items()
+        ]
         return ComputedPartition(self.header, rows)
 
 
 class ProdKind(Kind):
-    """Objects allocated at ``filename:lineno`` (None: allocated before tracing or untraced)."""
+    """Objects allocated at ``site`` (``(file, line)``; None: unknown origin), or at sites
+    ``op`` it (``<``: within, as a file name prefix and an earlier line)."""
 
-    __slots__ = ("filename", "lineno")
+    __slots__ = ("site", "op")
 
-    def __init__(self, session: Session, filename: str | None, lineno: int | None) -> None:
+    def __init__(self, session: Session, site: tuple[str | None, int | None] | None, op: str = "==") -> None:
         super().__init__(session)
-        self.filename = filename
-        self.lineno = lineno
+        self.site = site
+        self.op = op
 
-    def _site(self) -> str:
-        return UNKNOWN if self.filename is None else f"{self.filename}:{self.lineno}"
+    def _alt(self, op: str) -> ProdKind:
+        return ProdKind(self._session, self.site, op)
+
+    def _matches(self, site: tuple[str, int] | None) -> bool:
+        me = self.site
+        return {
+            "==": site == me,
+            "!=": site != me,
+            "<": site != me and _site_le(site, me),
+            "<=": _site_le(site, me),
+            ">": site != me and _site_le(me, site),
+            ">=": _site_le(me, site),
+        }[self.op]
 
     def _select(self, nodes: NodeSet) -> NodeSet:
         _require_tracing()
-        want = self._site()
-        return nodes.graph.set_of([o for o in nodes.objects() if _site(o) == want]).intersection(nodes)
+        return nodes.graph.set_of([o for o in nodes.objects() if self._matches(_site(o))]).intersection(nodes)
 
     def _contains(self, obj: object) -> bool:
         _require_tracing()
-        return _site(obj) == self._site()
+        return self._matches(_site(obj))
 
     @property
     def brief(self) -> str:
-        return self._site()
+        return alt_brief(self.op, _site_name(self.site))
 
     def _body(self) -> str:
-        if self.filename is None:
-            return "{p}Prod()"
-        return f"{{p}}Prod({self.filename!r}, {self.lineno})"
+        base = "{p}Prod()" if self.site is None else f"{{p}}Prod({self.site[0]!r}, {self.site[1]!r})"
+        return base if self.op == "==" else f"{base}.alt({self.op!r})"
 
 
-class DictOwner(ComputedRelation):
-    """``h.Type.dictof`` / ``h.Clodo.dictof``: dicts classed by their owner's type
-    (``dict of C``, ``dict (no owner)``); everything that is not a dict is ``~dict``."""
+class OwnedDictKind(Kind):
+    """``k.dictof``: the dicts that are the ``__dict__`` of an object in ``k`` (any kind
+    or set). Owners are found among the referrers in a capture with edges (by the
+    object's dict pointer: nothing is materialised)."""
 
-    def __init__(self, session: Session, base: str, base_header: str) -> None:
-        super().__init__(session)
-        self.base = base
-        self.header = f"Dict of {base_header}"
+    __slots__ = ("of",)
+
+    def __init__(self, of: UniSet) -> None:
+        super().__init__(of._session_of())
+        self.of = of
+
+    def _select(self, nodes: NodeSet) -> NodeSet:
+        owned = nodes.select_kind("type", "==", dict).difference(nodes.select_kind("dictof", "==", None))
+        if isinstance(self.of, AnythingKind) or not owned.count:
+            return owned
+        edges = self._session._in_edge_graph(owned)
+        (chosen,) = edges.group_dicts_by_owner_class([self.of._select(edges.dict_owners())])
+        return nodes.graph.set_of_addresses(chosen.addresses()).intersection(nodes)
+
+    def _contains(self, obj: object) -> bool:
+        return type(obj) is dict and self._select(self._session.iso(obj)._nodes).count == 1
+
+    @property
+    def brief(self) -> str:
+        return f"dict of {getattr(self.of, 'brief', '<set>')}"
 
     def __repr__(self) -> str:
-        return f"{reprefix(self._session)}{self.base}.dictof"
+        return f"{self.of!r}.dictof"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (kind_key(self.of),)
+
+
+class OwnedDictRelation(ComputedRelation):
+    """``R.dictof``: dicts classed by the R class of the object owning them (``dict of
+    C``, ``dict of        72`` for ``h.Size.dictof``); ``~dict`` for what is not a dict,
+    ``dict (no owner)`` for dicts no object owns. By Type and Clodo the owner's type is
+    known from the capture; otherwise owners are found in a capture with edges."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, session: Session, base: Relation) -> None:
+        super().__init__(session)
+        self.base = base
+
+    def __repr__(self) -> str:
+        return f"{self.base!r}.dictof"
+
+    def _key(self) -> tuple[Any, ...]:
+        return ("dictof", self.base._key())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> UniSet:
+        """``h.Size.dictof(56)`` is ``h.Size(56).dictof``."""
+        if not callable(self.base):
+            raise TypeError(f"{self.base!r} makes no kinds")
+        kind: UniSet = self.base(*args, **kwargs)
+        return kind.dictof
 
     def partition(self, x: IdentitySet) -> ComputedPartition:
-        from .kinds import Complement, DictOfKind, TypeKind
-
-        part = x._nodes.partition("Clodo")
-        rows: list[tuple[str, NodeSet, UniSet]] = []
-        not_dicts = x._nodes.difference(x._nodes)
-        for i, (factor,) in enumerate(part.row_kinds()):
-            tag, owner, _n = factor
-            row = part.rows_set(i, i + 1)
-            if tag == "dictof":
-                kind = DictOfKind(self._session, owner)
-                rows.append((kind.brief, row, kind))
-            else:
-                not_dicts = not_dicts.union(row)
-        rows.append(("~dict", not_dicts, Complement(TypeKind(self._session, dict))))
-        return ComputedPartition(self.header, rows)
+        s = self._session
+        nodes = x._nodes
+        dicts = nodes.select_kind("type", "==", dict)
+        unowned = nodes.select_kind("dictof", "==", None)
+        owned = dicts.difference(unowned)
+        kind: UniSet
+        rows: list[tuple[str, NodeSet, UniSet]] = [
+            ("~dict", nodes.difference(dicts), Complement(TypeKind(s, dict))),
+            ("dict (no owner)", unowned, DictOfKind(s, None)),
+        ]
+        if isinstance(self.base, EquivalenceRelation) and self.base.name in ("Type", "Clodo"):
+            # the owner's type is known without finding the owner
+            header = "Type" if self.base.name == "Type" else "Kind (class / dict of class)"
+            part = owned.partition("Clodo")
+            for i, ((_tag, owner, _n),) in enumerate(part.row_kinds()):
+                kind = DictOfKind(s, owner)
+                rows.append((kind.brief, part.rows_set(i, i + 1), kind))
+            return ComputedPartition(f"Dict of {header}", rows)
+        edges = s._in_edge_graph(owned)
+        owners = class_rows(s, edges.dict_owners(), self.base)
+        groups = edges.group_dicts_by_owner_class(owners.sets)
+        found = nodes.difference(nodes)
+        kinds: list[UniSet] = []
+        for name, owner_kind, dicts_of in zip(owners.names, owners.kinds, groups):
+            row = nodes.graph.set_of_addresses(dicts_of.addresses()).intersection(nodes)
+            found = found.union(row)
+            rows.append((f"dict of {name}", row, OwnedDictKind(owner_kind)))
+            kinds.append(OwnedDictKind(owner_kind))
+        lost = owned.difference(found)
+        if lost.count:
+            # owners the capture from the roots does not reach (held only from C)
+            anyowned = OwnedDictKind(AnythingKind(s))
+            kind = Intersection(anyowned, Complement(Union(*kinds))) if kinds else anyowned
+            rows.append(("dict of <owner not reachable>", lost, kind))
+        return ComputedPartition(f"Dict of {owners.header}", rows)
 
 
 class Referrers(ComputedRelation):
-    """Heapy's Rcs (``h.Rcs``, ``h.Clodo.refdby``): each object is classed by the set of
-    classes (under ``base``) of the objects that refer to it. Referrers come from a
-    capture with edges (see ``IdentitySet.referrers``)."""
+    """``R.refdby`` (Heapy's Rcs is ``h.Clodo.refdby``): each object is classed by the set
+    of R classes of the objects that refer to it. Referrers come from a capture with edges
+    (see ``IdentitySet.referrers``); by Clodo, Type, Size, Module and Unity the classing
+    is native, by any other relation its classes are computed and grouped natively."""
 
-    def __init__(self, session: Session, base: str = "Clodo") -> None:
+    __slots__ = ("base",)
+
+    def __init__(self, session: Session, base: Relation) -> None:
         super().__init__(session)
         self.base = base
 
+    @property
+    def _native_base(self) -> str | None:
+        """The name of a base the native Rcs partition classes by, else None."""
+        b = self.base
+        if isinstance(b, EquivalenceRelation) and "&" not in b.name and b.name != "Id":
+            return b.name
+        return None
+
     def __repr__(self) -> str:
-        p = reprefix(self._session)
-        return f"{p}Rcs" if self.base == "Clodo" else f"{p}{self.base}.refdby"
+        return f"{self.base!r}.refdby"  # Heapy's name, h.Rcs included
+
+    def _key(self) -> tuple[Any, ...]:
+        return ("refdby", self.base._key())
 
     def __call__(self, *kinds: UniSet) -> ReferredBy:
         """Objects whose referrers' classes are exactly ``kinds``."""
         return ReferredBy(self, kinds)
 
     def partition(self, x: IdentitySet) -> Any:
-        return self._session._in_edge_graph(x._nodes).partition_by_referrers(self.base)
+        s = self._session
+        edges = s._in_edge_graph(x._nodes)
+        native = self._native_base
+        if native is not None:
+            return edges.partition_by_referrers(native)
+        refs = class_rows(s, edges.referrers(), self.base)
+        rows = []
+        for key, members in edges.group_by_referrer_classes(refs.sets):
+            name = ", ".join(sorted(refs.names[i] for i in key)) or "<Nothing>"
+            rows.append((name, members, ReferredBy(self, [refs.kinds[i] for i in key])))
+        return ComputedPartition(f"Referrers by {refs.header}", rows)
 
     def kinds_of_rows(self, part: Any) -> list[UniSet]:
         from .identity_set import IdentitySet
 
-        probe = IdentitySet(part.rows_set(0, 1), self._session, self.base) if len(part) else None
+        if isinstance(part, ComputedPartition):
+            return part.kinds()
+        native = self._native_base
+        assert native is not None
+        probe = IdentitySet(part.rows_set(0, 1), self._session, native) if len(part) else None
         out: list[UniSet] = []
         for factors in part.row_kinds():
             assert probe is not None
-            out.append(ReferredBy(self, [probe._row_kind(self.base, *f) for f in factors]))
+            out.append(ReferredBy(self, [probe._row_kind(native, *f) for f in factors]))
         return out
+
+
+#: How Heapy words a referrer kind's ``.alt(op)`` in briefs.
+REFERRED_ALT_WORDS = {
+    "<": "referred by less than",
+    "<=": "referred by at most",
+    ">": "referred by more than",
+    ">=": "referred by at least",
+}
 
 
 class ReferredBy(Kind):
@@ -322,13 +556,10 @@ class ReferredBy(Kind):
     def __init__(self, relation: Referrers, kinds: Sequence[UniSet], op: str = "==") -> None:
         super().__init__(relation._session)
         self.relation = relation
-        self.kinds = tuple(sorted(kinds, key=repr))
+        self.kinds = tuple(sorted(kinds, key=lambda k: str(kind_key(k))))
         self.op = op
 
-    def alt(self, op: str) -> ReferredBy:
-        from .kinds import _alt_check
-
-        _alt_check(op)
+    def _alt(self, op: str) -> ReferredBy:
         return ReferredBy(self.relation, self.kinds, op)
 
     def _specs(self) -> list[tuple[str, Any, int | None]]:
@@ -336,7 +567,7 @@ class ReferredBy(Kind):
         classes of the base relation; anything else is a class no object has."""
         from .kinds import AnythingKind, ClassKind, DictOfKind, ModuleKind, SizeKind, TypeKind
 
-        base = self.relation.base
+        base = self.relation._native_base
         out: list[tuple[str, Any, int | None]] = []
         for k in self.kinds:
             exact = getattr(k, "op", "==") == "=="
@@ -357,9 +588,32 @@ class ReferredBy(Kind):
         return out
 
     def _select(self, nodes: NodeSet) -> NodeSet:
+        base = self.relation._native_base
+        if base is None:
+            return self._select_computed(nodes)
         edge_nodes = self._session._in_edge_graph(nodes)
-        chosen = edge_nodes.select_referred_by(self.relation.base, self._specs(), self.op)
+        chosen = edge_nodes.select_referred_by(base, self._specs(), self.op)
         return nodes.graph.translate(chosen)[0].intersection(nodes)
+
+    def _matches(self, have: frozenset[Any]) -> bool:
+        return compare_sets(have, self._names(), self.op)
+
+    def _names(self) -> frozenset[Any]:
+        return frozenset(kind_key(k) for k in self.kinds)
+
+    def _select_computed(self, nodes: NodeSet) -> NodeSet:
+        """By a relation the core cannot class by: its rows' kinds compared as sets."""
+        from .identity_set import IdentitySet
+
+        part = self.relation.partition(IdentitySet(nodes, self._session))
+        chosen = None
+        for i, kind in enumerate(self.relation.kinds_of_rows(part)):
+            if isinstance(kind, ReferredBy) and self._matches(kind._names()):
+                row = part.rows_set(i, i + 1)
+                chosen = row if chosen is None else chosen.union(row)
+        if chosen is None:
+            return nodes.difference(nodes)
+        return nodes.graph.set_of_addresses(chosen.addresses()).intersection(nodes)
 
     def _contains(self, obj: object) -> bool:
         return self._select(self._session.iso(obj)._nodes).count == 1
@@ -367,19 +621,20 @@ class ReferredBy(Kind):
     @property
     def brief(self) -> str:
         names = sorted(getattr(k, "brief", "?") for k in self.kinds)
-        inner = f"referred by: {', '.join(names) if names else '<Nothing>'}"
-        return f"<{inner}>" if self.op == "==" else f"[{self.op} <{inner}>]"
+        words = REFERRED_ALT_WORDS.get(self.op, "referred by")
+        inner = f"<{words}: {', '.join(names) if names else '<Nothing>'}>"
+        return f"~{inner}" if self.op == "!=" else inner
 
     def __repr__(self) -> str:
         base = f"{self.relation!r}({', '.join(repr(k) for k in self.kinds)})"
         return base if self.op == "==" else f"{base}.alt({self.op!r})"
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.relation.base, frozenset(self.kinds), self.op)
+        return (self.relation._key(), tuple(sorted(map(str, self._names()))), self.op)
 
 
 class SetOfKinds:
-    """``ER.sokind(*kinds)``: a set of kinds; ``.refdby`` is the kind of the objects
+    """``R.sokind(*kinds)``: a set of kinds; ``.refdby`` is the kind of the objects
     referred to by objects of exactly those kinds."""
 
     __slots__ = ("relation", "kinds")
@@ -393,8 +648,39 @@ class SetOfKinds:
         return ReferredBy(self.relation, self.kinds)
 
     def __repr__(self) -> str:
-        base = self.relation.base
-        return f"{reprefix(self.relation._session)}{base}.sokind({', '.join(repr(k) for k in self.kinds)})"
+        return f"{self.relation.base!r}.sokind({', '.join(repr(k) for k in self.kinds)})"
+
+
+class ProductRelation(ComputedRelation):
+    """``R1 & R2 & ...`` of relations the native classifiers cannot combine (``h.Id``,
+    ``h.Via``, ``R.dictof``, ...): classes are tuples of the factors' classes, named
+    ``a & b`` under the header ``A & B``."""
+
+    __slots__ = ("factors",)
+
+    def __init__(self, session: Session, factors: Sequence[Relation]) -> None:
+        super().__init__(session)
+        self.factors = tuple(factors)
+
+    def __repr__(self) -> str:
+        return "(" + " & ".join(repr(f) for f in self.factors) + ")"
+
+    def _key(self) -> tuple[Any, ...]:
+        return ("product", tuple(f._key() for f in self.factors))
+
+    def _factors(self) -> list[Relation]:
+        return list(self.factors)
+
+    def _supers(self) -> list[Relation]:
+        return [self, *(r for f in self.factors for r in f._supers())]
+
+    def partition(self, x: IdentitySet) -> ComputedPartition:
+        each = [class_rows(self._session, x._nodes, f) for f in self.factors]
+        rows = []
+        for key, members in x._nodes.group_by_class_tuples([c.sets for c in each]):
+            name = " & ".join(c.names[i].strip() for c, i in zip(each, key))
+            rows.append((name, members, Intersection(*(c.kinds[i] for c, i in zip(each, key)))))
+        return ComputedPartition(" & ".join(c.header for c in each), rows)
 
 
 class Via(ComputedRelation):
@@ -403,6 +689,7 @@ class Via(ComputedRelation):
     ``'.i0_modules'``). Labels are computed once per capture with edges."""
 
     header = "Referred Via:"
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return f"{reprefix(self._session)}Via"
@@ -441,10 +728,7 @@ class ViaKind(Kind):
         self.labels = frozenset(_label_text(label) for label in labels)
         self.op = op
 
-    def alt(self, op: str) -> ViaKind:
-        from .kinds import _alt_check
-
-        _alt_check(op)
+    def _alt(self, op: str) -> ViaKind:
         return ViaKind(self.relation, sorted(self.labels), op)
 
     def _matches(self, have: frozenset[str]) -> bool:
@@ -473,8 +757,7 @@ class ViaKind(Kind):
 
     @property
     def brief(self) -> str:
-        inner = f"via {self._args() or '<Nothing>'}"
-        return f"<{inner}>" if self.op == "==" else f"[{self.op} <{inner}>]"
+        return alt_brief(self.op, f"<via {self._args() or '<Nothing>'}>")
 
     def _body(self) -> str:
         base = f"{{p}}Via({self._args()})"

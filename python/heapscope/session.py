@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 import weakref
 from array import array
 from typing import Any, Iterable, Iterator
@@ -26,13 +27,13 @@ from . import _native, kind_names
 from .identity_set import IdentitySet
 from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
 from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds, Via
-from .leaks import LeakedKind, LeakReport, assert_no_leaks
+from .leaks import LeakedKind, LeakReport, Rounds, assert_no_leaks
 from .paths import Path, ShortestPaths
 from .retention import DominatorTree, LeakSuspects, Retainer, RetainersTable, Suspect, leak_suspects
 from .reference_pattern import PatternRow, ReferencePattern
 from .root import PACKAGE_DIR, RootState
 from . import stat as stat_records
-from .stat import Stat
+from .stat import Stat, StatRow
 from .tables import Everything, Page, PagedRows, Table
 from .byid import IdPartition
 from .unreached import UnreachedReport
@@ -66,7 +67,7 @@ class Session:
 
     __slots__ = (
         "_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "_pinned", "_census", "_tree",
-        "_captures", "Root", "__weakref__",
+        "_captures", "Root", "_reprefix", "default_reprefix", "__weakref__",
     )
 
     def __init__(self) -> None:
@@ -84,6 +85,32 @@ class Session:
         self._tree: _GraphRef | None = None
         self._captures = 0  # captures taken so far (tests count them)
         self.Root = RootState()
+        self._reprefix: str | None = None
+        #: The prefix of reprs when none is set and the session has no name in __main__.
+        self.default_reprefix = "hpy()."
+
+    @property
+    def reprefix(self) -> str:
+        """The prefix of every kind's, relation's and path's repr, so that reprs evaluate
+        back: what was set (``h.reprefix = 'hp.'``), else ``name.`` for the name the
+        session has in ``__main__``, else ``default_reprefix`` (``hpy().``)."""
+        if self._reprefix is not None:
+            return self._reprefix
+        main = sys.modules.get("__main__")
+        for name, value in list(getattr(main, "__dict__", {}).items()):
+            if value is self and not name.startswith("_"):
+                return f"{name}."
+        return self.default_reprefix
+
+    @reprefix.setter
+    def reprefix(self, prefix: str) -> None:
+        if not isinstance(prefix, str):
+            raise TypeError(f"reprefix is a str such as 'hp.', not {type(prefix).__name__}")
+        self._reprefix = prefix
+
+    @reprefix.deleter
+    def reprefix(self) -> None:
+        self._reprefix = None
 
     # -- capture ---------------------------------------------------------------------------
     def _capture(
@@ -165,12 +192,16 @@ class Session:
             found, count = graph.translate(nodes)
             if count == nodes.count and all(graph.translate(s)[1] == s.count for s in also):
                 return found
-        # The members seed the walk by address, in Rust (no list of a heap's objects).
-        graph = self._capture(from_roots=True, seeds=[], edges=True, seed_sets=[nodes, *also])
+        graph = self._capture_edges(nodes, *also)
         if self._edge_depth:
             self._edges = graph
         self._share(graph)
         return graph.translate(nodes)[0]
+
+    def _capture_edges(self, *sets: _native.NodeSet) -> _native.LiveGraph:
+        """A new capture with edges from the roots, holding the members of ``sets`` (they
+        seed the walk by address, in Rust: no list of a heap's objects)."""
+        return self._capture(from_roots=True, seeds=[], edges=True, seed_sets=list(sets))
 
     def _reusable_edges(self) -> _native.LiveGraph | None:
         """The capture a query may reuse: the current scope's, else the snapshot's (the
@@ -291,7 +322,7 @@ class Session:
     @property
     def Rcs(self) -> Referrers:  # noqa: N802
         """Referrer classes (Clodo): ``x.byrcs``, ``h.Rcs(h.Clodo(list))``."""
-        return Referrers(self, "Clodo")
+        return Referrers(self, self.Clodo)
 
     @property
     def Via(self) -> Via:  # noqa: N802
@@ -388,6 +419,7 @@ def hidden_types() -> list[type]:
     return [
         *subclasses(UniSet),
         *subclasses(ComputedRelation),
+        *subclasses(StatRow),
         ComputedPartition,
         SetOfKinds,
         EquivalenceRelation,
@@ -415,6 +447,7 @@ def hidden_types() -> list[type]:
         Suspect,
         LeakReport,
         LeakedKind,
+        Rounds,
         assert_no_leaks,
         _native.Partition,
         _native.IdRows,

@@ -34,6 +34,33 @@ FORMATS = ("SetFormat", "IdFormat", "DiffFormat")
 END = ".end: .loader: _load_stat"
 
 
+class StatRow:
+    """One row as Heapy's ``get_rows()`` yields it: ``index``, ``name``, ``count``,
+    ``size`` and ``cumulsize`` (the total size of the rows up to and including it)."""
+
+    __slots__ = ("index", "name", "count", "size", "cumulsize")
+
+    def __init__(self, index: int, name: str, count: int, size: int, cumulsize: int) -> None:
+        self.index = index
+        self.name = name
+        self.count = count
+        self.size = size
+        self.cumulsize = cumulsize
+
+    def __repr__(self) -> str:
+        return f"<row {self.index}: {self.count} {self.name!r}, {self.size} bytes>"
+
+
+def stat_rows(rows: Iterable[tuple[str, int, int]], start: int = 0) -> Iterator[StatRow]:
+    """Rows ``(name, count, size)`` from ``start`` on as :class:`StatRow` (cumulative
+    sizes count from the first row)."""
+    cumul = 0
+    for i, (name, count, size) in enumerate(rows):
+        cumul += size
+        if i >= start:
+            yield StatRow(i, name, count, size, cumul)
+
+
 class Stat(Paged):
     """Rows ``(kind name, count, size)`` of a partition, without the objects."""
 
@@ -82,6 +109,10 @@ class Stat(Paged):
     # -- rows --------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.rows)
+
+    def get_rows(self, idx: int = 0) -> Iterator[StatRow]:
+        """The rows from ``idx`` on (Heapy's ``get_rows``)."""
+        return stat_rows(self.rows, idx)
 
     def __getitem__(self, index: int | slice) -> Stat:
         n = len(self.rows)

@@ -2,8 +2,10 @@
 
 A table has a label line, a column header and rows; it prints its first ten rows and
 ``<N more rows. Type e.g. '_.more' to view.>``. ``.more`` gives the next page (header
-and rows), ``.all`` every row. Rows are formatted only when shown, so a byid table of a
-whole heap costs nothing until it is printed.
+and rows), ``.all`` every row. As in Heapy, a page never ends one row before the end: the
+last row is shown rather than ``<1 more rows ...>`` (:func:`page_end`), and a page past
+the end prints nothing. Rows are formatted only when shown, so a byid table of a whole
+heap costs nothing until it is printed.
 """
 
 from __future__ import annotations
@@ -63,6 +65,14 @@ class PagedRows(Sequence):  # type: ignore[type-arg]
         return page[i % self.PAGE]
 
 
+def page_end(start: int, step: int, has_row: Callable[[int], bool]) -> int:
+    """Where a page that starts at row ``start`` ends (exclusive), as Heapy pages every
+    listing (tables, paths, reference patterns): ``step`` rows, and the row after them
+    too when it is the last one."""
+    stop = start + step
+    return stop + 1 if has_row(stop) and not has_row(stop + 1) else stop
+
+
 class Table:
     """A label, a header and lazily formatted rows."""
 
@@ -85,18 +95,27 @@ class Table:
         left = self._numrows - shown_to
         return [f"<{left} more rows. Type e.g. '_.more' to view.>"] if left > 0 else []
 
+    def end(self, start: int) -> int:
+        """Where the page starting at row ``start`` ends (see :func:`page_end`)."""
+        return page_end(start, PAGE_ROWS, lambda i: i < self._numrows)
+
     def first_page(self) -> str:
         out = [self.label]
         if self.header:
             out.append(self.header)
-        out += self.lines(0, PAGE_ROWS)
-        out += self._more_msg(PAGE_ROWS)
+        stop = self.end(0)
+        out += self.lines(0, stop)
+        out += self._more_msg(stop)
         return "\n".join(out)
 
     def page(self, start: int) -> str:
+        """Rows from ``start`` with the header; nothing past the last row."""
+        if start >= self._numrows:
+            return ""
+        stop = self.end(start)
         out = [self.header] if self.header else []
-        out += self.lines(start, start + PAGE_ROWS)
-        out += self._more_msg(start + PAGE_ROWS)
+        out += self.lines(start, stop)
+        out += self._more_msg(stop)
         return "\n".join(out)
 
     def everything(self) -> str:
@@ -222,7 +241,8 @@ class Paged:
     @property
     def more(self) -> Page:
         """The next page of rows."""
-        return Page(self._get_table().page, PAGE_ROWS)
+        table = self._get_table()
+        return Page(table.page, table.end(0), table.end)
 
     @property
     def all(self) -> Everything:
@@ -240,15 +260,15 @@ class Paged:
 
 
 class Page:
-    """What ``.more`` returns (for tables, paths and reference patterns): prints one page
-    rendered by ``render(start)``; its own ``.more`` is the next one."""
+    """What ``.more`` returns (for tables, paths and reference patterns): prints the page
+    that ``render(start)`` renders; its own ``.more`` is the page from ``end(start)`` on."""
 
-    __slots__ = ("_render", "_start", "_step")
+    __slots__ = ("_render", "_start", "_end")
 
-    def __init__(self, render: Callable[[int], str], start: int, step: int = PAGE_ROWS) -> None:
+    def __init__(self, render: Callable[[int], str], start: int, end: Callable[[int], int]) -> None:
         self._render = render
         self._start = start
-        self._step = step
+        self._end = end
 
     def __repr__(self) -> str:
         return self._render(self._start)
@@ -257,7 +277,7 @@ class Page:
 
     @property
     def more(self) -> Page:
-        return Page(self._render, self._start + self._step, self._step)
+        return Page(self._render, self._end(self._start), self._end)
 
 
 class Everything:

@@ -38,6 +38,23 @@ pub enum Relation {
 }
 
 impl Relation {
+    /// Heapy's code of the relation (the inverse of [`Relation::from_code`]; 0 for a
+    /// reference nothing named).
+    pub fn code(self) -> i32 {
+        match self {
+            Relation::Unnamed => 0,
+            Relation::Attribute => 1,
+            Relation::Index => 2,
+            Relation::KeyIndex => 3,
+            Relation::Internal => 4,
+            Relation::Local => 6,
+            Relation::Cell => 7,
+            Relation::Stack => 8,
+            Relation::SetMember => 9,
+            Relation::FlatIndex => 10,
+        }
+    }
+
     /// The relation for one of the capture shim's codes (Heapy's numbering).
     pub fn from_code(code: i32) -> Option<Self> {
         Some(match code {

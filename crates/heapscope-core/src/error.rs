@@ -25,4 +25,6 @@ pub enum CoreError {
     NotOne { count: u64 },
     #[error("internal: a byid cluster was given an order that is not a permutation of its address order")]
     BadOrder,
+    #[error("inconsistent heap graph data: {0}")]
+    InvalidParts(String),
 }

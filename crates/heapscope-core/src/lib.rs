@@ -10,6 +10,7 @@
 
 mod address_index;
 mod byid;
+mod class_groups;
 mod classify;
 mod domination;
 mod dominators;
@@ -20,11 +21,16 @@ mod graph;
 mod ids;
 mod nodeset;
 mod predicate;
+mod parts;
 mod shortest_paths;
 mod via;
 
 pub use address_index::{AddressCode, AddressIndex, RankCursor};
 pub use byid::{ClusterOrder, IdCluster, IdRows};
+pub use class_groups::{
+    dict_owner_pairs, group_by_class_tuples, group_by_referrer_classes, group_dicts_by_owner_class,
+    ClassMap,
+};
 pub use classify::{
     Classifier, KindKey, Partition, PartitionRow, RowKey, RowMembers, MAX_FACTORS, NO_ROW,
 };
@@ -38,6 +44,9 @@ pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable,
 pub use ids::{LabelId, NodeId, TypeId};
 pub use nodeset::NodeSet;
 pub use predicate::{select_referred_by, select_via_cmp, Cmp, KindPredicate, SetArg, TypeArg};
+pub use parts::{
+    EdgeParts, GraphParts, NodeParts, RootPart, SitePart, ThreadPart, TypePart, NODE_UNREACHABLE,
+};
 pub use shortest_paths::{
     is_thread_root, AllLabels, EdgePair, NoPath, PathLabels, PathSource, PathStep, ShortestPaths,
     ROOT_NODE,

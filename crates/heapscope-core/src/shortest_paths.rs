@@ -465,6 +465,29 @@ impl ShortestPaths {
         }
     }
 
+    /// The objects at `level` of the paths (Heapy's `sets`): level 0 holds the source
+    /// objects the paths start from (none for the roots, which are no object), level
+    /// [`ShortestPaths::length`] the targets. None past the last level, or when there is no
+    /// path.
+    pub fn level_set(&self, universe: usize, level: usize) -> Option<NodeSet> {
+        if self.numpaths.is_zero() || level > self.length() {
+            return None;
+        }
+        let ids: Vec<NodeId> = if level == 0 {
+            self.edges_at(0)
+                .iter()
+                .filter(|&&(from, _)| from != ROOT_NODE)
+                .map(|&(from, _)| NodeId(from))
+                .collect()
+        } else {
+            self.edges_at(level - 1)
+                .iter()
+                .map(|&(_, to)| NodeId(to))
+                .collect()
+        };
+        Some(NodeSet::from_ids(universe, ids))
+    }
+
     /// The root edges the paths start with (label of each distinct one, in order): a
     /// caller renders each root once per path set (see [`ShortestPaths::render`]).
     pub fn start_labels(&self) -> Vec<LabelId> {
@@ -844,6 +867,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(texts(&from), vec!["h.Root[0][0]"]);
+        // the objects at each level: sources, then hop by hop to the targets
+        let levels = |sp: &ShortestPaths| -> Vec<Vec<NodeId>> {
+            (0..)
+                .map_while(|l| sp.level_set(g.node_count(), l))
+                .map(|s| s.iter().collect())
+                .collect()
+        };
+        assert_eq!(
+            levels(&from),
+            vec![vec![NodeId(1)], vec![NodeId(3)], vec![NodeId(2)]]
+        );
+        assert_eq!(levels(&sp), vec![vec![], vec![NodeId(0)], vec![NodeId(2)]]);
+        assert!(levels(&via_nodes).is_empty());
     }
 
     #[test]

@@ -30,6 +30,13 @@ pyo3::create_exception!(
     "The set does not hold exactly one object."
 );
 
+pyo3::create_exception!(
+    heapscope,
+    SnapshotFormatError,
+    HeapscopeError,
+    "A snapshot file is damaged, truncated, foreign or of a newer format."
+);
+
 /// Converts a core error into the matching Python exception.
 pub fn to_pyerr(e: CoreError) -> PyErr {
     let msg = e.to_string();
@@ -43,6 +50,7 @@ pub fn to_pyerr(e: CoreError) -> PyErr {
         CoreError::EmptySet | CoreError::NotOne { .. } => NotOneObjectError::new_err(msg),
         CoreError::RowOutOfRange { .. } => pyo3::exceptions::PyIndexError::new_err(msg),
         CoreError::BadProduct { .. } => pyo3::exceptions::PyValueError::new_err(msg),
+        CoreError::InvalidParts(_) => SnapshotFormatError::new_err(msg),
     }
 }
 
@@ -52,5 +60,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CaptureError", py.get_type::<CaptureError>())?;
     m.add("DifferentHeapsError", py.get_type::<DifferentHeapsError>())?;
     m.add("NotOneObjectError", py.get_type::<NotOneObjectError>())?;
+    m.add("SnapshotFormatError", py.get_type::<SnapshotFormatError>())?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod byid;
 mod capture;
+mod class_groups;
 mod errors;
 mod live_graph;
 mod paths;

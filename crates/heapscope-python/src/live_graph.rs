@@ -7,7 +7,7 @@ use std::ffi::CString;
 use std::sync::OnceLock;
 
 use heapscope_core::{
-    select_referred_by, select_via_cmp, Classifier, Cmp, Dominator, DominatorTree, HeapGraph,
+    select_referred_by, select_via_cmp, ClassMap, Classifier, Cmp, Dominator, DominatorTree, HeapGraph,
     KindKey, KindPredicate, NodeId, NodeSet, Partition, SetArg, TypeArg, TypeId,
 };
 use pyo3::exceptions::PyValueError;
@@ -801,6 +801,24 @@ impl NodeSetHandle {
         self.derive_over_edges(py, |g, set| g.dominos(set))
     }
 
+    /// What these objects (owners) keep alive, directly or through `through` objects
+    /// (containers), the root members named in `owner_roots` counting as theirs: the
+    /// core's `kept_through`.
+    #[pyo3(signature = (through, owner_roots=Vec::new()))]
+    fn kept_through(
+        &self,
+        py: Python<'_>,
+        through: &NodeSetHandle,
+        owner_roots: Vec<String>,
+    ) -> PyResult<NodeSetHandle> {
+        self.same_graph(through)?;
+        let names: std::collections::HashSet<&str> =
+            owner_roots.iter().map(String::as_str).collect();
+        self.derive_over_edges(py, |g, set| {
+            g.kept_through(set, |name| names.contains(name), &through.set)
+        })
+    }
+
     /// Heapy's imdom: referrers reachable without passing through another referrer.
     fn imdom(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
         self.derive_over_edges(py, |g, set| g.imdom(set))
@@ -855,6 +873,42 @@ impl NodeSetHandle {
             part,
         })
     }
+
+    /// `R.refdby` for any relation R: members grouped by the sorted indices of the
+    /// `classes` (R's classes of the referrers: a Partition of this graph, or disjoint
+    /// sets of it) holding them, as `(indices, members)`. Needs edges.
+    fn group_by_referrer_classes(
+        &self,
+        py: Python<'_>,
+        classes: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<(Vec<u32>, NodeSetHandle)>> {
+        crate::class_groups::by_referrer_classes(py, self, classes)
+    }
+
+    /// A product of relations: members grouped by their tuple of class indices, one per
+    /// factor (each factor's classes: a Partition of this graph, or disjoint sets of it).
+    fn group_by_class_tuples(
+        &self,
+        py: Python<'_>,
+        factors: Vec<Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<(Vec<u32>, NodeSetHandle)>> {
+        crate::class_groups::by_class_tuples(py, self, &factors)
+    }
+
+    /// The objects whose `__dict__` a member is (needs edges; nothing materialised).
+    fn dict_owners(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
+        crate::class_groups::dict_owners(py, self)
+    }
+
+    /// `R.dictof`: the member dicts whose owner is in class i, for each class i of
+    /// `owner_classes` (a Partition of this graph, or disjoint sets of it).
+    fn group_dicts_by_owner_class(
+        &self,
+        py: Python<'_>,
+        owner_classes: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<NodeSetHandle>> {
+        crate::class_groups::dicts_by_owner_class(py, self, owner_classes)
+    }
 }
 
 /// `(object, retained size, objects dominated, kind name)`: a largest-retainers row.
@@ -887,6 +941,23 @@ pub struct PartitionHandle {
     graph: Py<LiveGraph>,
     set: NodeSet,
     part: Partition,
+}
+
+impl PartitionHandle {
+    /// The row of each partitioned node, for grouping the members of `of` (a set of the
+    /// same graph) by these rows; and the number of rows.
+    pub fn class_map(&self, of: &NodeSetHandle) -> PyResult<(ClassMap, usize)> {
+        if self.graph.as_ptr() != of.graph.as_ptr() {
+            return Err(DifferentHeapsError::new_err(
+                "the partition was made in another capture than the set",
+            ));
+        }
+        let g = &self.graph.get().graph;
+        Ok((
+            ClassMap::from_partition(g, &self.set, &self.part),
+            self.part.rows.len(),
+        ))
+    }
 }
 
 #[pymethods]

@@ -155,6 +155,17 @@ impl ShortestPathsHandle {
         })
     }
 
+    /// The objects at `level` of the paths (0: the source objects, none for the roots;
+    /// `length`: the targets), or None past the last level or without paths.
+    fn level_set(&self, py: Python<'_>, level: usize) -> Option<NodeSetHandle> {
+        let g = &self.graph.get().graph;
+        let set = self.paths.level_set(g.node_count(), level)?;
+        Some(NodeSetHandle {
+            graph: self.graph.clone_ref(py),
+            set,
+        })
+    }
+
     /// The `(from, to)` node pairs of the paths' edges at these hops (0 leaves the source;
     /// `from` is `ROOT_NODE` for a root edge), for avoiding them in a new search.
     fn edges_at(&self, hops: Vec<usize>) -> Vec<(u32, u32)> {
