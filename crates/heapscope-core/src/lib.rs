@@ -20,8 +20,8 @@ mod fast_hash;
 mod graph;
 mod ids;
 mod nodeset;
-mod predicate;
 mod parts;
+mod predicate;
 mod shortest_paths;
 mod via;
 
@@ -43,10 +43,10 @@ pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable, WalkRecorder};
 pub use ids::{LabelId, NodeId, TypeId};
 pub use nodeset::NodeSet;
-pub use predicate::{select_referred_by, select_via_cmp, Cmp, KindPredicate, SetArg, TypeArg};
 pub use parts::{
     EdgeParts, GraphParts, NodeParts, RootPart, SitePart, ThreadPart, TypePart, NODE_UNREACHABLE,
 };
+pub use predicate::{select_referred_by, select_via_cmp, Cmp, KindPredicate, SetArg, TypeArg};
 pub use shortest_paths::{
     is_thread_root, AllLabels, EdgePair, NoPath, PathLabels, PathSource, PathStep, ShortestPaths,
     ROOT_NODE,

@@ -7,8 +7,8 @@ use std::ffi::CString;
 use std::sync::OnceLock;
 
 use heapscope_core::{
-    select_referred_by, select_via_cmp, ClassMap, Classifier, Cmp, Dominator, DominatorTree, HeapGraph,
-    KindKey, KindPredicate, NodeId, NodeSet, Partition, SetArg, TypeArg, TypeId,
+    select_referred_by, select_via_cmp, ClassMap, Classifier, Cmp, Dominator, DominatorTree,
+    HeapGraph, KindKey, KindPredicate, NodeId, NodeSet, Partition, SetArg, TypeArg, TypeId,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
