@@ -237,6 +237,24 @@ def test_parts_are_the_rows(h: Any, er: str) -> None:
             assert part == x & kind
 
 
+def test_parts_is_a_sequence_of_the_rows(h: Any, x: Any) -> None:
+    """x.parts makes rows as they are used; as a sequence it is guppy3's list of rows."""
+    p = x.bytype
+    parts = p.parts
+    rows = [p[i] for i in range(len(p))]
+    assert list(parts) == rows  # iterated a page at a time
+    assert parts[-1] == rows[-1] and parts[::2] == rows[::2] and parts[2:5] == rows[2:5]
+    assert parts[5:2] == []
+    with pytest.raises(IndexError):
+        parts[len(p)]
+    assert repr(parts) == repr(rows)
+    v = h.heap().byvia
+    by_pages = list(v.parts)
+    assert len(by_pages) == len(v) > type(parts).PAGE  # more rows than a page
+    assert [(r.count, r.size) for r in by_pages] == [(c, s) for _n, c, s in v.rows]
+    assert by_pages[len(v) // 2] == v[len(v) // 2]
+
+
 def test_row_slices_union_the_rows(h: Any, x: Any) -> None:
     p = x.bysize
     assert p[1:4] == p[1] | p[2] | p[3]

@@ -9,7 +9,7 @@ in Rust over bitsets when both operands come from the same capture.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import kind_names
@@ -82,8 +82,8 @@ class IdentitySet(Paged, UniSet):
         self._nodes = nodes
         self._session = session
         self._er = er
-        self._part: Any = None
-        self._table: Table | None = None
+        # _part and _table are left unset until computed: a whole partition's rows are
+        # made by the hundred thousand, each slot set costs
 
     # -- sizes and members -------------------------------------------------------------
     @property
@@ -171,13 +171,16 @@ class IdentitySet(Paged, UniSet):
     byunity = property(lambda self: self.by("Unity"), doc="One row for everything.")
 
     def _partition(self) -> Any:
-        if self._part is None:
-            if isinstance(self._er, ComputedRelation):
-                self._part = self._er.partition(self)
-            elif self._er == "Id":
-                self._part = IdPartition(self._nodes)
-            else:
-                self._part = self._nodes.partition(self._er)
+        try:
+            return self._part
+        except AttributeError:
+            pass
+        if isinstance(self._er, ComputedRelation):
+            self._part = self._er.partition(self)
+        elif self._er == "Id":
+            self._part = IdPartition(self._nodes)
+        else:
+            self._part = self._nodes.partition(self._er)
         return self._part
 
     def __len__(self) -> int:
@@ -219,9 +222,11 @@ class IdentitySet(Paged, UniSet):
 
     # -- printing ------------------------------------------------------------------------
     def _get_table(self) -> Table:
-        if self._table is None:
+        try:
+            return self._table
+        except AttributeError:
             self._table = self._make_id_table() if self._er == "Id" else self._make_set_table()
-        return self._table
+            return self._table
 
     def _set_rows(self) -> list[tuple[str, int, int]]:
         rows = [(name, count, size) for name, count, size, _ in self._partition().rows()]
@@ -352,9 +357,11 @@ class IdentitySet(Paged, UniSet):
         return self.stat - other.stat
 
     @property
-    def parts(self) -> list[IdentitySet]:
-        """The row sets, largest first (all rows at once: linear in the set)."""
-        return [self._wrap(nodes) for nodes in self._partition().row_sets()]
+    def parts(self) -> Parts:
+        """The row sets, in the table's order: a sequence whose rows are made as they
+        are used (Heapy's "iterable object"; a partition files each member once, so all
+        rows together are linear in the set)."""
+        return Parts(self)
 
     @property
     def partition(self) -> IdentitySet:
@@ -414,8 +421,6 @@ class IdentitySet(Paged, UniSet):
         out._nodes = nodes
         out._session = self._session
         out._er = self._er
-        out._part = None
-        out._table = None
         return out
 
     def __and__(self, other: UniSet) -> IdentitySet:  # type: ignore[override]
@@ -489,6 +494,44 @@ class IdentitySet(Paged, UniSet):
 
     def __contains__(self, obj: object) -> bool:
         return self._contains(obj)
+
+
+class Parts(Sequence):  # type: ignore[type-arg]
+    """``x.parts``: the rows of ``x``'s partition as sets, made when indexed or iterated
+    (a whole heap by Via has a row per distinct set of labels, hundreds of thousands;
+    iterating makes them a page at a time and drops each one the caller drops)."""
+
+    PAGE = 1024
+    __slots__ = ("_of", "_part")
+
+    def __init__(self, of: IdentitySet) -> None:
+        self._of = of
+        self._part = of._partition()
+
+    def __len__(self) -> int:
+        return len(self._part)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step == 1:
+                return [self._of._wrap(n) for n in self._part.row_sets(start, max(start, stop))]
+            return [self[k] for k in range(start, stop, step)]
+        return self._of[i]
+
+    def __iter__(self) -> Iterator[IdentitySet]:
+        # _wrap inlined: this loop runs once per row of a partition of a whole heap
+        new, cls, session, er = object.__new__, IdentitySet, self._of._session, self._of._er
+        for start in range(0, len(self), self.PAGE):
+            for nodes in self._part.row_sets(start, start + self.PAGE):
+                out = new(cls)
+                out._nodes = nodes
+                out._session = session
+                out._er = er
+                yield out
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 class PartRow(StatRow):
