@@ -214,6 +214,11 @@ impl LabelTable {
         id
     }
 
+    /// The stored labels, by id (item labels are not among them).
+    pub fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
     pub fn get(&self, id: LabelId) -> Cow<'_, Label> {
         if id.0 & INDEX_BIT != 0 {
             return Cow::Owned(Label {
@@ -276,6 +281,38 @@ pub struct EdgeLabels {
 }
 
 impl EdgeLabels {
+    /// Labels read back from graph parts: `labels` is the parts' table, `per_edge` its
+    /// ids (item labels encoded in them), and each root edge is labelled by its name.
+    pub fn from_parts<'n>(
+        labels: &[Label],
+        per_edge: &[LabelId],
+        root_names: impl IntoIterator<Item = &'n str>,
+    ) -> EdgeLabels {
+        let mut table = LabelTable::default();
+        let ids: Vec<LabelId> = labels.iter().map(|l| table.intern(l.clone())).collect();
+        let per_edge = per_edge
+            .iter()
+            .map(|&l| match LabelTable::item_index(l) {
+                Some(_) => l,
+                None => ids[l.index()],
+            })
+            .collect();
+        let roots = root_names
+            .into_iter()
+            .map(|name| table.intern(root_label(name)))
+            .collect();
+        EdgeLabels {
+            table,
+            per_edge,
+            roots,
+        }
+    }
+
+    /// Every edge's label id, in edge order (item labels encoded in the id).
+    pub fn per_edge(&self) -> &[LabelId] {
+        &self.per_edge
+    }
+
     pub fn edge(&self, edge: usize) -> LabelId {
         self.per_edge[edge]
     }

@@ -152,6 +152,64 @@ impl HeapGraph {
         (&e.starts, &e.targets)
     }
 
+    /// Node addresses, types and sizes in id order (the columns a dump writes).
+    pub(crate) fn node_columns(&self) -> (&[u64], &[TypeId], &[u64]) {
+        (&self.addrs, &self.node_types, &self.sizes)
+    }
+
+    /// A graph from columns read back (graph parts): ids are positions in `addrs`, which
+    /// must be distinct; `edges` are `(starts, targets)` in CSR form, already checked.
+    pub(crate) fn from_columns(
+        addrs: Vec<u64>,
+        node_types: Vec<TypeId>,
+        sizes: Vec<u64>,
+        types: Vec<TypeRecord>,
+        dict_owners: Vec<(NodeId, TypeId)>,
+        edges: Option<(Vec<u32>, Vec<NodeId>)>,
+        roots: Vec<(String, NodeId)>,
+    ) -> Result<HeapGraph, CoreError> {
+        let mut index = AddressIndex::default();
+        for &a in &addrs {
+            if !index.insert(a) {
+                return Err(CoreError::InvalidParts(format!(
+                    "two objects at address {a:#x}"
+                )));
+            }
+        }
+        index.freeze_ranks_only();
+        let mut perm = vec![0u32; addrs.len()];
+        for (k, &a) in addrs.iter().enumerate() {
+            let r = index.rank(a).expect("every node address is in the index");
+            perm[r as usize] = k as u32;
+        }
+        let mut types_table = TypeTable::default();
+        for (k, t) in types.iter().enumerate() {
+            if types_table
+                .intern(t.address, t.is_dict, t.is_module)
+                .index()
+                != k
+            {
+                return Err(CoreError::InvalidParts(format!(
+                    "two types at address {:#x}",
+                    t.address
+                )));
+            }
+        }
+        types_table.types = types;
+        let builder = GraphBuilder {
+            index,
+            perm: Some(perm),
+            addrs,
+            types: types_table,
+            node_types,
+            sizes,
+            owners: dict_owners,
+            edges: edges.map(|(starts, targets)| Csr { starts, targets }),
+            roots,
+        };
+        Ok(builder.build())
+    }
+
     pub(crate) fn labels_cell(&self) -> &OnceLock<EdgeLabels> {
         &self.labels
     }

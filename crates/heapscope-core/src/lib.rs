@@ -18,6 +18,7 @@ mod edge_labels;
 mod error;
 mod fast_hash;
 mod graph;
+mod graph_parts;
 mod ids;
 mod nodeset;
 mod parts;
@@ -41,6 +42,7 @@ pub use edge_labels::{
 pub use error::CoreError;
 pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable, WalkRecorder};
+pub use graph_parts::GraphNotes;
 pub use ids::{LabelId, NodeId, TypeId};
 pub use nodeset::NodeSet;
 pub use parts::{

@@ -6,7 +6,9 @@
 //! texts — so nothing has to call back into live objects. Columns are stored per node
 //! (struct of arrays) because that is how the graph uses them and how they compress.
 
-use crate::{CoreError, Label, LabelId, NodeId, TypeId};
+use std::borrow::Cow;
+
+use crate::{CoreError, Label, LabelId, LabelTable, NodeId, TypeId};
 
 /// Node flag: the object was alive but not reachable from the roots (`heapu()`).
 pub const NODE_UNREACHABLE: u8 = 1;
@@ -29,17 +31,19 @@ pub struct TypePart {
     pub mro: Vec<TypeId>,
 }
 
-/// Per-node columns, indexed by [`NodeId`].
+/// Per-node columns, indexed by [`NodeId`]. The large columns are borrowed when the
+/// parts describe a graph already in memory (a dump writes them without a copy) and
+/// owned when read from a file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NodeParts {
-    pub addresses: Vec<u64>,
-    pub types: Vec<TypeId>,
-    pub sizes: Vec<u64>,
+pub struct NodeParts<'a> {
+    pub addresses: Cow<'a, [u64]>,
+    pub types: Cow<'a, [TypeId]>,
+    pub sizes: Cow<'a, [u64]>,
     /// [`NODE_UNREACHABLE`] and future bits.
     pub flags: Vec<u8>,
 }
 
-impl NodeParts {
+impl NodeParts<'_> {
     pub fn len(&self) -> usize {
         self.addresses.len()
     }
@@ -50,12 +54,14 @@ impl NodeParts {
 }
 
 /// Forward edges in compressed sparse rows with one label per edge: node `n`'s
-/// referents are `targets[starts[n]..starts[n + 1]]`.
+/// referents are `targets[starts[n]..starts[n + 1]]`. A label id is either an item
+/// label `[i]` with `i` encoded in the id (see [`LabelTable::item_index`]) or an index
+/// into [`GraphParts::labels`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EdgeParts {
-    pub starts: Vec<u64>,
-    pub targets: Vec<NodeId>,
-    pub labels: Vec<LabelId>,
+pub struct EdgeParts<'a> {
+    pub starts: Cow<'a, [u32]>,
+    pub targets: Cow<'a, [NodeId]>,
+    pub labels: Cow<'a, [LabelId]>,
 }
 
 /// A named root member (`i0_modules`, `i0_t<tid>_f0:handler.f_locals['x']`).
@@ -81,14 +87,15 @@ pub struct SitePart {
 
 /// Everything one captured heap is, as plain data.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GraphParts {
+pub struct GraphParts<'a> {
     /// Free-form metadata (`python_version`, `pid`, `argv`, `hostname`, `time`, ...).
     pub meta: Vec<(String, String)>,
     pub types: Vec<TypePart>,
-    pub nodes: NodeParts,
+    pub nodes: NodeParts<'a>,
     /// `None` for a census captured without references.
-    pub edges: Option<EdgeParts>,
-    /// The distinct edge labels [`EdgeParts::labels`] and the roots refer to.
+    pub edges: Option<EdgeParts<'a>>,
+    /// The distinct edge labels [`EdgeParts::labels`] refer to (item labels `[i]` are
+    /// encoded in the ids instead).
     pub labels: Vec<Label>,
     /// `(dict node, owner node)`: the object whose `__dict__` a dict is.
     pub dict_owners: Vec<(NodeId, NodeId)>,
@@ -101,7 +108,7 @@ pub struct GraphParts {
     pub node_sites: Vec<(NodeId, u32)>,
 }
 
-impl GraphParts {
+impl GraphParts<'_> {
     /// Checks that every id refers inside its table and that the columns agree, so a
     /// graph built from parts (a file's, say) never indexes out of range.
     pub fn validate(&self) -> Result<(), CoreError> {
@@ -137,7 +144,9 @@ impl GraphParts {
             if !e.targets.iter().all(|&t| node_ok(t)) {
                 return bad("an edge points outside the nodes");
             }
-            if !e.labels.iter().all(|l| l.index() < self.labels.len()) {
+            let label_ok =
+                |&l: &LabelId| LabelTable::item_index(l).is_some() || l.index() < self.labels.len();
+            if !e.labels.iter().all(label_ok) {
                 return bad("an edge label is not in the label table");
             }
         }
@@ -172,9 +181,9 @@ pub(crate) mod tests {
     use crate::{LabelOrder, Relation};
 
     /// Three nodes: a module dict holding a list holding an int; one unreachable text.
-    pub(crate) fn sample_parts() -> GraphParts {
+    pub(crate) fn sample_parts() -> GraphParts<'static> {
         let t = |name: &str, is_dict: bool| TypePart {
-            address: 0x1000 + name.len() as u64,
+            address: 0x1000 + name.bytes().map(u64::from).sum::<u64>(),
             name: name.into(),
             module: "builtins".into(),
             qualname: name.into(),
@@ -188,26 +197,20 @@ pub(crate) mod tests {
             meta: vec![("python_version".into(), "3.12.1".into())],
             types: vec![t("dict", true), t("list", false), t("int", false), object],
             nodes: NodeParts {
-                addresses: vec![0x7f00, 0x7f80, 0x7fa0, 0x8000],
-                types: vec![TypeId(0), TypeId(1), TypeId(2), TypeId(2)],
-                sizes: vec![232, 64, 28, 28],
+                addresses: vec![0x7f00, 0x7f80, 0x7fa0, 0x8000].into(),
+                types: vec![TypeId(0), TypeId(1), TypeId(2), TypeId(2)].into(),
+                sizes: vec![232, 64, 28, 28].into(),
                 flags: vec![0, 0, 0, NODE_UNREACHABLE],
             },
             edges: Some(EdgeParts {
-                starts: vec![0, 1, 2, 2, 2],
-                targets: vec![NodeId(1), NodeId(2)],
-                labels: vec![LabelId(0), LabelId(1)],
+                starts: vec![0, 1, 2, 2, 2].into(),
+                targets: vec![NodeId(1), NodeId(2)].into(),
+                labels: vec![LabelId(0), LabelTable::item_label(0)].into(),
             }),
-            labels: vec![
-                Label {
-                    relation: Relation::Index,
-                    order: LabelOrder::Text("'KEEP'".into()),
-                },
-                Label {
-                    relation: Relation::Index,
-                    order: LabelOrder::Int(0),
-                },
-            ],
+            labels: vec![Label {
+                relation: Relation::Index,
+                order: LabelOrder::Text("'KEEP'".into()),
+            }],
             dict_owners: vec![],
             roots: vec![RootPart {
                 name: "i0_modules".into(),
@@ -232,16 +235,19 @@ pub(crate) mod tests {
         good.validate().unwrap();
         type Breakage = fn(&mut GraphParts);
         let cases: Vec<(Breakage, &str)> = vec![
-            (|p| p.nodes.sizes.pop().map(|_| ()).unwrap(), "node columns"),
-            (|p| p.nodes.types[0] = TypeId(9), "node's type"),
+            (|p| p.nodes.sizes.to_mut().truncate(3), "node columns"),
+            (|p| p.nodes.types.to_mut()[0] = TypeId(9), "node's type"),
             (|p| p.types[0].mro.push(TypeId(9)), "MRO"),
             (
-                |p| p.edges.as_mut().unwrap().targets[0] = NodeId(4),
+                |p| p.edges.as_mut().unwrap().targets.to_mut()[0] = NodeId(4),
                 "outside",
             ),
-            (|p| p.edges.as_mut().unwrap().starts[1] = 3, "decrease"),
             (
-                |p| p.edges.as_mut().unwrap().labels[1] = LabelId(2),
+                |p| p.edges.as_mut().unwrap().starts.to_mut()[1] = 3,
+                "decrease",
+            ),
+            (
+                |p| p.edges.as_mut().unwrap().labels.to_mut()[1] = LabelId(2),
                 "label",
             ),
             (|p| p.roots[0].node = NodeId(4), "root"),

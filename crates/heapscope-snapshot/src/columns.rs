@@ -7,8 +7,8 @@
 use std::io::{self, Write};
 
 use heapscope_core::{
-    EdgeParts, GraphParts, Label, LabelId, LabelOrder, NodeId, NodeParts, Relation, RootPart,
-    SitePart, ThreadPart, TypeId, TypePart,
+    EdgeParts, GraphParts, Label, LabelId, LabelOrder, LabelTable, NodeId, NodeParts, Relation,
+    RootPart, SitePart, ThreadPart, TypeId, TypePart,
 };
 
 use crate::chunks::ChunkWriter;
@@ -23,7 +23,7 @@ const LABEL_TEXT: u8 = 1;
 /// Writes `section` of `parts`.
 pub(crate) fn encode<W: Write>(
     section: Section,
-    parts: &GraphParts,
+    parts: &GraphParts<'_>,
     w: &mut ChunkWriter<W>,
 ) -> io::Result<()> {
     match section {
@@ -52,14 +52,14 @@ pub(crate) fn encode<W: Write>(
             let n = &parts.nodes;
             w.varint(n.len() as u64)?;
             let mut prev = 0u64;
-            for &a in &n.addresses {
+            for &a in n.addresses.iter() {
                 w.zigzag(a.wrapping_sub(prev) as i64)?;
                 prev = a;
             }
-            for t in &n.types {
+            for t in n.types.iter() {
                 w.varint(t.0 as u64)?;
             }
-            for &s in &n.sizes {
+            for &s in n.sizes.iter() {
                 w.varint(s)?;
             }
             for &f in &n.flags {
@@ -87,15 +87,15 @@ pub(crate) fn encode<W: Write>(
             Some(e) => {
                 w.u8(1)?;
                 for pair in e.starts.windows(2) {
-                    w.varint(pair[1] - pair[0])?;
+                    w.varint(u64::from(pair[1] - pair[0]))?;
                 }
                 for (source, pair) in e.starts.windows(2).enumerate() {
                     for t in &e.targets[pair[0] as usize..pair[1] as usize] {
                         w.zigzag(t.0 as i64 - source as i64)?;
                     }
                 }
-                for l in &e.labels {
-                    w.varint(l.0 as u64)?;
+                for &l in e.labels.iter() {
+                    w.varint(label_code(l))?;
                 }
             }
         },
@@ -255,12 +255,30 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// An edge's label id as stored: an item label `[i]` as `2i + 1`, a table label as
+/// `2id` (item labels are most edges of a heap's lists and need no table entry).
+fn label_code(l: LabelId) -> u64 {
+    match LabelTable::item_index(l) {
+        Some(i) => (u64::from(i) << 1) | 1,
+        None => u64::from(l.0) << 1,
+    }
+}
+
+fn label_of_code(code: u64) -> Option<LabelId> {
+    let value = u32::try_from(code >> 1).ok().filter(|&v| v < 1 << 31)?;
+    Some(if code & 1 == 1 {
+        LabelTable::item_label(value)
+    } else {
+        LabelId(value)
+    })
+}
+
 /// Reads `section` into `parts`. The End section's facts are returned for the reader to
 /// check: `(sections before it, node count)`.
 pub(crate) fn decode(
     section: Section,
     c: &mut Cursor<'_>,
-    parts: &mut GraphParts,
+    parts: &mut GraphParts<'static>,
 ) -> Result<Option<(u64, u64)>, SnapshotError> {
     match section {
         Section::Meta => {
@@ -293,27 +311,23 @@ pub(crate) fn decode(
         }
         Section::Nodes => {
             let n = c.count(4)?;
-            let mut nodes = NodeParts {
-                addresses: Vec::with_capacity(n),
-                types: Vec::with_capacity(n),
-                sizes: Vec::with_capacity(n),
-                flags: Vec::with_capacity(n),
-            };
+            let mut addresses = Vec::with_capacity(n);
             let mut prev = 0u64;
             for _ in 0..n {
                 prev = prev.wrapping_add(c.zigzag()? as u64);
-                nodes.addresses.push(prev);
+                addresses.push(prev);
             }
-            for _ in 0..n {
-                nodes.types.push(TypeId(c.u32("a type id")?));
-            }
-            for _ in 0..n {
-                nodes.sizes.push(c.varint()?);
-            }
-            for _ in 0..n {
-                nodes.flags.push(c.u8()?);
-            }
-            parts.nodes = nodes;
+            let types = (0..n)
+                .map(|_| c.u32("a type id").map(TypeId))
+                .collect::<Result<Vec<_>, _>>()?;
+            let sizes = (0..n).map(|_| c.varint()).collect::<Result<Vec<_>, _>>()?;
+            let flags = (0..n).map(|_| c.u8()).collect::<Result<Vec<_>, _>>()?;
+            parts.nodes = NodeParts {
+                addresses: addresses.into(),
+                types: types.into(),
+                sizes: sizes.into(),
+                flags,
+            };
         }
         Section::Labels => {
             let n = c.count(3)?;
@@ -337,14 +351,15 @@ pub(crate) fn decode(
         Section::Edges => {
             if c.u8()? == 1 {
                 let n = parts.nodes.len();
-                let mut starts = Vec::with_capacity(n + 1);
-                starts.push(0u64);
+                let mut starts: Vec<u32> = Vec::with_capacity(n + 1);
+                starts.push(0);
                 let mut total = 0u64;
                 for _ in 0..n {
                     total = total
                         .checked_add(c.varint()?)
-                        .ok_or_else(|| c.error("the edge count overflows"))?;
-                    starts.push(total);
+                        .filter(|&t| t < u64::from(u32::MAX))
+                        .ok_or_else(|| c.error("more edges than heapscope can index"))?;
+                    starts.push(total as u32);
                 }
                 // each edge takes at least two bytes (its target and its label)
                 let m = total as usize;
@@ -361,12 +376,14 @@ pub(crate) fn decode(
                     }
                 }
                 let labels = (0..m)
-                    .map(|_| c.u32("a label id").map(LabelId))
-                    .collect::<Result<_, _>>()?;
+                    .map(|_| {
+                        label_of_code(c.varint()?).ok_or_else(|| c.error("a label id out of range"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
                 parts.edges = Some(EdgeParts {
-                    starts,
-                    targets,
-                    labels,
+                    starts: starts.into(),
+                    targets: targets.into(),
+                    labels: labels.into(),
                 });
             }
         }

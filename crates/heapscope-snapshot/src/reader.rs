@@ -13,7 +13,7 @@ use crate::format::{Section, FORMAT_VERSION, MAGIC};
 use crate::SnapshotError;
 
 /// Reads the snapshot at `path`.
-pub fn read_snapshot(path: &Path) -> Result<GraphParts, SnapshotError> {
+pub fn read_snapshot(path: &Path) -> Result<GraphParts<'static>, SnapshotError> {
     let file = File::open(path).map_err(|source| SnapshotError::Io {
         action: "cannot open",
         path: path.to_path_buf(),
@@ -23,7 +23,7 @@ pub fn read_snapshot(path: &Path) -> Result<GraphParts, SnapshotError> {
 }
 
 /// Reads a snapshot from any byte source.
-pub fn read_snapshot_from<R: Read>(input: R) -> Result<GraphParts, SnapshotError> {
+pub fn read_snapshot_from<R: Read>(input: R) -> Result<GraphParts<'static>, SnapshotError> {
     let mut r = ChunkReader::new(input);
     let mut header = [0u8; 16];
     r.exact(&mut header, "the header")

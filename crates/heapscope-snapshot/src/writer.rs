@@ -17,7 +17,7 @@ use crate::format::{Section, FORMAT_VERSION, MAGIC};
 use crate::SnapshotError;
 
 /// Writes `parts` to any byte sink (a file, a socket, memory). Returns the sink.
-pub fn write_snapshot_to<W: Write>(out: W, parts: &GraphParts) -> std::io::Result<W> {
+pub fn write_snapshot_to<W: Write>(out: W, parts: &GraphParts<'_>) -> std::io::Result<W> {
     let mut w = ChunkWriter::new(out)?;
     w.raw(&MAGIC)?;
     w.raw(&FORMAT_VERSION.to_le_bytes())?;
@@ -31,7 +31,7 @@ pub fn write_snapshot_to<W: Write>(out: W, parts: &GraphParts) -> std::io::Resul
 }
 
 /// Writes `parts` to `path` atomically (see the module docs).
-pub fn write_snapshot(path: &Path, parts: &GraphParts) -> Result<(), SnapshotError> {
+pub fn write_snapshot(path: &Path, parts: &GraphParts<'_>) -> Result<(), SnapshotError> {
     let io = |action: &'static str, p: &Path| {
         let p = p.to_path_buf();
         move |source| SnapshotError::Io {

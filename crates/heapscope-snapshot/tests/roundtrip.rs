@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use heapscope_core::{
-    EdgeParts, GraphParts, Label, LabelId, LabelOrder, NodeId, NodeParts, Relation, RootPart,
-    SitePart, ThreadPart, TypeId, TypePart, NODE_UNREACHABLE,
+    EdgeParts, GraphParts, Label, LabelId, LabelOrder, LabelTable, NodeId, NodeParts, Relation,
+    RootPart, SitePart, ThreadPart, TypeId, TypePart, NODE_UNREACHABLE,
 };
 use heapscope_snapshot::{
     read_snapshot, read_snapshot_from, write_snapshot, write_snapshot_to, SnapshotError,
@@ -27,7 +27,7 @@ impl Rng {
 }
 
 /// A heap of `n` objects with random references, labels, texts and sites.
-fn heap(n: u32, seed: u64) -> GraphParts {
+fn heap(n: u32, seed: u64) -> GraphParts<'static> {
     let mut rng = Rng(seed);
     let names = ["object", "dict", "list", "str", "app.models.Order", "int"];
     let types: Vec<TypePart> = names
@@ -56,11 +56,15 @@ fn heap(n: u32, seed: u64) -> GraphParts {
         addresses.push(a);
     }
     let nodes = NodeParts {
-        addresses,
+        addresses: addresses.into(),
         types: (0..n)
             .map(|_| TypeId(rng.below(names.len() as u64) as u32))
-            .collect(),
-        sizes: (0..n).map(|_| 16 + rng.below(400)).collect(),
+            .collect::<Vec<_>>()
+            .into(),
+        sizes: (0..n)
+            .map(|_| 16 + rng.below(400))
+            .collect::<Vec<_>>()
+            .into(),
         flags: (0..n)
             .map(|i| if i % 97 == 5 { NODE_UNREACHABLE } else { 0 })
             .collect(),
@@ -91,15 +95,20 @@ fn heap(n: u32, seed: u64) -> GraphParts {
             order: LabelOrder::Text("clé ✓".into()),
         },
     ];
-    let mut starts = vec![0u64];
+    let mut starts = vec![0u32];
     let mut targets = Vec::new();
     let mut edge_labels = Vec::new();
     for _ in 0..n {
         for _ in 0..rng.below(4) {
             targets.push(NodeId(rng.below(n as u64) as u32));
-            edge_labels.push(LabelId(rng.below(labels.len() as u64) as u32));
+            // item labels [i] are encoded in the id, the others index the table
+            edge_labels.push(if rng.below(3) == 0 {
+                LabelTable::item_label(rng.below(1 << 31) as u32)
+            } else {
+                LabelId(rng.below(labels.len() as u64) as u32)
+            });
         }
-        starts.push(targets.len() as u64);
+        starts.push(targets.len() as u32);
     }
     GraphParts {
         meta: vec![
@@ -109,9 +118,9 @@ fn heap(n: u32, seed: u64) -> GraphParts {
         types,
         nodes,
         edges: Some(EdgeParts {
-            starts,
-            targets,
-            labels: edge_labels,
+            starts: starts.into(),
+            targets: targets.into(),
+            labels: edge_labels.into(),
         }),
         labels,
         dict_owners: (0..n / 10)
@@ -143,7 +152,7 @@ fn heap(n: u32, seed: u64) -> GraphParts {
     }
 }
 
-fn bytes_of(parts: &GraphParts) -> Vec<u8> {
+fn bytes_of(parts: &GraphParts<'_>) -> Vec<u8> {
     write_snapshot_to(Vec::new(), parts).unwrap()
 }
 
