@@ -7,13 +7,22 @@ Start a session with :func:`hpy` (Heapy's API)::
     h.setref()          # reference point
     ...                 # run the code under suspicion
     print(h.heap())     # what survived, by kind
+
+Snapshots: :func:`dump` writes the heap to a file, :func:`load` reads it back as a
+session anywhere (no program module needed), :func:`diff` compares two or three.
 """
+
+import os as _os
+from typing import Any as _Any
 
 from .errors import (
     CaptureError,
     DifferentHeapsError,
     HeapscopeError,
     NotOneObjectError,
+    NoSuchTypeError,
+    SnapshotError,
+    SnapshotFormatError,
     StatFormatError,
     TracemallocNotTracingError,
 )
@@ -21,7 +30,19 @@ from .identity_set import IdentitySet
 from .leaks import LeakError, LeakReport, assert_no_leaks
 from .profile import profile
 from .session import Session, hpy
-from .stat import Stat, load, load_all
+from .snapshot import Snapshot, SnapshotDiff, diff, dump, is_snapshot_file
+from .stat import Stat, load_all
+from . import snapshot as _snapshot
+from . import stat as _stat
+
+
+def load(source: _Any) -> _Any:
+    """A snapshot file (see :func:`dump`) as a :class:`Snapshot` session; any other file
+    or an iterable of lines as its first Stat record (Heapy's ``load``)."""
+    if isinstance(source, (str, _os.PathLike)) and is_snapshot_file(source):
+        return _snapshot.load(source)
+    return _stat.load(source)
+
 
 __all__ = [
     "CaptureError",
@@ -30,13 +51,21 @@ __all__ = [
     "IdentitySet",
     "LeakError",
     "LeakReport",
+    "NoSuchTypeError",
     "NotOneObjectError",
     "Session",
+    "Snapshot",
+    "SnapshotDiff",
+    "SnapshotError",
+    "SnapshotFormatError",
     "Stat",
     "StatFormatError",
     "TracemallocNotTracingError",
     "assert_no_leaks",
+    "diff",
+    "dump",
     "hpy",
+    "is_snapshot_file",
     "load",
     "load_all",
     "profile",

@@ -4,7 +4,14 @@ Errors raised by the native core are created in one place (``errors.rs`` of the 
 crate); errors of the Python layer subclass the same root here.
 """
 
-from ._native import CaptureError, DifferentHeapsError, HeapscopeError, NotOneObjectError
+from ._native import (
+    CaptureError,
+    DifferentHeapsError,
+    HeapscopeError,
+    NotOneObjectError,
+    SnapshotError,
+    SnapshotFormatError,
+)
 
 
 class StatFormatError(HeapscopeError):
@@ -15,5 +22,18 @@ class TracemallocNotTracingError(HeapscopeError):
     """Classifying by allocation site (Prod) needs ``tracemalloc.start()``."""
 
 
+class NoSuchTypeError(HeapscopeError, LookupError):
+    """A snapshot has no type of the name a kind gave (``snap.Type('pkg.mod.Nope')``)."""
+
+
 __all__ = [
-    "TracemallocNotTracingError","CaptureError", "DifferentHeapsError", "HeapscopeError", "NotOneObjectError", "StatFormatError"]
+    "CaptureError",
+    "DifferentHeapsError",
+    "HeapscopeError",
+    "NoSuchTypeError",
+    "NotOneObjectError",
+    "SnapshotError",
+    "SnapshotFormatError",
+    "StatFormatError",
+    "TracemallocNotTracingError",
+]

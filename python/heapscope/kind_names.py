@@ -13,6 +13,8 @@ import reprlib
 import types
 from typing import Any, Callable, Iterable
 
+from . import _native
+
 _SHORT = {types.ModuleType: "module", types.FunctionType: "function"}
 _INV: dict[type, str] = {}
 for _k, _v in sorted(types.__dict__.items()):
@@ -24,7 +26,10 @@ for _k, _v in sorted(builtins.__dict__.items()):
 
 
 def type_name(t: type) -> str:
-    """Heapy's kind name of a type. Never raises (hostile metaclasses included)."""
+    """Heapy's kind name of a type (a snapshot's type: its recorded name). Never raises
+    (hostile metaclasses included)."""
+    if isinstance(t, _native.TypeRef):
+        return str(t.name)
     try:
         short = _SHORT.get(t)
         if short is not None:
@@ -122,8 +127,21 @@ _RENDERS: dict[type, tuple[Render, str]] = {
 }
 
 
+def _proxy_render(x: Any) -> str:
+    """A snapshot object's rendering: the text the dump recorded (values, module
+    names), else its address."""
+    text = x.text
+    return text if text is not None else hex(x.address)
+
+
+#: The column headers by kind name, for a snapshot's types.
+_HEADERS_BY_NAME = {type_name(t): header for t, (_fn, header) in _RENDERS.items()}
+
+
 def renderer(t: type) -> tuple[Render, str]:
     """How Heapy renders one object of type ``t`` in a byid row, and the column header."""
+    if isinstance(t, _native.TypeRef):
+        return (_proxy_render, _HEADERS_BY_NAME.get(t.name, "Address"))
     found = _RENDERS.get(t)
     if found is not None:
         return found
@@ -134,6 +152,8 @@ def renderer(t: type) -> tuple[Render, str]:
 
 def render(x: Any) -> str:
     """One object's byid rendering; never raises."""
+    if isinstance(x, _native.NodeProxy):
+        return _proxy_render(x)
     fn, _ = renderer(type(x))
     try:
         return fn(x)
@@ -148,6 +168,9 @@ def sort_style(t: type) -> str:
     """How Heapy's sortrender orders objects of exactly type ``t`` within one size:
     ``value`` (real numbers, strings, bytes), ``address`` (kinds rendered by address)
     or ``render`` (by their rendering)."""
+    if isinstance(t, _native.TypeRef):
+        # a snapshot has texts, not values: values sort by their text
+        return "render" if _HEADERS_BY_NAME.get(t.name, "Address") != "Address" else "address"
     if any(t is v for v in _BY_VALUE):
         return "value"
     return "address" if renderer(t)[1].startswith("Address") else "render"

@@ -34,7 +34,10 @@ def reprefix(session: Session) -> str:
 
 
 def type_expr(t: type) -> str:
-    """A Python expression naming ``t`` (see the module doc)."""
+    """A Python expression naming ``t`` (see the module doc); a snapshot's type is named
+    by its kind name as a string (``snap.Type('pkg.mod.Class')``)."""
+    if isinstance(t, _native.TypeRef):
+        return repr(t.name)
     module = getattr(t, "__module__", None)
     qualname = getattr(t, "__qualname__", t.__name__)
     if module == "builtins":
@@ -42,6 +45,14 @@ def type_expr(t: type) -> str:
     if module == "__main__":
         return qualname
     return f"{module}.{qualname}"
+
+
+def type_identity(t: Any) -> Any:
+    """What makes two kinds' types the same type: the type object (by identity), or a
+    snapshot type's graph and address."""
+    if isinstance(t, _native.TypeRef):
+        return ("snapshot type", t.graph_id, t.address)
+    return id(t)
 
 
 class UniSet:
@@ -60,6 +71,9 @@ class UniSet:
         raise NotImplementedError
 
     def __contains__(self, obj: object) -> bool:
+        if isinstance(obj, _native.NodeProxy):
+            # an object of a snapshot: selected from its graph
+            return bool(self._select(obj.as_set()).count)
         return self._contains(obj)
 
     def __or__(self, other: UniSet) -> UniSet:
@@ -221,7 +235,8 @@ class TypeKind(Kind):
 
     def __init__(self, session: Session, t: type, op: str = "==") -> None:
         super().__init__(session)
-        if not isinstance(t, type):
+        t = session._source.resolve_type(t)
+        if not isinstance(t, (type, _native.TypeRef)):
             raise TypeError(f"Type() takes a type, not {type(t).__name__}")
         self.type = t
         self.op = op
@@ -245,7 +260,7 @@ class TypeKind(Kind):
 
     def _key(self) -> tuple[Any, ...]:
         # the type itself (by identity): two classes may print alike
-        return (id(self.type), self.op)
+        return (type_identity(self.type), self.op)
 
     @property
     def dictof(self) -> DictOfKind:
@@ -285,7 +300,7 @@ class DictOfKind(Kind):
 
     def __init__(self, session: Session, owner: type | None, op: str = "==") -> None:
         super().__init__(session)
-        self.owner = owner
+        self.owner = None if owner is None else session._source.resolve_type(owner)
         self.op = op
 
     def _owner_matches(self, t: type | None) -> bool:
@@ -315,7 +330,7 @@ class DictOfKind(Kind):
         return base if self.op == "==" else f"{base}.alt({self.op!r})"
 
     def _key(self) -> tuple[Any, ...]:
-        return (None if self.owner is None else id(self.owner), self.op)
+        return (None if self.owner is None else type_identity(self.owner), self.op)
 
 
 def _owner_type(d: dict[Any, Any]) -> type | None:

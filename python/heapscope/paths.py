@@ -169,7 +169,7 @@ class ShortestPaths:
         starts = self._handle.start_roots()
         if not any(parse_root(name).thread is not None for _, name in starts):
             return
-        namer = RootNamer(self._nodes[0].graph.roots())
+        namer = RootNamer(self._nodes[0].graph.roots(), self._session._thread_names())
         self._handle.set_root_texts([(label, namer.text(name)) for label, name in starts])
 
     def _render(self, index: int, brief: bool, srcname: str | None = None) -> str:

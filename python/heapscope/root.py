@@ -141,9 +141,10 @@ class RootNamer:
     ``.thread('MainThread').frame('handler').f_locals['x']``); built once per path set
     from the capture's root members."""
 
-    def __init__(self, roots: Iterable[tuple[str, Any]]) -> None:
+    def __init__(self, roots: Iterable[tuple[str, Any]], threads: dict[int, str] | None = None) -> None:
+        """``threads``: the thread names by id (None: from the running interpreter)."""
         self._frames = _frames_of(roots)
-        names = thread_names()
+        names = thread_names() if threads is None else threads
         counts: dict[str, int] = {}
         for n in names.values():
             counts[n] = counts.get(n, 0) + 1

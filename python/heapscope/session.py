@@ -17,13 +17,11 @@ Reference points (``setref``/``setrelheap``) cost memory:
 from __future__ import annotations
 
 import contextlib
-import gc
 import sys
-import weakref
 from array import array
 from typing import Any, Iterable, Iterator
 
-from . import _native, kind_names
+from . import _native
 from .identity_set import IdentitySet
 from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
 from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds, Via
@@ -31,7 +29,8 @@ from .leaks import LeakedKind, LeakReport, Rounds, assert_no_leaks
 from .paths import Path, ShortestPaths
 from .retention import DominatorTree, LeakSuspects, Retainer, RetainersTable, Suspect, leak_suspects
 from .reference_pattern import PatternRow, ReferencePattern
-from .root import PACKAGE_DIR, RootState
+from .root import RootState
+from .sources import GraphRef, LiveSource, SnapshotSource
 from . import stat as stat_records
 from .stat import Stat, StatRow
 from .tables import Everything, Page, PagedRows, Table
@@ -63,27 +62,16 @@ class _Reference:
 
 
 class Session:
-    """A heapscope session, as returned by :func:`hpy`."""
+    """A heapscope session, as returned by :func:`hpy` (the live process) or by
+    :func:`heapscope.load` (a snapshot file): the analyses are the same, the graphs
+    come from the session's source (:mod:`heapscope.sources`)."""
 
-    __slots__ = (
-        "_relheap", "_relheapu", "_graphs", "_edges", "_edge_depth", "_pinned", "_census", "_tree",
-        "_captures", "Root", "_reprefix", "default_reprefix", "__weakref__",
-    )
+    __slots__ = ("_relheap", "_relheapu", "_source", "Root", "_reprefix", "default_reprefix", "__weakref__")
 
-    def __init__(self) -> None:
+    def __init__(self, source: LiveSource | SnapshotSource | None = None) -> None:
         self._relheap: _Reference | None = None
         self._relheapu: _Reference | None = None
-        self._graphs: weakref.WeakSet[_native.LiveGraph] = weakref.WeakSet()
-        self._edges: _native.LiveGraph | None = None  # the current scope's capture
-        self._edge_depth = 0
-        # The capture shared by queries after the last heap(), kept while that heap()'s
-        # census lives (a weak reference to it drops the capture when it dies).
-        self._pinned: _native.LiveGraph | None = None
-        self._census: _GraphRef | None = None
-        # The last dominator tree made since the last heap(): its capture is shared
-        # while the tree is held (a weak reference to the tree).
-        self._tree: _GraphRef | None = None
-        self._captures = 0  # captures taken so far (tests count them)
+        self._source: LiveSource | SnapshotSource = source if source is not None else LiveSource(hidden_types)
         self.Root = RootState()
         self._reprefix: str | None = None
         #: The prefix of reprs when none is set and the session has no name in __main__.
@@ -112,55 +100,24 @@ class Session:
     def reprefix(self) -> None:
         self._reprefix = None
 
-    # -- capture ---------------------------------------------------------------------------
-    def _capture(
-        self,
-        *,
-        from_roots: bool,
-        seeds: list[Any],
-        closure: bool = True,
-        edges: bool = False,
-        owner_candidates: list[Any] | None = None,
-        seed_sets: list[_native.NodeSet] | None = None,
-    ) -> _native.LiveGraph:
-        graph = _native.capture_graph(
-            from_roots=from_roots,
-            seeds=seeds,
-            hidden_types=hidden_types(),
-            hidden_objects=[],
-            skip_prefix=PACKAGE_DIR,
-            namer=kind_names.type_name,
-            closure=closure,
-            edges=edges,
-            owner_candidates=owner_candidates or [],
-            seed_sets=seed_sets or [],
-        )
-        self._graphs.add(graph)
-        self._captures += 1
-        return graph
+    # -- graphs, from the source -------------------------------------------------------
+    @property
+    def _captures(self) -> int:
+        """Captures taken so far (tests count them)."""
+        return self._source.captures
 
     def heap(self) -> IdentitySet:
         """Every object reachable from the roots, less the session's own and the reference
         point's. Unlike guppy3 it does not run ``gc.collect()`` first: garbage cycles are
         not reachable from the roots, so the census is the same, and collecting would run
         finalizers and weakref callbacks in the process being looked at."""
-        self._pinned = None  # queries from now on describe the heap as of now
-        self._tree = None
-        graph = self._capture(from_roots=True, seeds=[])
-        self._census = _GraphRef(graph, self._census_freed)
-        nodes = graph.full()
+        nodes = self._source.census()
         if self._relheap is not None:
             nodes = self._relheap.subtract_from(nodes)
         return IdentitySet(nodes, self)
 
     def _unreachable(self) -> _native.NodeSet:
-        gc.collect()
-        graph = self._capture(from_roots=True, seeds=gc.get_objects(), edges=True)
-        nodes = graph.unreachable(hidden_types())
-        for other in list(self._graphs):
-            if other is not graph:
-                nodes = nodes.without_addresses(other.full().addresses())
-        return nodes
+        return self._source.unreachable()
 
     def heapu(self) -> Stat:
         """Objects alive but unreachable from the roots (held only from C, leaked
@@ -180,62 +137,15 @@ class Session:
         return UnreachedReport(_stat_of(nodes), _stat_of(untraced))
 
     def _in_edge_graph(self, nodes: _native.NodeSet, *also: _native.NodeSet) -> _native.NodeSet:
-        """``nodes`` re-expressed in a capture with edges (from the roots). A capture is
-        reused while it holds every member of ``nodes`` and of the ``also`` sets: inside
-        an :meth:`_edge_scope` (one operation: a pattern, a leak report) the scope's;
-        while the result of the last ``heap()`` is held, the first one taken after it;
-        while a dominator tree made since the last ``heap()`` is held, the tree's
-        (analyses of that snapshot; ``heap()`` again refreshes). Otherwise each query
-        captures afresh, and no capture outlives the results that use it."""
-        graph = self._reusable_edges()
-        if graph is not None:
-            found, count = graph.translate(nodes)
-            if count == nodes.count and all(graph.translate(s)[1] == s.count for s in also):
-                return found
-        graph = self._capture_edges(nodes, *also)
-        if self._edge_depth:
-            self._edges = graph
-        self._share(graph)
-        return graph.translate(nodes)[0]
+        """``nodes`` in a graph with edges (see :meth:`LiveSource.in_edge_graph`)."""
+        return self._source.in_edge_graph(nodes, *also)
 
     def _capture_edges(self, *sets: _native.NodeSet) -> _native.LiveGraph:
-        """A new capture with edges from the roots, holding the members of ``sets`` (they
-        seed the walk by address, in Rust: no list of a heap's objects)."""
-        return self._capture(from_roots=True, seeds=[], edges=True, seed_sets=list(sets))
+        return self._source.capture_edges(*sets)
 
-    def _reusable_edges(self) -> _native.LiveGraph | None:
-        """The capture a query may reuse: the current scope's, else the snapshot's (the
-        last heap()'s, or a held dominator tree's)."""
-        if self._edge_depth and self._edges is not None:
-            return self._edges
-        if self._pinned is not None:
-            return self._pinned
-        tree = self._tree() if self._tree is not None else None
-        return tree._graph if tree is not None else None
-
-    def _share(self, graph: _native.LiveGraph) -> None:
-        """Shares a new capture with later queries while the last heap()'s result is held:
-        analyses of one snapshot."""
-        if self._census is not None and self._census() is not None:
-            self._pinned = graph
-
-    def _census_freed(self, ref: _GraphRef) -> None:
-        if ref is self._census:
-            self._pinned = None
-
-    @contextlib.contextmanager
-    def _edge_scope(self, graph: _native.LiveGraph | None = None) -> Iterator[None]:
-        """One operation's queries share one capture with edges (``graph``, or the first
-        one taken inside); it is dropped when the outermost scope ends."""
-        saved = self._edges
-        self._edge_depth += 1
-        if graph is not None:
-            self._edges = graph
-        try:
-            yield
-        finally:
-            self._edge_depth -= 1
-            self._edges = saved if self._edge_depth else None
+    def _edge_scope(self, graph: _native.LiveGraph | None = None) -> contextlib.AbstractContextManager[None]:
+        """One operation's queries share one graph with edges."""
+        return self._source.edge_scope(graph)
 
     # -- reference points ------------------------------------------------------------------
     def setrelheap(self, reference: IdentitySet | None = None, *, light: bool = False) -> None:
@@ -270,13 +180,7 @@ class Session:
 
     def idset(self, iterable: Iterable[Any]) -> IdentitySet:
         """The set of the objects of an iterable (by identity)."""
-        objects = list(iterable)
-        # A dict's owner does not depend on the set: look for owners among all GC objects
-        # when the set has dicts (one pass; nothing is materialised).
-        candidates = gc.get_objects() if any(type(o) is dict for o in objects) else None
-        graph = self._capture(from_roots=False, seeds=objects, closure=False, owner_candidates=candidates)
-        del candidates
-        return IdentitySet(graph.full(), self)
+        return IdentitySet(self._source.set_of(list(iterable)), self)
 
     # -- equivalence relations and kinds -----------------------------------------------------
     @property
@@ -336,12 +240,8 @@ class Session:
         taken now; the tree keeps that capture's objects alive while held, and queries
         (``h.iso(obj).sp``, referrers, ...) use that capture meanwhile, until the next
         ``heap()``."""
-        graph = self._reusable_edges()
-        if graph is None:
-            graph = self._capture(from_roots=True, seeds=[], edges=True)
-            self._share(graph)
-        tree = DominatorTree(self, graph)
-        self._tree = _GraphRef(tree)  # queries share its capture while it is held
+        tree = DominatorTree(self, self._source.tree_graph())
+        self._source.tree_made(tree)  # queries share its capture while it is held
         return tree
 
     def largest_retainers(self, k: int = 10) -> RetainersTable:
@@ -384,19 +284,12 @@ class Session:
 
     def _common_heap(self, a: _native.NodeSet, b: _native.NodeSet) -> tuple[_native.NodeSet, _native.NodeSet]:
         """Re-express two sets from different captures over one graph of their union."""
-        objs_a = a.objects()
-        objs_b = b.objects()
-        both = objs_a + objs_b
-        candidates = gc.get_objects() if any(type(o) is dict for o in both) else None
-        graph = self._capture(from_roots=False, seeds=both, closure=False, owner_candidates=candidates)
-        return graph.set_of(objs_a), graph.set_of(objs_b)
+        return self._source.common_heap(a, b)
 
-
-class _GraphRef(weakref.ref):  # type: ignore[type-arg]
-    """A session's weak reference to a capture or to a dominator tree (its own type, so
-    it is hidden)."""
-
-    __slots__ = ()
+    def _thread_names(self) -> dict[int, str] | None:
+        """Names of the threads paths mention: the snapshot's, or None (the running
+        interpreter's registry)."""
+        return self._source.thread_names()
 
 
 def _stat_of(nodes: _native.NodeSet) -> Stat:
@@ -425,7 +318,9 @@ def hidden_types() -> list[type]:
         EquivalenceRelation,
         profile,
         Session,
-        _GraphRef,
+        GraphRef,
+        LiveSource,
+        SnapshotSource,
         Stat,
         UnreachedReport,
         RootState,

@@ -1,0 +1,306 @@
+"""Snapshot files: a heap dumped to a ``.hsnap`` file, analysed anywhere, compared.
+
+``heapscope.dump(path)`` writes the calling process's heap: everything ``heap()`` would
+see, plus what only the cycle collector knows of (``heapu()``'s part, marked as such),
+with every reference labelled, sizes, types (module, qualname, MRO), roots, threads,
+short value texts and metadata. ``heapscope.load(path)`` gives a :class:`Snapshot`: a
+session with the same API (``heap()``, partitions, ``sp``, ``rp``, dominators, ...)
+answered from the file. Objects of a snapshot are node proxies (type, address, size,
+short text); nothing of the program needs to be importable. The format is specified in
+docs/snapshot-format.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import socket
+import sys
+from typing import Any
+
+from . import _native, kind_names
+from .errors import DifferentHeapsError, SnapshotError
+from .kinds import _mro
+from .session import Session, hidden_types
+from .sources import LiveSource, SnapshotSource
+
+#: The first bytes of every snapshot file.
+MAGIC = b"\x89HSN\r\n\x1a\n"
+
+#: Texts of values (str, bytes, numbers) are cut to this many characters.
+TEXT_CAP = 200
+
+
+def is_snapshot_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` starts with the snapshot magic (any version)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _metadata(count: int) -> list[tuple[str, str]]:
+    from . import __version__
+
+    free_threaded = bool(getattr(sys, "_is_gil_enabled", lambda: True)() is False)
+    return [
+        ("python_version", sys.version.split()[0]),
+        ("python_implementation", sys.implementation.name),
+        ("python_build", "free-threaded" if free_threaded else "default"),
+        ("platform", sys.platform),
+        ("pid", str(os.getpid())),
+        ("argv", json.dumps(list(sys.argv))),
+        ("hostname", socket.gethostname()),
+        ("time", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")),
+        ("rss", str(_rss())),
+        ("heapscope_version", __version__),
+        ("objects", str(count)),
+    ]
+
+
+def _type_table(types: list[type]) -> list[tuple[int, str, str, str, list[int]]]:
+    """The graph's types, then those only their MROs name: ``(address, Heapy name,
+    __module__, __qualname__, MRO after the type as indices into this table)``. Read
+    with type's own getters: no metaclass code runs."""
+    table = list(types)
+    index = {id(t): i for i, t in enumerate(table)}
+    out = []
+    i = 0
+    while i < len(table):
+        t = table[i]
+        mro_ids = []
+        for base in _mro(t)[1:]:
+            k = index.get(id(base))
+            if k is None:
+                k = index[id(base)] = len(table)
+                table.append(base)
+            mro_ids.append(k)
+        module = type.__dict__["__module__"].__get__(t)
+        qualname = type.__dict__["__qualname__"].__get__(t)
+        out.append((
+            id(t),
+            kind_names.type_name(t),
+            module if isinstance(module, str) else "",
+            qualname if isinstance(qualname, str) else "",
+            mro_ids,
+        ))
+        i += 1
+    return out
+
+
+def _threads() -> list[tuple[int, str]]:
+    from .root import thread_names
+
+    return sorted(thread_names().items())
+
+
+def _sites(graph: _native.LiveGraph) -> list[tuple[str, int, list[int]]]:
+    """Allocation sites of the nodes tracemalloc recorded (when it is tracing):
+    ``(filename, lineno, node addresses)``."""
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        return []
+    by_site: dict[tuple[str, int], list[int]] = {}
+    for obj in graph.full().objects():
+        tb = tracemalloc.get_object_traceback(obj)
+        if tb is not None and len(tb):
+            frame = tb[0]
+            by_site.setdefault((frame.filename, frame.lineno), []).append(id(obj))
+    return [(f, line, addrs) for (f, line), addrs in by_site.items()]
+
+
+def dump(path: str | os.PathLike[str], session: Session | None = None) -> None:
+    """Write the calling process's heap to ``path`` (a ``.hsnap`` file), atomically: a
+    dump that fails or is killed half-way leaves nothing at ``path``. Everything
+    ``heap()`` would see is written, plus the objects alive but unreachable from the
+    roots (marked so; no collection is run first). Allocation sites are included when
+    tracemalloc is tracing."""
+    if session is not None and not isinstance(session._source, LiveSource):
+        raise SnapshotError("a snapshot cannot be dumped again: copy its file instead")
+    source = session._source if session is not None else LiveSource(hidden_types)
+    assert isinstance(source, LiveSource)
+    graph = source.everything()
+    unreachable = graph.unreachable(hidden_types())
+    graph.write_snapshot(
+        os.fspath(path),
+        meta=_metadata(graph.node_count),
+        types=_type_table(graph.type_objects()),
+        unreachable=unreachable,
+        threads=_threads(),
+        sites=_sites(graph),
+        text_cap=TEXT_CAP,
+    )
+
+
+class Snapshot(Session):
+    """A session over a snapshot file (:func:`load`): the API of ``hpy()``, answered
+    from the file. ``info`` is the metadata the dump recorded."""
+
+    __slots__ = ()
+
+    def __init__(self, graph: _native.LiveGraph, path: str) -> None:
+        super().__init__(SnapshotSource(graph, path))
+        self.default_reprefix = "snap."
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the dump recorded: Python version and build, pid, argv, hostname, time,
+        RSS, heapscope version, object count (values as written; argv as a list)."""
+        meta: dict[str, Any] = dict(self._source_graph().meta())
+        if "argv" in meta:
+            try:
+                meta["argv"] = json.loads(meta["argv"])
+            except ValueError:
+                pass
+        return meta
+
+    @property
+    def path(self) -> str:
+        source = self._source
+        assert isinstance(source, SnapshotSource)
+        return source.path
+
+    def _source_graph(self) -> _native.LiveGraph:
+        source = self._source
+        assert isinstance(source, SnapshotSource)
+        return source.graph
+
+    def __repr__(self) -> str:
+        info = self.info
+        return (
+            f"<heapscope snapshot {self.path!r}: {info.get('objects', '?')} objects, "
+            f"pid {info.get('pid', '?')} on {info.get('hostname', '?')} at {info.get('time', '?')}>"
+        )
+
+
+def load(path: str | os.PathLike[str]) -> Snapshot:
+    """Read a snapshot file written by :func:`dump`. A damaged, truncated, foreign or
+    newer file raises :class:`~heapscope.SnapshotFormatError` naming the problem."""
+    where = os.fspath(path)
+    graph = _native.read_snapshot(where)
+    return Snapshot(graph, where)
+
+
+class SnapshotDiff:
+    """What changed between two snapshots (:func:`diff`). Of one process, objects are
+    matched by identity (address and type): ``new`` (in ``b`` only, a set of ``b``),
+    ``freed`` (in ``a`` only, a set of ``a``) and ``survivors`` (in both, as a set of
+    ``b``). Of different processes only kinds compare: ``by_kind`` only."""
+
+    __slots__ = ("a", "b", "same_process", "new", "freed", "survivors", "leaking")
+
+    def __init__(self, a: Snapshot, b: Snapshot, c: Snapshot | None) -> None:
+        self.a, self.b = a, b
+        self.same_process = _same_process(a, b) and (c is None or _same_process(b, c))
+        self.new = self.freed = self.survivors = self.leaking = None
+        if not self.same_process:
+            return
+        ha, hb = a.heap(), b.heap()
+        new_nodes, survivor_nodes = _split_by_identity(hb._nodes, ha._nodes)
+        freed_nodes, _ = _split_by_identity(ha._nodes, hb._nodes)
+        self.new = type(hb)(new_nodes, b)
+        self.survivors = type(hb)(survivor_nodes, b)
+        self.freed = type(ha)(freed_nodes, a)
+        if c is not None:
+            # the leak signature: new in b, still there in c
+            hc = c.heap()
+            _, still = _split_by_identity(hc._nodes, new_nodes)
+            self.leaking = type(hc)(still, c)
+
+    @property
+    def by_kind(self) -> Any:
+        """Heapy's census difference table: ``b.heap().stat - a.heap().stat``."""
+        return self.b.heap().stat - self.a.heap().stat
+
+    def grown(self, limit: int = 5) -> list[tuple[str, int, int, str]]:
+        """The kinds whose total size grew most, ``(kind, count change, size change,
+        shortest path of one new object of that kind or '')``."""
+        rows = []
+        diff = self.by_kind
+        for name, dcount, dsize in diff.rows:
+            if dsize > 0:
+                rows.append((name, dcount, dsize))
+        rows.sort(key=lambda r: -r[2])
+        out = []
+        for name, dcount, dsize in rows[:limit]:
+            path = ""
+            if self.new is not None:
+                part = self.new.byclodo
+                for i, (row_name, _c, _s) in enumerate(part.rows):
+                    if row_name == name:
+                        one = part[i]
+                        first = one._nodes.singletons()[0]
+                        paths = type(one)(first, self.b).sp
+                        path = str(paths[0]) if len(paths) else ""
+                        break
+            out.append((name, dcount, dsize, path))
+        return out
+
+    def __str__(self) -> str:
+        lines = []
+        if self.same_process:
+            assert self.new is not None and self.freed is not None and self.survivors is not None
+            lines.append(
+                f"Snapshots of one process (pid {self.a.info.get('pid')}): compared by identity "
+                "(address and type)."
+            )
+            lines.append(f"New: {self.new.count} objects, {self.new.size} bytes.")
+            lines.append(f"Freed: {self.freed.count} objects, {self.freed.size} bytes.")
+            lines.append(f"Survivors: {self.survivors.count} objects, {self.survivors.size} bytes.")
+            if self.leaking is not None:
+                lines.append(
+                    f"Leak signature (new in the second, alive in the third): {self.leaking.count} objects, "
+                    f"{self.leaking.size} bytes."
+                )
+        else:
+            lines.append(
+                "Snapshots of different processes: compared by kind only (objects cannot be matched "
+                "by identity across processes)."
+            )
+        lines.append(str(self.by_kind))
+        grown = self.grown()
+        if grown:
+            lines.append("Kinds that grew most:")
+            for name, dcount, dsize, path in grown:
+                lines.append(f"  {name}: {dcount:+d} objects, {dsize:+d} bytes" + (f"\n    {path}" if path else ""))
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _same_process(a: Snapshot, b: Snapshot) -> bool:
+    ia, ib = a.info, b.info
+    return (ia.get("pid"), ia.get("hostname")) == (ib.get("pid"), ib.get("hostname"))
+
+
+def _split_by_identity(x: _native.NodeSet, ref: _native.NodeSet) -> tuple[_native.NodeSet, _native.NodeSet]:
+    """``x`` split into (members not in ``ref``, members in ``ref``), matching objects of
+    two graphs by address and type."""
+    addrs, types = ref.address_type_pairs()
+    absent = x.without_pairs(addrs, types)
+    return absent, x.difference(absent)
+
+
+def diff(a: Snapshot | str | os.PathLike[str], b: Snapshot | str | os.PathLike[str],
+         c: Snapshot | str | os.PathLike[str] | None = None) -> SnapshotDiff:
+    """Compare two snapshots (paths or loaded); with a third, also report the leak
+    signature: objects new in ``b`` that are still alive in ``c``."""
+    sa = a if isinstance(a, Snapshot) else load(a)
+    sb = b if isinstance(b, Snapshot) else load(b)
+    sc = c if isinstance(c, Snapshot) or c is None else load(c)
+    if sa is sb:
+        raise DifferentHeapsError("diff compares two different snapshots")
+    return SnapshotDiff(sa, sb, sc)
