@@ -15,11 +15,11 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyType};
 
-use crate::byid::IdRowsHandle;
-use crate::capture::{capture, type_mro, CaptureSpec};
 use crate::errors::{to_pyerr, CaptureError, DifferentHeapsError};
-use crate::paths::{shortest_paths, ShortestPathsHandle};
-use crate::relate;
+use crate::handles::byid::IdRowsHandle;
+use crate::handles::paths::{shortest_paths, ShortestPathsHandle};
+use crate::live::capture::{capture, type_mro, CaptureSpec};
+use crate::live::relate;
 
 #[pyclass(frozen, weakref, module = "heapscope._native")]
 pub struct LiveGraph {
@@ -307,7 +307,7 @@ fn module_name_at(py: Python<'_>, addr: u64) -> Option<String> {
         return None;
     }
     let name = unsafe { Bound::from_owned_ptr(py, name) };
-    crate::text::str_text(&name)
+    crate::live::text::str_text(&name)
 }
 
 /// The members of `set` that are modules named `name`.
@@ -388,7 +388,7 @@ pub fn require_edges(g: &HeapGraph) -> PyResult<()> {
 pub fn root_members(py: Python<'_>, skip_prefix: &str) -> PyResult<Vec<(String, Py<PyAny>)>> {
     let prefix =
         CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?;
-    Ok(crate::capture::roots(&prefix)
+    Ok(crate::live::capture::roots(&prefix)
         .into_iter()
         .map(|(name, a)| (name, object_at(py, a as u64)))
         .collect())
@@ -397,7 +397,7 @@ pub fn root_members(py: Python<'_>, skip_prefix: &str) -> PyResult<Vec<(String, 
 /// The existing `__dict__` of `obj` (never materialised), or None.
 #[pyfunction]
 pub fn owned_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
-    let d = unsafe { crate::shim::hs_owned_dict(obj.as_ptr()) };
+    let d = unsafe { crate::live::shim::hs_owned_dict(obj.as_ptr()) };
     (!d.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(py, d) }.unbind())
 }
 
@@ -406,7 +406,7 @@ pub fn owned_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
 pub fn bare_closure(skip_prefix: &str) -> PyResult<usize> {
     let prefix =
         CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?;
-    Ok(crate::capture::bare_closure(&prefix))
+    Ok(crate::live::capture::bare_closure(&prefix))
 }
 
 /// Captures a heap. See `heapscope/_native.pyi` for the meaning of each argument.
@@ -882,7 +882,7 @@ impl NodeSetHandle {
         py: Python<'_>,
         classes: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<(Vec<u32>, NodeSetHandle)>> {
-        crate::class_groups::by_referrer_classes(py, self, classes)
+        crate::handles::class_groups::by_referrer_classes(py, self, classes)
     }
 
     /// A product of relations: members grouped by their tuple of class indices, one per
@@ -892,12 +892,12 @@ impl NodeSetHandle {
         py: Python<'_>,
         factors: Vec<Bound<'_, PyAny>>,
     ) -> PyResult<Vec<(Vec<u32>, NodeSetHandle)>> {
-        crate::class_groups::by_class_tuples(py, self, &factors)
+        crate::handles::class_groups::by_class_tuples(py, self, &factors)
     }
 
     /// The objects whose `__dict__` a member is (needs edges; nothing materialised).
     fn dict_owners(&self, py: Python<'_>) -> PyResult<NodeSetHandle> {
-        crate::class_groups::dict_owners(py, self)
+        crate::handles::class_groups::dict_owners(py, self)
     }
 
     /// `R.dictof`: the member dicts whose owner is in class i, for each class i of
@@ -907,7 +907,7 @@ impl NodeSetHandle {
         py: Python<'_>,
         owner_classes: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<NodeSetHandle>> {
-        crate::class_groups::dicts_by_owner_class(py, self, owner_classes)
+        crate::handles::class_groups::dicts_by_owner_class(py, self, owner_classes)
     }
 }
 

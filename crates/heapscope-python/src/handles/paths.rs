@@ -10,8 +10,8 @@ use num_bigint::BigUint;
 use pyo3::prelude::*;
 
 use crate::errors::to_pyerr;
+use crate::live::relate;
 use crate::live_graph::{object_at, require_edges, LiveGraph, NodeSetHandle};
-use crate::relate;
 
 #[pyclass(frozen, name = "ShortestPaths", module = "heapscope._native")]
 pub struct ShortestPathsHandle {

@@ -15,8 +15,8 @@ use heapscope_core::{CoreError, HeapGraph, NodeId, TypeId, TypeTable, WalkRecord
 use pyo3::ffi::{self, PyObject};
 use pyo3::prelude::*;
 
-use crate::shim;
-use crate::sizes::SizeCache;
+use super::shim;
+use super::sizes::SizeCache;
 
 /// What to walk from and what to leave out.
 pub struct CaptureSpec {
