@@ -8,6 +8,7 @@
 mod errors;
 mod handles;
 mod live;
+mod protocol;
 
 use pyo3::prelude::*;
 

@@ -4,8 +4,8 @@
 //! arguments and results between node ids and Python objects.
 
 use heapscope_core::{
-    select_referred_by, select_via_cmp, Classifier, Cmp, HeapGraph, KindKey, KindPredicate,
-    NodeSet, Partition, SetArg, TypeArg,
+    select_referred_by, select_via_cmp, Cmp, HeapGraph, KindKey, KindPredicate, NodeSet, Partition,
+    SetArg, TypeArg,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -18,6 +18,7 @@ use super::{module_name, modules_named, require_edges, LiveGraph, PartitionHandl
 use crate::errors::{to_pyerr, DifferentHeapsError};
 use crate::live::capture::type_mro;
 use crate::live::{object_at, relate};
+use crate::protocol::{ClassifierArg, ClassifierProduct, CmpArg, KindTag, SelectKind};
 
 /// A set of nodes of one `LiveGraph`.
 #[pyclass(frozen, name = "NodeSet", module = "heapscope._native")]
@@ -68,30 +69,6 @@ impl NodeSetHandle {
     }
 }
 
-fn classifier_named(name: &str) -> PyResult<Classifier> {
-    Ok(match name {
-        "Clodo" => Classifier::Clodo,
-        "Type" => Classifier::Type,
-        "Size" => Classifier::Size,
-        "Id" => Classifier::Id,
-        "Module" => Classifier::Module,
-        "Unity" => Classifier::Unity,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown classifier {other:?}"
-            )))
-        }
-    })
-}
-
-fn cmp_of(op: &str) -> PyResult<Cmp> {
-    Cmp::from_op(op).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "a comparison is one of '<', '<=', '>=', '>', '==', '!=', not {op:?}"
-        ))
-    })
-}
-
 /// A kind's type with its MRO (read from the type object: no Python code runs).
 fn type_arg(obj: &Bound<'_, PyAny>) -> PyResult<TypeArg> {
     let t = obj.cast::<PyType>()?;
@@ -104,7 +81,7 @@ fn type_arg(obj: &Bound<'_, PyAny>) -> PyResult<TypeArg> {
 
 /// One kind of a set-valued kind's argument, as `Partition.row_kinds` describes kinds:
 /// `(tag, object, number)`.
-type KindSpec<'py> = (String, Option<Bound<'py, PyAny>>, Option<u64>);
+type KindSpec<'py> = (KindTag, Option<Bound<'py, PyAny>>, Option<u64>);
 
 /// The class keys of `g` that `kinds` name; kinds the graph has no class for (a type
 /// no object has, or a kind that is not a class of the relation) are counted apart.
@@ -113,20 +90,21 @@ fn class_keys(py: Python<'_>, g: &HeapGraph, kinds: &[KindSpec<'_>]) -> PyResult
     let mut unknown = 0;
     for (tag, obj, number) in kinds {
         let address = obj.as_ref().map(|o| o.as_ptr() as u64);
-        let key = match (tag.as_str(), address) {
-            ("type", Some(a)) => g.type_at(a).map(KindKey::Type),
-            ("dictof", None) => Some(KindKey::DictNoOwner),
-            ("dictof", Some(a)) => g.type_at(a).map(KindKey::DictOf),
-            ("size", _) => number.map(KindKey::Size),
-            ("module", Some(_)) => {
+        let key = match (*tag, address) {
+            (KindTag::Type, Some(a)) => g.type_at(a).map(KindKey::Type),
+            (KindTag::DictOf, None) => Some(KindKey::DictNoOwner),
+            (KindTag::DictOf, Some(a)) => g.type_at(a).map(KindKey::DictOf),
+            (KindTag::Size, _) => number.map(KindKey::Size),
+            (KindTag::Module, Some(_)) => {
                 let name: String = obj.as_ref().map_or(Ok(String::new()), |o| o.extract())?;
                 modules_named(py, g, &g.full_set(), &name)
                     .iter()
                     .next()
                     .map(KindKey::Module)
             }
-            ("unity", _) => Some(KindKey::Unity),
-            _ => None,
+            (KindTag::Unity, _) => Some(KindKey::Unity),
+            (KindTag::Type | KindTag::Module, None)
+            | (KindTag::Id | KindTag::NotModule | KindTag::Unknown, _) => None,
         };
         match key {
             Some(k) => known.push(k),
@@ -306,22 +284,22 @@ impl NodeSetHandle {
     fn select_kind(
         &self,
         py: Python<'_>,
-        kind: &str,
-        op: &str,
+        kind: SelectKind,
+        op: CmpArg,
         arg: &Bound<'_, PyAny>,
     ) -> PyResult<NodeSetHandle> {
         let g = &self.graph.get().graph;
-        let cmp = cmp_of(op)?;
+        let CmpArg(cmp) = op;
         let predicate = match kind {
-            "type" => KindPredicate::Type {
+            SelectKind::Type => KindPredicate::Type {
                 cmp,
                 target: type_arg(arg)?,
             },
-            "class" => KindPredicate::Class {
+            SelectKind::Class => KindPredicate::Class {
                 cmp,
                 target: type_arg(arg)?,
             },
-            "dictof" => KindPredicate::DictOf {
+            SelectKind::DictOf => KindPredicate::DictOf {
                 cmp,
                 owner: if arg.is_none() {
                     None
@@ -329,17 +307,18 @@ impl NodeSetHandle {
                     Some(type_arg(arg)?)
                 },
             },
-            "size" => KindPredicate::Size {
+            SelectKind::Size => KindPredicate::Size {
                 cmp,
                 size: arg.extract()?,
             },
-            "module" if cmp == Cmp::Eq => {
+            SelectKind::Module if cmp == Cmp::Eq => {
                 let name: String = arg.extract()?;
                 return Ok(self.derive(py, modules_named(py, g, &self.set, &name)));
             }
-            other => {
+            SelectKind::Module => {
                 return Err(PyValueError::new_err(format!(
-                    "no selection of kind {other:?} with {op:?}"
+                    "no selection of kind \"module\" with {:?}",
+                    op.op()
                 )))
             }
         };
@@ -351,25 +330,27 @@ impl NodeSetHandle {
     fn select_referred_by(
         &self,
         py: Python<'_>,
-        base: &str,
+        base: ClassifierArg,
         kinds: Vec<KindSpec<'_>>,
-        op: &str,
+        op: CmpArg,
     ) -> PyResult<NodeSetHandle> {
         let g = &self.graph.get().graph;
         require_edges(g)?;
         let want = class_keys(py, g, &kinds)?;
-        let set = select_referred_by(g, &self.set, classifier_named(base)?, &want, cmp_of(op)?);
+        let set = select_referred_by(g, &self.set, base.0, &want, op.0);
         Ok(self.derive(py, set))
     }
 
     /// Heapy's Rcs: members classed by the set of `base` classes of their referrers (the
     /// graph must have edges).
-    fn partition_by_referrers(&self, py: Python<'_>, base: &str) -> PyResult<PartitionHandle> {
+    fn partition_by_referrers(
+        &self,
+        py: Python<'_>,
+        base: ClassifierArg,
+    ) -> PyResult<PartitionHandle> {
         let g = &self.graph.get().graph;
         require_edges(g)?;
-        let part = Partition::by_referrers(g, &self.set, classifier_named(base)?, |key| {
-            module_name(py, g, key)
-        });
+        let part = Partition::by_referrers(g, &self.set, base.0, |key| module_name(py, g, key));
         Ok(PartitionHandle {
             graph: self.graph.clone_ref(py),
             set: self.set.clone(),
@@ -392,11 +373,16 @@ impl NodeSetHandle {
 
     /// Heapy's `Via(...).alt(op)`: members whose in-edge labels compare `op` to these
     /// labels (texts like `.x`, `[0]`) as sets.
-    #[pyo3(signature = (labels, op="=="))]
-    fn select_via(&self, py: Python<'_>, labels: Vec<String>, op: &str) -> PyResult<NodeSetHandle> {
+    #[pyo3(signature = (labels, op=CmpArg::EQ), text_signature = "($self, labels, op=\"==\")")]
+    fn select_via(
+        &self,
+        py: Python<'_>,
+        labels: Vec<String>,
+        op: CmpArg,
+    ) -> PyResult<NodeSetHandle> {
         let g = &self.graph.get().graph;
         require_edges(g)?;
-        let cmp = cmp_of(op)?;
+        let CmpArg(cmp) = op;
         let table = &relate::edge_labels(py, g).map_err(to_pyerr)?.table;
         let mut known = Vec::with_capacity(labels.len());
         let mut unknown = 0;
@@ -473,11 +459,12 @@ impl NodeSetHandle {
     }
 
     /// Partition by a classifier name, or a product `"Type&Size"`.
-    fn partition(&self, py: Python<'_>, classifier: &str) -> PyResult<PartitionHandle> {
-        let classifiers = classifier
-            .split('&')
-            .map(|name| classifier_named(name.trim()))
-            .collect::<PyResult<Vec<_>>>()?;
+    fn partition(
+        &self,
+        py: Python<'_>,
+        classifier: ClassifierProduct,
+    ) -> PyResult<PartitionHandle> {
+        let ClassifierProduct(classifiers) = classifier;
         let g = &self.graph.get().graph;
         let part = Partition::new(g, &self.set, &classifiers, |key| module_name(py, g, key))
             .map_err(to_pyerr)?;

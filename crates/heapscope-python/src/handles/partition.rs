@@ -8,10 +8,11 @@ use pyo3::prelude::*;
 use super::{LiveGraph, NodeSetHandle};
 use crate::errors::{to_pyerr, DifferentHeapsError};
 use crate::live::object_at;
+use crate::protocol::KindTag;
 
 /// `(tag, object, number)` describing one factor of a row's class (see
 /// `Partition.row_kinds`).
-pub type RowKind = (&'static str, Option<Py<PyAny>>, Option<u64>);
+pub type RowKind = (KindTag, Option<Py<PyAny>>, Option<u64>);
 
 /// A class as Python makes kinds of it: `type` (object: the type), `dictof` (object:
 /// owner type, or None for no owner), `size` (number), `id` (object), `module`
@@ -19,14 +20,14 @@ pub type RowKind = (&'static str, Option<Py<PyAny>>, Option<u64>);
 pub fn describe_kind(py: Python<'_>, g: &HeapGraph, k: KindKey) -> RowKind {
     let type_obj = |t: TypeId| object_at(py, g.type_record(t).address);
     match k {
-        KindKey::Type(t) => ("type", Some(type_obj(t)), None),
-        KindKey::DictOf(t) => ("dictof", Some(type_obj(t)), None),
-        KindKey::DictNoOwner => ("dictof", None, None),
-        KindKey::Size(s) => ("size", None, Some(s)),
-        KindKey::Id(n) => ("id", Some(object_at(py, g.address(n))), None),
-        KindKey::Module(n) => ("module", Some(object_at(py, g.address(n))), None),
-        KindKey::NotModule => ("notmodule", None, None),
-        KindKey::Unity => ("unity", None, None),
+        KindKey::Type(t) => (KindTag::Type, Some(type_obj(t)), None),
+        KindKey::DictOf(t) => (KindTag::DictOf, Some(type_obj(t)), None),
+        KindKey::DictNoOwner => (KindTag::DictOf, None, None),
+        KindKey::Size(s) => (KindTag::Size, None, Some(s)),
+        KindKey::Id(n) => (KindTag::Id, Some(object_at(py, g.address(n))), None),
+        KindKey::Module(n) => (KindTag::Module, Some(object_at(py, g.address(n))), None),
+        KindKey::NotModule => (KindTag::NotModule, None, None),
+        KindKey::Unity => (KindTag::Unity, None, None),
     }
 }
 
