@@ -2,6 +2,16 @@
 
 from typing import Any, Callable, Sequence
 
+# Protocol strings (typed at the boundary in crates/heapscope-python/src/protocol.rs;
+# any other string raises ValueError naming the accepted ones):
+#   classifier / base: 'Clodo', 'Type', 'Size', 'Id', 'Module', 'Unity'
+#                      (NodeSet.partition also takes products such as 'Type&Size')
+#   op:                '<', '<=', '>=', '>', '==', '!='
+#   select_kind kind:  'type', 'class', 'dictof', 'size', 'module' ('==' only)
+#   kind tags of (tag, object, number): 'type', 'dictof', 'size', 'id', 'module',
+#                      'notmodule', 'unity' (row_kinds); select_referred_by also takes
+#                      'unknown' (a class no object has)
+
 class HeapscopeError(Exception): ...
 class CaptureError(HeapscopeError): ...
 class DifferentHeapsError(HeapscopeError): ...

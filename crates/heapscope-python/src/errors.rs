@@ -37,6 +37,29 @@ pyo3::create_exception!(
     "A snapshot file is damaged, truncated, foreign or of a newer format."
 );
 
+/// A protocol string from the Python layer (a classifier name, a comparison, a kind
+/// tag: see `protocol.rs`) that is none of the accepted values; a `ValueError` naming
+/// them.
+#[derive(Debug)]
+pub struct UnknownName {
+    /// What the string should be, with its article (`a comparison`).
+    pub what: &'static str,
+    pub accepted: Vec<&'static str>,
+    pub got: String,
+}
+
+impl From<UnknownName> for PyErr {
+    fn from(e: UnknownName) -> PyErr {
+        let accepted: Vec<String> = e.accepted.iter().map(|a| format!("'{a}'")).collect();
+        pyo3::exceptions::PyValueError::new_err(format!(
+            "{} is one of {}, not {:?}",
+            e.what,
+            accepted.join(", "),
+            e.got
+        ))
+    }
+}
+
 /// Converts a core error into the matching Python exception.
 pub fn to_pyerr(e: CoreError) -> PyErr {
     let msg = e.to_string();

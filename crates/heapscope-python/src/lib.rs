@@ -1,34 +1,31 @@
 //! `heapscope._native`: the PyO3 binding of heapscope, the only crate that touches
 //! `PyObject*`. It captures live heaps into `heapscope-core` graphs (through a small C
 //! shim for version-specific CPython internals) and exposes sets and partitions of them.
+//! `live` reads the interpreter (capture, reference names, sizes, text, the shim's
+//! declarations); `handles` holds the Python classes over a captured graph; `errors`
+//! is where Rust errors become Python exceptions.
 
-mod byid;
-mod capture;
-mod class_groups;
 mod errors;
-mod live_graph;
-mod paths;
-mod relate;
-mod shim;
-mod sizes;
-mod text;
+mod handles;
+mod live;
+mod protocol;
 
 use pyo3::prelude::*;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
-    if unsafe { shim::hs_init() } != 0 {
+    if unsafe { live::shim::hs_init() } != 0 {
         return Err(PyErr::fetch(m.py()));
     }
-    m.add_class::<live_graph::LiveGraph>()?;
-    m.add_class::<live_graph::NodeSetHandle>()?;
-    m.add_class::<live_graph::PartitionHandle>()?;
-    m.add_class::<byid::IdRowsHandle>()?;
-    m.add_class::<paths::ShortestPathsHandle>()?;
-    m.add_function(wrap_pyfunction!(live_graph::capture_graph, m)?)?;
-    m.add_function(wrap_pyfunction!(live_graph::root_members, m)?)?;
-    m.add_function(wrap_pyfunction!(live_graph::bare_closure, m)?)?;
-    m.add_function(wrap_pyfunction!(live_graph::owned_dict, m)?)?;
+    m.add_class::<handles::LiveGraph>()?;
+    m.add_class::<handles::NodeSetHandle>()?;
+    m.add_class::<handles::PartitionHandle>()?;
+    m.add_class::<handles::byid::IdRowsHandle>()?;
+    m.add_class::<handles::paths::ShortestPathsHandle>()?;
+    m.add_function(wrap_pyfunction!(live::capture::capture_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(live::capture::root_members, m)?)?;
+    m.add_function(wrap_pyfunction!(live::capture::bare_closure, m)?)?;
+    m.add_function(wrap_pyfunction!(live::capture::owned_dict, m)?)?;
     Ok(())
 }

@@ -12,11 +12,14 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_void};
 
 use heapscope_core::{CoreError, HeapGraph, NodeId, TypeId, TypeTable, WalkRecorder};
+use pyo3::exceptions::PyValueError;
 use pyo3::ffi::{self, PyObject};
 use pyo3::prelude::*;
 
-use crate::shim;
-use crate::sizes::SizeCache;
+use super::sizes::SizeCache;
+use super::{object_at, shim};
+use crate::errors::to_pyerr;
+use crate::handles::{LiveGraph, NodeSetHandle};
 
 /// What to walk from and what to leave out.
 pub struct CaptureSpec {
@@ -211,7 +214,7 @@ pub fn roots(skip_prefix: &CStr) -> Vec<(String, usize)> {
 /// The benchmark floor: a bare closure from the roots through the same traversal, with
 /// bitmap dedup and nothing else (no nodes, types, sizes or references). Returns the
 /// number of objects reached.
-pub fn bare_closure(skip_prefix: &CStr) -> usize {
+fn bare_closure_count(skip_prefix: &CStr) -> usize {
     let mut walk = Walk::new(false, false);
     let warg = &mut walk as *mut Walk as *mut c_void;
     unsafe { shim::hs_capture_begin() };
@@ -489,4 +492,75 @@ impl PhaseTimer {
             self.last = Some(now);
         }
     }
+}
+
+// Python entry points: captures and the live reads that need no graph.
+
+/// The interpreter's root members `(name, object)`, as `heap()` starts from them.
+#[pyfunction]
+pub fn root_members(py: Python<'_>, skip_prefix: &str) -> PyResult<Vec<(String, Py<PyAny>)>> {
+    let prefix =
+        CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?;
+    Ok(roots(&prefix)
+        .into_iter()
+        .map(|(name, a)| (name, object_at(py, a as u64)))
+        .collect())
+}
+
+/// The existing `__dict__` of `obj` (never materialised), or None.
+#[pyfunction]
+pub fn owned_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
+    let d = unsafe { shim::hs_owned_dict(obj.as_ptr()) };
+    (!d.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(py, d) }.unbind())
+}
+
+/// Benchmark floor: objects reached by a bare closure from the roots (no graph).
+#[pyfunction]
+pub fn bare_closure(skip_prefix: &str) -> PyResult<usize> {
+    let prefix =
+        CString::new(skip_prefix).map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?;
+    Ok(bare_closure_count(&prefix))
+}
+
+/// Captures a heap. See `heapscope/_native.pyi` for the meaning of each argument.
+#[pyfunction]
+#[pyo3(signature = (*, from_roots, seeds, hidden_types, hidden_objects, skip_prefix, namer=None, closure=true, edges=true, owner_candidates=Vec::new(), seed_sets=Vec::new()))]
+#[allow(clippy::too_many_arguments)]
+pub fn capture_graph(
+    py: Python<'_>,
+    from_roots: bool,
+    seeds: Vec<Bound<'_, PyAny>>,
+    hidden_types: Vec<Bound<'_, PyAny>>,
+    hidden_objects: Vec<Bound<'_, PyAny>>,
+    skip_prefix: &str,
+    namer: Option<Bound<'_, PyAny>>,
+    closure: bool,
+    edges: bool,
+    owner_candidates: Vec<Bound<'_, PyAny>>,
+    seed_sets: Vec<PyRef<'_, NodeSetHandle>>,
+) -> PyResult<LiveGraph> {
+    // Members of other captures' sets seed the walk by address: they are alive (their
+    // capture holds them) and no Python list of a whole heap's objects is needed.
+    let mut seed_addresses: Vec<usize> = seeds.iter().map(|o| o.as_ptr() as usize).collect();
+    for s in &seed_sets {
+        let g = &s.graph.get().graph;
+        seed_addresses.extend(s.set.iter().map(|n| g.address(n) as usize));
+    }
+    let spec = CaptureSpec {
+        from_roots,
+        seeds: seed_addresses,
+        hidden_types: hidden_types.iter().map(|o| o.as_ptr() as usize).collect(),
+        hidden_objects: hidden_objects.iter().map(|o| o.as_ptr() as usize).collect(),
+        skip_prefix: CString::new(skip_prefix)
+            .map_err(|_| PyValueError::new_err("skip_prefix contains NUL"))?,
+        no_closure: !closure,
+        record_edges: edges,
+        owner_candidates: owner_candidates
+            .iter()
+            .map(|o| o.as_ptr() as usize)
+            .collect(),
+    };
+    drop(seeds);
+    let captured = capture(py, &spec, namer.as_ref()).map_err(to_pyerr)?;
+    Ok(LiveGraph::from_capture(captured))
 }

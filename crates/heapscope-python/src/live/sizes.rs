@@ -16,7 +16,7 @@ use std::os::raw::c_int;
 use heapscope_core::FastMap;
 use pyo3::ffi::{self, PyCFunction, PyObject};
 
-use crate::shim;
+use super::shim;
 
 const FORMULA: c_int = 0;
 const CMETHOD: c_int = 1;

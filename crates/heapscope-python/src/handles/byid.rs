@@ -8,8 +8,10 @@ use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use super::partition::{describe_kind, RowKind};
+use super::{LiveGraph, NodeSetHandle};
 use crate::errors::to_pyerr;
-use crate::live_graph::{describe_kind, object_at, LiveGraph, NodeSetHandle, RowKind};
+use crate::live::object_at;
 
 /// Rows of a byid partition (see `heapscope.byid`).
 #[pyclass(frozen, name = "IdRows", module = "heapscope._native")]

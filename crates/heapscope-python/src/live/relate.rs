@@ -19,7 +19,7 @@ use heapscope_core::{
 use pyo3::ffi::{self, PyObject, Py_ssize_t};
 use pyo3::prelude::*;
 
-use crate::shim;
+use super::shim;
 
 /// The shim's flag for a name that is a template: `{}` stands for the key's repr, or the
 /// index when there is no key (`HS_REL_TEMPLATE` in capture_shim.h).
@@ -125,7 +125,7 @@ fn repr_of(py: Python<'_>, addr: usize) -> String {
 /// The text of a `str` key (attribute names), falling back to its repr.
 fn str_of(py: Python<'_>, addr: usize) -> String {
     let obj = unsafe { Bound::from_borrowed_ptr(py, addr as *mut PyObject) };
-    crate::text::str_text(&obj).unwrap_or_else(|| repr_of(py, addr))
+    super::text::str_text(&obj).unwrap_or_else(|| repr_of(py, addr))
 }
 
 /// Names the references of one node at a time through the shim's `hs_relate`, interning

@@ -9,9 +9,9 @@ use heapscope_core::{
 use num_bigint::BigUint;
 use pyo3::prelude::*;
 
+use super::{require_edges, LiveGraph, NodeSetHandle};
 use crate::errors::to_pyerr;
-use crate::live_graph::{object_at, require_edges, LiveGraph, NodeSetHandle};
-use crate::relate;
+use crate::live::{object_at, relate};
 
 #[pyclass(frozen, name = "ShortestPaths", module = "heapscope._native")]
 pub struct ShortestPathsHandle {

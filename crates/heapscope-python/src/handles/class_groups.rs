@@ -8,8 +8,8 @@ use heapscope_core::{
 };
 use pyo3::prelude::*;
 
-use crate::live_graph::{require_edges, NodeSetHandle, PartitionHandle};
-use crate::shim;
+use super::{require_edges, NodeSetHandle, PartitionHandle};
+use crate::live::shim;
 
 /// The classes as a node -> class map, and their number: the rows of a Partition of
 /// `of`'s graph (no set per row is made), or a sequence of disjoint sets of that graph.

@@ -29,3 +29,15 @@ pub fn str_text(obj: &Bound<'_, PyAny>) -> Option<String> {
     unsafe { ffi::Py_DECREF(bytes) };
     Some(text)
 }
+
+/// The `__name__` in the dict of the module at `addr` (a node of a live graph, so
+/// alive): read without running Python code (no module subclass's properties).
+pub fn module_name_at(py: Python<'_>, addr: u64) -> Option<String> {
+    let name = unsafe { ffi::PyModule_GetNameObject(addr as *mut ffi::PyObject) };
+    if name.is_null() {
+        unsafe { ffi::PyErr_Clear() };
+        return None;
+    }
+    let name = unsafe { Bound::from_owned_ptr(py, name) };
+    str_text(&name)
+}
