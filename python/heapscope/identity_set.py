@@ -151,7 +151,7 @@ class IdentitySet(Paged, UniSet):
         if tag == "size":
             return SizeKind(s, number or 0)
         if tag == "module":
-            return ModuleKind(s, obj.__name__)
+            return ModuleKind(s, obj.text if isinstance(obj, _native.NodeProxy) else obj.__name__)
         if tag == "id":
             return IdentitySet(self._nodes.graph.set_of([obj]), s)  # this capture's node
         if tag == "notmodule":
@@ -261,11 +261,7 @@ class IdentitySet(Paged, UniSet):
     @property
     def owners(self) -> IdentitySet:
         """The objects whose ``__dict__`` a member is (found without materialising any)."""
-        dicts = self._session._in_edge_graph(self._nodes)
-        referrers = dicts.referrers()
-        members = {id(o) for o in dicts.objects() if type(o) is dict}
-        owners = [r for r in referrers.objects() if id(_native.owned_dict(r)) in members]
-        return IdentitySet(referrers.graph.set_of(owners), self._session)
+        return IdentitySet(self._session._in_edge_graph(self._nodes).dict_owners(), self._session)
 
     # -- why it is alive -----------------------------------------------------------------
     def get_shpaths(
@@ -381,8 +377,9 @@ class IdentitySet(Paged, UniSet):
         budget = len(s)
         pieces: list[str] = []
         for i, (name, count, _size, _o) in enumerate(rows):
-            members = part.rows_set(i, i + 1).objects()
-            modules = kind_names.module_dict_names(members) if name == "dict of module" else None
+            row = part.rows_set(i, i + 1)
+            members = row.objects()
+            modules = self._module_names(row, members) if name == "dict of module" else None
             rendered = kind_names.join_within(
                 modules if modules is not None else (kind_names.render(o) for o in members),
                 MAX_SUMMARY_LENGTH - budget,
@@ -394,6 +391,15 @@ class IdentitySet(Paged, UniSet):
             if budget > MAX_SUMMARY_LENGTH:
                 break
         return _close_brief(s, pieces)
+
+    def _module_names(self, dicts: NodeSet, members: list[Any]) -> list[str] | None:
+        """The names of the modules whose ``__dict__`` each of ``dicts`` is: a snapshot
+        knows each dict's owner; a live heap looks them up in ``sys.modules`` (no
+        capture needed)."""
+        if dicts.graph.live:
+            return kind_names.module_dict_names(members)
+        owners = IdentitySet(dicts, self._session).owners.nodes
+        return [kind_names.render(m) for m in owners] if len(owners) == len(members) else None
 
     # -- set algebra ---------------------------------------------------------------------
     # Two IdentitySets combine by identity (bitsets, in Rust). With a kind, & and -

@@ -135,7 +135,7 @@ def _rendered_members(objects: IdentitySet, kindname: str) -> Iterator[str]:
     """Members as Heapy shows them in a pattern row: dicts of modules by module name."""
     if kindname == "dict of module":
         for module in objects.owners.nodes:
-            yield str(getattr(module, "__name__", "?"))
+            yield kind_names.render(module)
         return
     for obj in objects.nodes:
         yield kind_names.render(obj)

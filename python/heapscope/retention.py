@@ -97,7 +97,7 @@ def render_object(session: Session, obj: object, kind: str) -> str:
     if kind == "dict of module":
         owners = session.iso(obj).owners.nodes
         if owners:
-            return str(getattr(owners[0], "__name__", "?"))
+            return kind_names.render(owners[0])
     return kind_names.render(obj)
 
 

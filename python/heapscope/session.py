@@ -282,6 +282,12 @@ class Session:
         """Every Stat record of a file (path) or open file, in order."""
         return stat_records.load_all(source)
 
+    def dump(self, path: str) -> None:
+        """Write the heap of this process to a snapshot file (see :func:`heapscope.dump`)."""
+        from .snapshot import dump
+
+        dump(path, self)
+
     def _common_heap(self, a: _native.NodeSet, b: _native.NodeSet) -> tuple[_native.NodeSet, _native.NodeSet]:
         """Re-express two sets from different captures over one graph of their union."""
         return self._source.common_heap(a, b)

@@ -20,7 +20,7 @@ import weakref
 from typing import Any, Callable, Iterator
 
 from . import _native, kind_names
-from .errors import DifferentHeapsError, SnapshotError
+from .errors import DifferentHeapsError, NoSuchTypeError, SnapshotError
 from .root import PACKAGE_DIR
 
 
@@ -197,6 +197,10 @@ class LiveSource:
         """None: paths name threads from the running interpreter's registry."""
         return None
 
+    def resolve_type(self, t: Any) -> Any:
+        """A kind's type: the type object itself."""
+        return t
+
 
 class SnapshotSource:
     """One graph read from a snapshot file; every query is answered from it."""
@@ -257,3 +261,20 @@ class SnapshotSource:
     def thread_names(self) -> dict[int, str] | None:
         """The threads that were running, as the snapshot recorded them."""
         return dict(self.graph.threads())
+
+    def resolve_type(self, t: Any) -> Any:
+        """A kind's type as this snapshot's type: by Heapy's kind name or
+        ``module.qualname`` (``'pkg.mod.Class'``), a snapshot type, or a live type by its
+        name; nothing is imported."""
+        if isinstance(t, _native.TypeRef):
+            return t
+        if isinstance(t, type):
+            # a type the snapshot has no record of has no objects in it: the type itself
+            # then selects nothing (its address is no type's of the snapshot)
+            return self.graph.type_named(kind_names.type_name(t)) or t
+        if not isinstance(t, str):
+            raise TypeError(f"a snapshot's kinds take a type name (str) or a type, not {type(t).__name__}")
+        found = self.graph.type_named(t)
+        if found is None:
+            raise NoSuchTypeError(f"no type named {t!r} in the snapshot {self.path}")
+        return found

@@ -32,8 +32,15 @@ pyo3::create_exception!(
 
 pyo3::create_exception!(
     heapscope,
-    SnapshotFormatError,
+    SnapshotError,
     HeapscopeError,
+    "A snapshot cannot do this: its objects are proxies (address, type, size, text), the \
+     real objects are only in the process that was dumped."
+);
+pyo3::create_exception!(
+    heapscope,
+    SnapshotFormatError,
+    SnapshotError,
     "A snapshot file is damaged, truncated, foreign or of a newer format."
 );
 
@@ -77,12 +84,34 @@ pub fn to_pyerr(e: CoreError) -> PyErr {
     }
 }
 
+/// Converts a snapshot reading or writing error: damaged or foreign data is a
+/// `SnapshotFormatError`; the file system's refusals are the matching `OSError`s
+/// (`FileNotFoundError`, `PermissionError`, ...) with the path in the message.
+pub fn snapshot_err(e: heapscope_snapshot::SnapshotError) -> PyErr {
+    use heapscope_snapshot::SnapshotError as E;
+    use pyo3::exceptions::{
+        PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyPermissionError,
+    };
+    use std::io::ErrorKind;
+    let msg = e.to_string();
+    match &e {
+        E::Format { .. } | E::NewerVersion { .. } => SnapshotFormatError::new_err(msg),
+        E::Io { source, .. } => match source.kind() {
+            ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
+            ErrorKind::PermissionDenied => PyPermissionError::new_err(msg),
+            ErrorKind::IsADirectory => PyIsADirectoryError::new_err(msg),
+            _ => PyOSError::new_err(msg),
+        },
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("HeapscopeError", py.get_type::<HeapscopeError>())?;
     m.add("CaptureError", py.get_type::<CaptureError>())?;
     m.add("DifferentHeapsError", py.get_type::<DifferentHeapsError>())?;
     m.add("NotOneObjectError", py.get_type::<NotOneObjectError>())?;
+    m.add("SnapshotError", py.get_type::<SnapshotError>())?;
     m.add("SnapshotFormatError", py.get_type::<SnapshotFormatError>())?;
     Ok(())
 }

@@ -23,6 +23,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handles::PartitionHandle>()?;
     m.add_class::<handles::byid::IdRowsHandle>()?;
     m.add_class::<handles::paths::ShortestPathsHandle>()?;
+    m.add_class::<handles::proxy::NodeProxy>()?;
+    m.add_class::<handles::proxy::TypeRef>()?;
+    m.add_function(wrap_pyfunction!(handles::snapshot_io::read_snapshot, m)?)?;
     m.add_function(wrap_pyfunction!(live::capture::capture_graph, m)?)?;
     m.add_function(wrap_pyfunction!(live::capture::root_members, m)?)?;
     m.add_function(wrap_pyfunction!(live::capture::bare_closure, m)?)?;

@@ -9,9 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use super::partition::{describe_kind, RowKind};
+use super::proxy::node_object;
 use super::{LiveGraph, NodeSetHandle};
 use crate::errors::to_pyerr;
-use crate::live::object_at;
 
 /// Rows of a byid partition (see `heapscope.byid`).
 #[pyclass(frozen, name = "IdRows", module = "heapscope._native")]
@@ -54,12 +54,11 @@ impl IdRowsHandle {
     }
 
     /// The distinct Clodo kinds of the set, as `Partition.row_kinds` describes kinds.
-    fn kinds(&self, py: Python<'_>) -> Vec<RowKind> {
-        let g = &self.graph.get().graph;
+    fn kinds(&self, py: Python<'_>) -> PyResult<Vec<RowKind>> {
         self.rows()
             .kinds
             .iter()
-            .map(|&k| describe_kind(py, g, k))
+            .map(|&k| describe_kind(py, &self.graph, k))
             .collect()
     }
 
@@ -111,12 +110,12 @@ impl IdRowsHandle {
         let g = &self.graph.get().graph;
         let mut rows = self.rows();
         rows.order_by_address(g, c);
-        PyList::new(
-            py,
-            rows.cluster_members(c)
-                .iter()
-                .map(|&n| object_at(py, g.address(n))),
-        )
+        let objects = rows
+            .cluster_members(c)
+            .iter()
+            .map(|&n| node_object(py, &self.graph, n))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, objects)
     }
 
     /// Orders cluster `c`: row `i` becomes the member at `order[i]` of `cluster_objects`.
@@ -125,8 +124,12 @@ impl IdRowsHandle {
     }
 
     /// Rows `start..stop` as `(object, size, kind index)`, in their current order.
-    fn rows_at(&self, py: Python<'_>, start: u64, stop: u64) -> Vec<(Py<PyAny>, u64, u32)> {
-        let g = &self.graph.get().graph;
+    fn rows_at(
+        &self,
+        py: Python<'_>,
+        start: u64,
+        stop: u64,
+    ) -> PyResult<Vec<(Py<PyAny>, u64, u32)>> {
         let rows = self.rows();
         let stop = stop.min(rows.count);
         let start = start.min(stop);
@@ -142,9 +145,9 @@ impl IdRowsHandle {
                 c += 1;
             }
             let cl = &rows.clusters[c];
-            out.push((object_at(py, g.address(n)), cl.size, cl.kind));
+            out.push((node_object(py, &self.graph, n)?, cl.size, cl.kind));
         }
-        out
+        Ok(out)
     }
 
     /// The set of rows `start..stop`.

@@ -72,11 +72,21 @@ pub fn by_class_tuples(
 /// `(dict, owner)` pairs of the member dicts that have an owner in the graph: the
 /// referrer of the recorded owner type whose `__dict__` pointer is the dict (read by the
 /// shim: nothing is materialised, no Python code runs).
-fn owner_pairs(
+pub fn owner_pairs(
     of: &NodeSetHandle,
 ) -> PyResult<Vec<(heapscope_core::NodeId, heapscope_core::NodeId)>> {
-    let g = &of.graph.get().graph;
+    let lg = of.graph.get();
+    let g = &lg.graph;
     require_edges(g)?;
+    if let Some(notes) = lg.notes() {
+        // a snapshot recorded each owned dict's owner node
+        return Ok(notes
+            .dict_owners
+            .iter()
+            .filter(|&&(d, _)| of.set.contains(d))
+            .copied()
+            .collect());
+    }
     Ok(dict_owner_pairs(g, &of.set, |owner, dict| {
         // Safety: every node of a LiveGraph holds a strong reference to its object.
         let d = unsafe { shim::hs_owned_dict(g.address(owner) as *mut pyo3::ffi::PyObject) };

@@ -1,20 +1,23 @@
-//! `LiveGraph`: a captured heap as Python sees it, the core's graph plus the strong
-//! references that keep its objects alive (released when the handle is dropped), and
-//! its whole-heap dominator tree, computed on first use. The rows the dominator methods
+//! `LiveGraph`: a heap graph as Python sees it, the core's graph plus either the strong
+//! references that keep its objects alive (a live capture; released when the handle is
+//! dropped) or the notes of the snapshot it was read from (no objects at all), and its
+//! whole-heap dominator tree, computed on first use. The rows the dominator methods
 //! return are made in `dominators.rs`; the methods stay here, in the class's one
 //! `#[pymethods]` block.
 
 use std::sync::OnceLock;
 
-use heapscope_core::{DominatorTree, HeapGraph, NodeId};
+use heapscope_core::{DominatorTree, GraphNotes, HeapGraph, NodeId, NodeSet, TypeId, TypePart};
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
 use super::dominators::{self, RetainerRow};
+use super::proxy::{address_of, node_object, type_object};
+use super::snapshot_io::{self, DumpExtras, TypeRow};
 use super::{require_edges, NodeSetHandle};
+use crate::errors::SnapshotError;
 use crate::live::capture::Captured;
-use crate::live::object_at;
 
 #[pyclass(frozen, weakref, module = "heapscope._native")]
 pub struct LiveGraph {
@@ -23,6 +26,8 @@ pub struct LiveGraph {
     hidden: Vec<usize>,
     /// The whole-heap dominator tree, computed on first use.
     dominators: OnceLock<DominatorTree>,
+    /// Set for a graph read from a snapshot: it holds no objects, only this data.
+    notes: Option<GraphNotes>,
 }
 
 impl LiveGraph {
@@ -33,7 +38,34 @@ impl LiveGraph {
             size_failures: captured.size_failures,
             hidden: captured.hidden,
             dominators: OnceLock::new(),
+            notes: None,
         }
+    }
+
+    /// The handle of a graph read from a snapshot (no objects behind its nodes).
+    pub fn from_snapshot(graph: HeapGraph, notes: GraphNotes) -> LiveGraph {
+        LiveGraph {
+            graph,
+            size_failures: 0,
+            hidden: Vec::new(),
+            dominators: OnceLock::new(),
+            notes: Some(notes),
+        }
+    }
+
+    /// Whether every node is a live object this handle keeps alive (else a snapshot).
+    pub fn is_live(&self) -> bool {
+        self.notes.is_none()
+    }
+
+    /// A snapshot's notes (None for a live capture).
+    pub fn notes(&self) -> Option<&GraphNotes> {
+        self.notes.as_ref()
+    }
+
+    /// A snapshot's full record of type `t` (module, qualname, MRO).
+    pub fn type_part(&self, t: TypeId) -> Option<&TypePart> {
+        self.notes.as_ref().and_then(|n| n.types.get(t.index()))
     }
 
     /// The whole-heap dominator tree, computed on first use (the graph must have edges).
@@ -46,13 +78,16 @@ impl LiveGraph {
 
     fn node_of_object(&self, obj: &Bound<'_, PyAny>) -> PyResult<NodeId> {
         self.graph
-            .node_of(obj.as_ptr() as u64)
+            .node_of(address_of(obj))
             .ok_or_else(|| PyValueError::new_err("the object is not in this heap graph"))
     }
 }
 
 impl Drop for LiveGraph {
     fn drop(&mut self) {
+        if !self.is_live() {
+            return; // a snapshot's addresses are no objects of this process
+        }
         Python::attach(|_py| {
             for &a in self.graph.addresses() {
                 unsafe { ffi::Py_DECREF(a as *mut ffi::PyObject) };
@@ -99,12 +134,108 @@ impl LiveGraph {
     }
 
     /// Named root edges: `(name, object)`.
-    fn roots(&self, py: Python<'_>) -> Vec<(String, Py<PyAny>)> {
-        self.graph
+    fn roots(slf: &Bound<'_, Self>) -> PyResult<Vec<(String, Py<PyAny>)>> {
+        let py = slf.py();
+        let handle = slf.clone().unbind();
+        slf.get()
+            .graph
             .roots()
             .iter()
-            .map(|(name, n)| (name.clone(), object_at(py, self.graph.address(*n))))
+            .map(|(name, n)| Ok((name.clone(), node_object(py, &handle, *n)?)))
             .collect()
+    }
+
+    /// Whether the nodes are live objects (a capture) rather than a snapshot's.
+    #[getter]
+    fn live(&self) -> bool {
+        self.is_live()
+    }
+
+    /// The type objects of a live graph, in type id order (for a dump's type table).
+    fn type_objects(slf: &Bound<'_, Self>) -> PyResult<Vec<Py<PyAny>>> {
+        let me = slf.get();
+        if !me.is_live() {
+            return Err(SnapshotError::new_err(
+                "a snapshot's types are no type objects",
+            ));
+        }
+        let handle = slf.clone().unbind();
+        (0..me.graph.types().len())
+            .map(|t| type_object(slf.py(), &handle, TypeId(t as u32)))
+            .collect()
+    }
+
+    /// Writes this live graph to a snapshot file (see `heapscope.snapshot.dump`).
+    #[pyo3(signature = (path, *, meta, types, unreachable, threads, sites, text_cap))]
+    #[allow(clippy::too_many_arguments)]
+    fn write_snapshot(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        meta: Vec<(String, String)>,
+        types: Vec<TypeRow>,
+        unreachable: PyRef<'_, NodeSetHandle>,
+        threads: Vec<(u64, String)>,
+        sites: Vec<(String, u32, Vec<u64>)>,
+        text_cap: usize,
+    ) -> PyResult<()> {
+        let extras = DumpExtras {
+            meta,
+            types,
+            threads,
+            sites,
+            text_cap,
+        };
+        snapshot_io::write(py, self, path, &unreachable, extras)
+    }
+
+    /// A snapshot's metadata `(key, value)` (empty for a live graph).
+    fn meta(&self) -> Vec<(String, String)> {
+        self.notes().map(|n| n.meta.clone()).unwrap_or_default()
+    }
+
+    /// A snapshot's threads `(id, name)` (empty for a live graph).
+    fn threads(&self) -> Vec<(u64, String)> {
+        self.notes()
+            .map(|n| n.threads.iter().map(|t| (t.id, t.name.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// The nodes a snapshot marked alive but unreachable from the roots (`heapu()`).
+    fn flagged_unreachable(slf: &Bound<'_, Self>) -> NodeSetHandle {
+        let me = slf.get();
+        let g = &me.graph;
+        let set = match me.notes() {
+            Some(notes) => NodeSet::from_ids(
+                g.node_count(),
+                (0..g.node_count())
+                    .map(|k| NodeId(k as u32))
+                    .filter(|&n| notes.unreachable(n)),
+            ),
+            None => g.empty_set(),
+        };
+        NodeSetHandle {
+            graph: slf.clone().unbind(),
+            set: set.compact(),
+        }
+    }
+
+    /// A snapshot's type by name: Heapy's kind name (`pkg.mod.Class`, `int`) or
+    /// `module.qualname`; None when no type is named so.
+    fn type_named(slf: &Bound<'_, Self>, name: &str) -> PyResult<Option<Py<PyAny>>> {
+        let me = slf.get();
+        let Some(notes) = me.notes() else {
+            return Err(SnapshotError::new_err(
+                "a live graph's types are type objects",
+            ));
+        };
+        let found = notes.types.iter().position(|t| {
+            t.name == name
+                || (!t.module.is_empty() && format!("{}.{}", t.module, t.qualname) == name)
+        });
+        found
+            .map(|t| type_object(slf.py(), &slf.clone().unbind(), TypeId(t as u32)))
+            .transpose()
     }
 
     /// Computes the whole-heap dominator tree now (later queries reuse it).
@@ -126,13 +257,13 @@ impl LiveGraph {
     /// `obj`'s immediate dominator: `(kind, object)` with kind `"node"`, `"root"` (no
     /// single object dominates it) or `"unreachable"`.
     fn immediate_dominator(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         obj: &Bound<'_, PyAny>,
     ) -> PyResult<(&'static str, Option<Py<PyAny>>)> {
-        let n = self.node_of_object(obj)?;
-        let tree = self.dominator_tree()?;
-        Ok(dominators::immediate_dominator(py, &self.graph, tree, n))
+        let me = slf.get();
+        let n = me.node_of_object(obj)?;
+        let tree = me.dominator_tree()?;
+        dominators::immediate_dominator(slf.py(), &slf.clone().unbind(), tree, n)
     }
 
     /// The objects `obj` dominates, itself included (its dominator subtree).
@@ -149,25 +280,26 @@ impl LiveGraph {
     /// The `k` objects `obj` immediately dominates with the largest retained sizes:
     /// `(object, retained size)`, largest first.
     fn dominator_children(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         obj: &Bound<'_, PyAny>,
         k: usize,
     ) -> PyResult<Vec<(Py<PyAny>, u64)>> {
-        let n = self.node_of_object(obj)?;
-        let tree = self.dominator_tree()?;
-        Ok(dominators::largest_children(py, &self.graph, tree, n, k))
+        let me = slf.get();
+        let n = me.node_of_object(obj)?;
+        let tree = me.dominator_tree()?;
+        dominators::largest_children(slf.py(), &slf.clone().unbind(), tree, n, k)
     }
 
     /// The `k` objects with the largest retained sizes: `(object, retained size, objects
     /// dominated (itself included), kind name (Clodo))`.
-    fn largest_retainers(&self, py: Python<'_>, k: usize) -> PyResult<Vec<RetainerRow>> {
-        dominators::largest_retainers(py, &self.graph, self.dominator_tree()?, k)
+    fn largest_retainers(slf: &Bound<'_, Self>, k: usize) -> PyResult<Vec<RetainerRow>> {
+        let tree = slf.get().dominator_tree()?;
+        dominators::largest_retainers(slf.py(), &slf.clone().unbind(), tree, k)
     }
 
     /// The node id of `obj` in this graph, or None (ids pair up edges in `avoid_edges`).
     fn node_id(&self, obj: &Bound<'_, PyAny>) -> Option<u32> {
-        self.graph.node_of(obj.as_ptr() as u64).map(|n| n.0)
+        self.graph.node_of(address_of(obj)).map(|n| n.0)
     }
 
     fn full(slf: &Bound<'_, Self>) -> NodeSetHandle {
@@ -196,7 +328,7 @@ impl LiveGraph {
     /// The set of those of `objects` that are nodes of this graph.
     fn set_of(slf: &Bound<'_, Self>, objects: Vec<Bound<'_, PyAny>>) -> NodeSetHandle {
         let g = &slf.get().graph;
-        let set = g.set_of_addresses(objects.iter().map(|o| o.as_ptr() as u64));
+        let set = g.set_of_addresses(objects.iter().map(address_of));
         NodeSetHandle {
             graph: slf.clone().unbind(),
             set,

@@ -12,8 +12,10 @@ pub mod graph;
 pub mod nodeset;
 pub mod partition;
 pub mod paths;
+pub mod proxy;
+pub mod snapshot_io;
 
-use heapscope_core::{HeapGraph, KindKey, NodeSet};
+use heapscope_core::{HeapGraph, KindKey, NodeId, NodeSet};
 use pyo3::prelude::*;
 
 pub use graph::LiveGraph;
@@ -23,21 +25,31 @@ pub use partition::PartitionHandle;
 use crate::errors::CaptureError;
 use crate::live::text::module_name_at;
 
+/// The `__name__` of module node `n`: read from the live module, or the name a
+/// snapshot recorded.
+fn node_module_name(py: Python<'_>, lg: &LiveGraph, n: NodeId) -> Option<String> {
+    match lg.notes() {
+        None => module_name_at(py, lg.graph.address(n)),
+        Some(notes) => notes.text(n).map(str::to_string),
+    }
+}
+
 /// Names the kinds a graph cannot name itself (modules, by their `__name__`).
-pub fn module_name(py: Python<'_>, g: &HeapGraph, key: KindKey) -> String {
+pub fn module_name(py: Python<'_>, lg: &LiveGraph, key: KindKey) -> String {
     match key {
-        KindKey::Module(n) => module_name_at(py, g.address(n)).unwrap_or_else(|| "?".to_string()),
+        KindKey::Module(n) => node_module_name(py, lg, n).unwrap_or_else(|| "?".to_string()),
         _ => String::new(),
     }
 }
 
 /// The members of `set` that are modules named `name`.
-pub fn modules_named(py: Python<'_>, g: &HeapGraph, set: &NodeSet, name: &str) -> NodeSet {
+pub fn modules_named(py: Python<'_>, lg: &LiveGraph, set: &NodeSet, name: &str) -> NodeSet {
+    let g = &lg.graph;
     NodeSet::from_ids(
         set.universe(),
         set.iter().filter(|&n| {
             g.type_record(g.type_of(n)).is_module
-                && module_name_at(py, g.address(n)).as_deref() == Some(name)
+                && node_module_name(py, lg, n).as_deref() == Some(name)
         }),
     )
 }

@@ -14,10 +14,11 @@ use pyo3::types::{PyList, PyType};
 
 use super::byid::IdRowsHandle;
 use super::paths::{shortest_paths, ShortestPathsHandle};
+use super::proxy::{address_of, node_object, TypeRef};
 use super::{module_name, modules_named, require_edges, LiveGraph, PartitionHandle};
 use crate::errors::{to_pyerr, DifferentHeapsError};
 use crate::live::capture::type_mro;
-use crate::live::{object_at, relate};
+use crate::live::relate;
 use crate::protocol::{ClassifierArg, ClassifierProduct, CmpArg, KindTag, SelectKind};
 
 /// A set of nodes of one `LiveGraph`.
@@ -69,8 +70,12 @@ impl NodeSetHandle {
     }
 }
 
-/// A kind's type with its MRO (read from the type object: no Python code runs).
+/// A kind's type with its MRO: a snapshot's type from its graph's record, a live type
+/// read from the type object (no Python code runs).
 fn type_arg(obj: &Bound<'_, PyAny>) -> PyResult<TypeArg> {
+    if let Ok(t) = obj.cast::<TypeRef>() {
+        return Ok(t.get().type_arg());
+    }
     let t = obj.cast::<PyType>()?;
     let tp = t.as_type_ptr();
     Ok(TypeArg {
@@ -85,11 +90,12 @@ type KindSpec<'py> = (KindTag, Option<Bound<'py, PyAny>>, Option<u64>);
 
 /// The class keys of `g` that `kinds` name; kinds the graph has no class for (a type
 /// no object has, or a kind that is not a class of the relation) are counted apart.
-fn class_keys(py: Python<'_>, g: &HeapGraph, kinds: &[KindSpec<'_>]) -> PyResult<SetArg<KindKey>> {
+fn class_keys(py: Python<'_>, lg: &LiveGraph, kinds: &[KindSpec<'_>]) -> PyResult<SetArg<KindKey>> {
+    let g = &lg.graph;
     let mut known = Vec::new();
     let mut unknown = 0;
     for (tag, obj, number) in kinds {
-        let address = obj.as_ref().map(|o| o.as_ptr() as u64);
+        let address = obj.as_ref().map(address_of);
         let key = match (*tag, address) {
             (KindTag::Type, Some(a)) => g.type_at(a).map(KindKey::Type),
             (KindTag::DictOf, None) => Some(KindKey::DictNoOwner),
@@ -97,7 +103,7 @@ fn class_keys(py: Python<'_>, g: &HeapGraph, kinds: &[KindSpec<'_>]) -> PyResult
             (KindTag::Size, _) => number.map(KindKey::Size),
             (KindTag::Module, Some(_)) => {
                 let name: String = obj.as_ref().map_or(Ok(String::new()), |o| o.extract())?;
-                modules_named(py, g, &g.full_set(), &name)
+                modules_named(py, lg, &g.full_set(), &name)
                     .iter()
                     .next()
                     .map(KindKey::Module)
@@ -222,7 +228,7 @@ impl NodeSetHandle {
     }
 
     fn contains_object(&self, obj: &Bound<'_, PyAny>) -> bool {
-        match self.graph.get().graph.node_of(obj.as_ptr() as u64) {
+        match self.graph.get().graph.node_of(address_of(obj)) {
             Some(n) => self.set.contains(n),
             None => false,
         }
@@ -244,13 +250,17 @@ impl NodeSetHandle {
 
     /// The members as objects (strong references), in address order.
     fn objects<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let g = &self.graph.get().graph;
-        PyList::new(py, self.set.iter().map(|n| object_at(py, g.address(n))))
+        let objects = self
+            .set
+            .iter()
+            .map(|n| node_object(py, &self.graph, n))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, objects)
     }
 
     fn theone(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         match self.set.only() {
-            Some(n) => Ok(object_at(py, self.graph.get().graph.address(n))),
+            Some(n) => node_object(py, &self.graph, n),
             None => Err(to_pyerr(heapscope_core::CoreError::NotOne {
                 count: self.set.count(),
             })),
@@ -260,7 +270,7 @@ impl NodeSetHandle {
     /// Individual size of one member object.
     fn size_of(&self, obj: &Bound<'_, PyAny>) -> Option<u64> {
         let g = &self.graph.get().graph;
-        g.node_of(obj.as_ptr() as u64)
+        g.node_of(address_of(obj))
             .filter(|n| self.set.contains(*n))
             .map(|n| g.size_of(n))
     }
@@ -313,7 +323,7 @@ impl NodeSetHandle {
             },
             SelectKind::Module if cmp == Cmp::Eq => {
                 let name: String = arg.extract()?;
-                return Ok(self.derive(py, modules_named(py, g, &self.set, &name)));
+                return Ok(self.derive(py, modules_named(py, self.graph.get(), &self.set, &name)));
             }
             SelectKind::Module => {
                 return Err(PyValueError::new_err(format!(
@@ -336,7 +346,7 @@ impl NodeSetHandle {
     ) -> PyResult<NodeSetHandle> {
         let g = &self.graph.get().graph;
         require_edges(g)?;
-        let want = class_keys(py, g, &kinds)?;
+        let want = class_keys(py, self.graph.get(), &kinds)?;
         let set = select_referred_by(g, &self.set, base.0, &want, op.0);
         Ok(self.derive(py, set))
     }
@@ -350,7 +360,8 @@ impl NodeSetHandle {
     ) -> PyResult<PartitionHandle> {
         let g = &self.graph.get().graph;
         require_edges(g)?;
-        let part = Partition::by_referrers(g, &self.set, base.0, |key| module_name(py, g, key));
+        let lg = self.graph.get();
+        let part = Partition::by_referrers(g, &self.set, base.0, |key| module_name(py, lg, key));
         Ok(PartitionHandle {
             graph: self.graph.clone_ref(py),
             set: self.set.clone(),
@@ -466,7 +477,8 @@ impl NodeSetHandle {
     ) -> PyResult<PartitionHandle> {
         let ClassifierProduct(classifiers) = classifier;
         let g = &self.graph.get().graph;
-        let part = Partition::new(g, &self.set, &classifiers, |key| module_name(py, g, key))
+        let lg = self.graph.get();
+        let part = Partition::new(g, &self.set, &classifiers, |key| module_name(py, lg, key))
             .map_err(to_pyerr)?;
         Ok(PartitionHandle {
             graph: self.graph.clone_ref(py),

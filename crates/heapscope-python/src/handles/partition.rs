@@ -2,12 +2,12 @@
 //! referrers, or by Via), in Heapy's order, and how a row's class is described to the
 //! Python layer for making kinds of it (`describe_kind`, shared with byid rows).
 
-use heapscope_core::{ClassMap, HeapGraph, KindKey, NodeSet, Partition, TypeId};
+use heapscope_core::{ClassMap, KindKey, NodeSet, Partition};
 use pyo3::prelude::*;
 
+use super::proxy::{node_object, type_object};
 use super::{LiveGraph, NodeSetHandle};
 use crate::errors::{to_pyerr, DifferentHeapsError};
-use crate::live::object_at;
 use crate::protocol::KindTag;
 
 /// `(tag, object, number)` describing one factor of a row's class (see
@@ -17,18 +17,17 @@ pub type RowKind = (KindTag, Option<Py<PyAny>>, Option<u64>);
 /// A class as Python makes kinds of it: `type` (object: the type), `dictof` (object:
 /// owner type, or None for no owner), `size` (number), `id` (object), `module`
 /// (object), `notmodule` or `unity`.
-pub fn describe_kind(py: Python<'_>, g: &HeapGraph, k: KindKey) -> RowKind {
-    let type_obj = |t: TypeId| object_at(py, g.type_record(t).address);
-    match k {
-        KindKey::Type(t) => (KindTag::Type, Some(type_obj(t)), None),
-        KindKey::DictOf(t) => (KindTag::DictOf, Some(type_obj(t)), None),
+pub fn describe_kind(py: Python<'_>, graph: &Py<LiveGraph>, k: KindKey) -> PyResult<RowKind> {
+    Ok(match k {
+        KindKey::Type(t) => (KindTag::Type, Some(type_object(py, graph, t)?), None),
+        KindKey::DictOf(t) => (KindTag::DictOf, Some(type_object(py, graph, t)?), None),
         KindKey::DictNoOwner => (KindTag::DictOf, None, None),
         KindKey::Size(s) => (KindTag::Size, None, Some(s)),
-        KindKey::Id(n) => (KindTag::Id, Some(object_at(py, g.address(n))), None),
-        KindKey::Module(n) => (KindTag::Module, Some(object_at(py, g.address(n))), None),
+        KindKey::Id(n) => (KindTag::Id, Some(node_object(py, graph, n)?), None),
+        KindKey::Module(n) => (KindTag::Module, Some(node_object(py, graph, n)?), None),
         KindKey::NotModule => (KindTag::NotModule, None, None),
         KindKey::Unity => (KindTag::Unity, None, None),
-    }
+    })
 }
 
 /// Rows of a set under a classifier, in Heapy's order.
@@ -90,7 +89,7 @@ impl PartitionHandle {
         py: Python<'_>,
         start: usize,
         stop: Option<usize>,
-    ) -> Vec<(String, u64, u64, Option<Py<PyAny>>)> {
+    ) -> PyResult<Vec<(String, u64, u64, Option<Py<PyAny>>)>> {
         let g = &self.graph.get().graph;
         let stop = stop
             .unwrap_or(self.part.rows.len())
@@ -101,10 +100,10 @@ impl PartitionHandle {
             .enumerate()
             .map(|(i, r)| {
                 let obj = match r.key.keys() {
-                    [KindKey::Id(n)] => Some(object_at(py, g.address(*n))),
+                    [KindKey::Id(n)] => Some(node_object(py, &self.graph, *n)?),
                     _ => None,
                 };
-                (self.part.row_name(g, start + i), r.count, r.size, obj)
+                Ok((self.part.row_name(g, start + i), r.count, r.size, obj))
             })
             .collect()
     }
@@ -112,20 +111,19 @@ impl PartitionHandle {
     /// What each row's class is, for making kinds: `(tag, object, number)` with tag
     /// `type` (object: the type), `dictof` (object: owner type, or None for no owner),
     /// `size` (number), `id` (object), `module` (object), `notmodule` or `unity`.
-    fn row_kinds(&self, py: Python<'_>) -> Vec<Vec<RowKind>> {
-        let g = &self.graph.get().graph;
-        let describe = |k: KindKey| describe_kind(py, g, k);
+    fn row_kinds(&self, py: Python<'_>) -> PyResult<Vec<Vec<RowKind>>> {
+        let describe = |k: KindKey| describe_kind(py, &self.graph, k);
         match &self.part.referrer_kinds {
             Some(sets) => sets
                 .iter()
                 .map(|ks| ks.iter().map(|&k| describe(k)).collect())
-                .collect(),
+                .collect::<PyResult<_>>(),
             None => self
                 .part
                 .rows
                 .iter()
                 .map(|r| r.key.keys().iter().map(|&k| describe(k)).collect())
-                .collect(),
+                .collect::<PyResult<_>>(),
         }
     }
 

@@ -9,9 +9,10 @@ use heapscope_core::{
 use num_bigint::BigUint;
 use pyo3::prelude::*;
 
+use super::proxy::node_object;
 use super::{require_edges, LiveGraph, NodeSetHandle};
 use crate::errors::to_pyerr;
-use crate::live::{object_at, relate};
+use crate::live::relate;
 
 #[pyclass(frozen, name = "ShortestPaths", module = "heapscope._native")]
 pub struct ShortestPathsHandle {
@@ -135,14 +136,14 @@ impl ShortestPathsHandle {
     }
 
     /// The objects along path `index`, first (root target or source) to last.
-    fn objects(&self, py: Python<'_>, index: BigUint) -> Option<Vec<Py<PyAny>>> {
-        let g = &self.graph.get().graph;
-        let path = self.paths.path(&index)?;
-        Some(
-            path.iter()
-                .map(|s| object_at(py, g.address(s.node)))
-                .collect(),
-        )
+    fn objects(&self, py: Python<'_>, index: BigUint) -> PyResult<Option<Vec<Py<PyAny>>>> {
+        let Some(path) = self.paths.path(&index) else {
+            return Ok(None);
+        };
+        path.iter()
+            .map(|s| node_object(py, &self.graph, s.node))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Some)
     }
 
     /// The singleton set of path `index`'s source object (paths from a source set).

@@ -1,7 +1,7 @@
 //! The live interpreter side of the binding: everything that reads CPython's objects
 //! and internals. `capture` walks the heap into a core graph, `relate` names the
 //! references of live objects, `sizes` measures them, `text` reads str objects without
-//! changing them, and `shim` declares the C shim (`csrc/`) that holds every
+//! changing them, `value_text` renders values for snapshots, and `shim` declares the C shim (`csrc/`) that holds every
 //! version-specific read. `object_at` is the one way from a node to its object.
 
 pub mod capture;
@@ -9,6 +9,7 @@ pub mod relate;
 pub mod shim;
 pub mod sizes;
 pub mod text;
+pub mod value_text;
 
 use pyo3::ffi;
 use pyo3::prelude::*;

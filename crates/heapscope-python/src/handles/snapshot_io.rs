@@ -1,0 +1,161 @@
+//! Snapshot files from the binding's side: a live graph written with everything a file
+//! needs (every edge labelled, full type records, value texts, dict owner nodes, the
+//! unreachable part flagged, threads, allocation sites, metadata), and a file read back
+//! as a graph without objects. The format itself is `heapscope-snapshot`'s.
+
+use std::path::Path;
+
+use heapscope_core::{
+    GraphNotes, HeapGraph, NodeId, SitePart, ThreadPart, TypeId, TypePart, NODE_UNREACHABLE,
+};
+use heapscope_snapshot::{read_snapshot as read_parts, write_snapshot as write_parts};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use super::class_groups::owner_pairs;
+use super::{require_edges, LiveGraph, NodeSetHandle};
+use crate::errors::{snapshot_err, to_pyerr, SnapshotError};
+use crate::live::relate;
+use crate::live::value_text::value_text;
+
+/// A type as the Python layer describes it for a dump: `(address, Heapy name,
+/// __module__, __qualname__, MRO after the type as indices into the same table)`.
+pub type TypeRow = (u64, String, String, String, Vec<u32>);
+
+/// What a dump writes besides the graph, as the Python layer gathers it.
+pub struct DumpExtras {
+    pub meta: Vec<(String, String)>,
+    pub types: Vec<TypeRow>,
+    pub threads: Vec<(u64, String)>,
+    /// `(filename, lineno, addresses of the objects allocated there)`.
+    pub sites: Vec<(String, u32, Vec<u64>)>,
+    /// Value texts are cut to this many characters.
+    pub text_cap: usize,
+}
+
+/// Writes the live graph `lg` to `path` (atomically), `unreachable` flagged.
+pub fn write(
+    py: Python<'_>,
+    lg: &LiveGraph,
+    path: &str,
+    unreachable: &NodeSetHandle,
+    extras: DumpExtras,
+) -> PyResult<()> {
+    if !lg.is_live() {
+        return Err(SnapshotError::new_err(
+            "a snapshot cannot be dumped again: copy its file instead",
+        ));
+    }
+    let g = &lg.graph;
+    require_edges(g)?;
+    if !std::ptr::eq(&unreachable.graph.get().graph, g) {
+        return Err(PyValueError::new_err(
+            "the unreachable set belongs to another graph",
+        ));
+    }
+    relate::edge_labels(py, g).map_err(to_pyerr)?;
+    let types = type_parts(g, extras.types)?;
+    let mut flags = vec![0u8; g.node_count()];
+    for n in unreachable.set.iter() {
+        flags[n.index()] |= NODE_UNREACHABLE;
+    }
+    let full = NodeSetHandle {
+        graph: unreachable.graph.clone_ref(py),
+        set: g.full_set(),
+    };
+    let mut dict_owners = owner_pairs(&full)?;
+    dict_owners.sort_unstable();
+    let texts = value_texts(py, g, extras.text_cap);
+    let (sites, node_sites) = site_parts(g, extras.sites);
+    let notes = GraphNotes {
+        meta: extras.meta,
+        types,
+        flags,
+        dict_owners,
+        threads: extras
+            .threads
+            .into_iter()
+            .map(|(id, name)| ThreadPart { id, name })
+            .collect(),
+        texts,
+        sites,
+        node_sites,
+    };
+    let parts = g.to_parts(notes).map_err(to_pyerr)?;
+    // the file is written without the GIL: other threads of the process run meanwhile
+    py.detach(|| write_parts(Path::new(path), &parts))
+        .map_err(snapshot_err)
+}
+
+/// The type table of a dump: the graph's own types first, in id order, then the types
+/// only their MROs name.
+fn type_parts(g: &HeapGraph, rows: Vec<TypeRow>) -> PyResult<Vec<TypePart>> {
+    let own = g.types();
+    let count = rows.len();
+    rows.into_iter()
+        .enumerate()
+        .map(|(k, (address, name, module, qualname, mro))| {
+            let record = own.get(k);
+            if record.is_some_and(|r| r.address != address) || (record.is_none() && k < own.len()) {
+                return Err(PyValueError::new_err(
+                    "the type table does not list the graph's types in order",
+                ));
+            }
+            if mro.iter().any(|&b| b as usize >= count) {
+                return Err(PyValueError::new_err(
+                    "a type's MRO names a type not in the table",
+                ));
+            }
+            Ok(TypePart {
+                address,
+                name,
+                module,
+                qualname,
+                is_dict: record.is_some_and(|r| r.is_dict),
+                is_module: record.is_some_and(|r| r.is_module),
+                mro: mro.into_iter().map(TypeId).collect(),
+            })
+        })
+        .collect()
+}
+
+/// The short texts of the nodes that have one, in node order.
+fn value_texts(py: Python<'_>, g: &HeapGraph, cap: usize) -> Vec<(NodeId, String)> {
+    (0..g.node_count())
+        .filter_map(|k| {
+            let n = NodeId(k as u32);
+            // Safety: every node of a live graph holds a strong reference to its object.
+            let obj = g.address(n) as *mut pyo3::ffi::PyObject;
+            value_text(py, obj, cap).map(|t| (n, t))
+        })
+        .collect()
+}
+
+fn site_parts(
+    g: &HeapGraph,
+    sites: Vec<(String, u32, Vec<u64>)>,
+) -> (Vec<SitePart>, Vec<(NodeId, u32)>) {
+    let mut parts = Vec::with_capacity(sites.len());
+    let mut node_sites = Vec::new();
+    for (k, (filename, lineno, addresses)) in sites.into_iter().enumerate() {
+        parts.push(SitePart { filename, lineno });
+        node_sites.extend(
+            addresses
+                .into_iter()
+                .filter_map(|a| g.node_of(a))
+                .map(|n| (n, k as u32)),
+        );
+    }
+    node_sites.sort_unstable();
+    (parts, node_sites)
+}
+
+/// Reads a snapshot file into a graph without objects.
+#[pyfunction]
+pub fn read_snapshot(py: Python<'_>, path: &str) -> PyResult<LiveGraph> {
+    let (graph, notes) = py.detach(|| -> PyResult<(HeapGraph, GraphNotes)> {
+        let parts = read_parts(Path::new(path)).map_err(snapshot_err)?;
+        HeapGraph::from_parts(parts).map_err(to_pyerr)
+    })?;
+    Ok(LiveGraph::from_snapshot(graph, notes))
+}
