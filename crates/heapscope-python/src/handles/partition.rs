@@ -30,6 +30,9 @@ pub fn describe_kind(py: Python<'_>, graph: &Py<LiveGraph>, k: KindKey) -> PyRes
     })
 }
 
+/// A row as Python gets it: `(name, count, size, object or None)`.
+pub type PartitionRowData = (String, u64, u64, Option<Py<PyAny>>);
+
 /// Rows of a set under a classifier, in Heapy's order.
 #[pyclass(frozen, name = "Partition", module = "heapscope._native")]
 pub struct PartitionHandle {
@@ -89,7 +92,7 @@ impl PartitionHandle {
         py: Python<'_>,
         start: usize,
         stop: Option<usize>,
-    ) -> PyResult<Vec<(String, u64, u64, Option<Py<PyAny>>)>> {
+    ) -> PyResult<Vec<PartitionRowData>> {
         let g = &self.graph.get().graph;
         let stop = stop
             .unwrap_or(self.part.rows.len())
