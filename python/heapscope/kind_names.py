@@ -129,9 +129,13 @@ _RENDERS: dict[type, tuple[Render, str]] = {
 
 def _proxy_render(x: Any) -> str:
     """A snapshot object's rendering: the text the dump recorded (values, module
-    names), else its address."""
+    names; ``*length`` after the address for containers), else its address."""
     text = x.text
-    return text if text is not None else hex(x.address)
+    if text is None:
+        return hex(x.address)
+    if text.startswith("*"):  # a container's length, shown after its address
+        return hex(x.address) + text
+    return text
 
 
 #: The column headers by kind name, for a snapshot's types.

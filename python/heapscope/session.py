@@ -308,6 +308,7 @@ def _stat_of(nodes: _native.NodeSet) -> Stat:
 def hidden_types() -> list[type]:
     """Types whose instances are heapscope's own and never reported."""
     from .profile import profile
+    from .snapshot import Snapshot, SnapshotDiff
 
     def subclasses(base: type) -> list[type]:
         out = [base]
@@ -324,6 +325,10 @@ def hidden_types() -> list[type]:
         EquivalenceRelation,
         profile,
         Session,
+        Snapshot,
+        SnapshotDiff,
+        _native.NodeProxy,
+        _native.TypeRef,
         GraphRef,
         LiveSource,
         SnapshotSource,

@@ -173,6 +173,13 @@ class Snapshot(Session):
         assert isinstance(source, SnapshotSource)
         return source.path
 
+    def at(self, *addresses: int) -> Any:
+        """The set of the snapshot's objects at these addresses (as printed in tables and
+        paths: ``snap.at(0x7f...)``); addresses of no object are ignored."""
+        from .identity_set import IdentitySet
+
+        return IdentitySet(self._source_graph().set_of_addresses(list(addresses)), self)
+
     def _source_graph(self) -> _native.LiveGraph:
         source = self._source
         assert isinstance(source, SnapshotSource)
@@ -244,7 +251,7 @@ class SnapshotDiff:
                         one = part[i]
                         first = one._nodes.singletons()[0]
                         paths = type(one)(first, self.b).sp
-                        path = str(paths[0]) if len(paths) else ""
+                        path = str(paths[0]).strip() if paths.numpaths else ""
                         break
             out.append((name, dcount, dsize, path))
         return out

@@ -122,8 +122,10 @@ pub(crate) fn encode<W: Write>(
         }
         Section::Texts => {
             w.varint(parts.texts.len() as u64)?;
+            let mut prev = 0i64;
             for (node, text) in &parts.texts {
-                w.varint(node.0 as u64)?;
+                w.zigzag(i64::from(node.0) - prev)?;
+                prev = i64::from(node.0);
                 w.str(text)?;
             }
         }
@@ -417,8 +419,15 @@ pub(crate) fn decode(
         }
         Section::Texts => {
             let n = c.count(2)?;
+            let mut prev = 0i64;
             parts.texts = (0..n)
-                .map(|_| Ok((NodeId(c.u32("a node id")?), c.str()?)))
+                .map(|_| {
+                    let node = prev + c.zigzag()?;
+                    prev = node;
+                    let node = u32::try_from(node)
+                        .map_err(|_| c.error(format!("a text of node {node}")))?;
+                    Ok((NodeId(node), c.str()?))
+                })
                 .collect::<Result<_, SnapshotError>>()?;
         }
         Section::Sites => {

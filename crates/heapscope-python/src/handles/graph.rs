@@ -151,7 +151,9 @@ impl LiveGraph {
         self.is_live()
     }
 
-    /// The type objects of a live graph, in type id order (for a dump's type table).
+    /// The type objects of a live graph, in type id order, then the classes that are
+    /// nodes of the graph without instances in it (for a dump's type table: a snapshot
+    /// knows every class it holds by name).
     fn type_objects(slf: &Bound<'_, Self>) -> PyResult<Vec<Py<PyAny>>> {
         let me = slf.get();
         if !me.is_live() {
@@ -159,10 +161,23 @@ impl LiveGraph {
                 "a snapshot's types are no type objects",
             ));
         }
+        let py = slf.py();
         let handle = slf.clone().unbind();
-        (0..me.graph.types().len())
-            .map(|t| type_object(slf.py(), &handle, TypeId(t as u32)))
-            .collect()
+        let g = &me.graph;
+        let mut out = (0..g.types().len())
+            .map(|t| type_object(py, &handle, TypeId(t as u32)))
+            .collect::<PyResult<Vec<_>>>()?;
+        let own: std::collections::HashSet<u64> = g.types().iter().map(|t| t.address).collect();
+        for k in 0..g.node_count() {
+            let n = NodeId(k as u32);
+            let a = g.address(n);
+            // Safety: every node of a live graph holds a strong reference to its object.
+            let is_type = unsafe { ffi::PyType_Check(a as *mut ffi::PyObject) } != 0;
+            if is_type && !own.contains(&a) {
+                out.push(node_object(py, &handle, n)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Writes this live graph to a snapshot file (see `heapscope.snapshot.dump`).

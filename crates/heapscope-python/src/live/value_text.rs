@@ -4,7 +4,8 @@
 //! Only exact builtin types get a text, because their repr is C code (no user code runs,
 //! nothing is cached in the object): Heapy's renderers are followed, that is reprlib's
 //! limited repr for `str` and `bytes` (30 characters), `repr` for numbers, `True`,
-//! `False` and `None`, and the name for modules. Everything else renders by address.
+//! `False` and `None`, the name for modules, and `*length` for lists, tuples and dicts
+//! (shown after their address). Everything else renders by address.
 
 use pyo3::ffi::{self, PyObject};
 use pyo3::prelude::*;
@@ -35,6 +36,12 @@ pub fn value_text(py: Python<'_>, obj: *mut PyObject, cap: usize) -> Option<Stri
             || obj == ffi::Py_None()
         {
             repr_text(py, obj)
+        } else if ffi::PyList_CheckExact(obj) != 0
+            || ffi::PyTuple_CheckExact(obj) != 0
+            || ffi::PyDict_CheckExact(obj) != 0
+        {
+            // Heapy shows these as `address*length`; the address is the node's own
+            Some(format!("*{}", ffi::PyObject_Size(obj).max(0)))
         } else if ffi::PyModule_Check(obj) != 0 {
             module_name(py, obj)
         } else {
