@@ -328,24 +328,29 @@ def alternate(children: dict, workloads: list[str], reps: int, script: str, ops:
     return res
 
 
-def goal_rows(w: str, ops: tuple, hs: list[dict], gp: list[dict], judge) -> tuple[list[str], int, int]:
+def goal_rows(w: str, ops: tuple, hs: list[dict], gp: list[dict], judge, rival: str = "guppy3",
+              fmts: dict | None = None) -> tuple[list[str], int, int]:
     """One table row per op of ``ops`` (``(op, tools, goal kind, goal, note)``): both
-    tools' medians, guppy3/heapscope, the goal and whether it is met. ``judge(kind, goal,
+    tools' medians, rival/heapscope, the goal and whether it is met. ``judge(kind, goal,
     hs median, ratio)`` gives the goal's text and True/False (None: not measurable) for
-    each kind of goal but None. Returns the lines, goals met and goals judged."""
-    hdr = (f"{'workload':<10} {'op':<18} {'heapscope':>12} {'guppy3':>12} {'guppy3/hs':>10}  "
+    each kind of goal but None. ``rival`` names the other tool's columns; ``fmts`` maps an
+    op to the formatter of its values (default ``fmt_time``). Returns the lines, goals met
+    and goals judged."""
+    short = rival[:6]
+    hdr = (f"{'workload':<10} {'op':<18} {'heapscope':>12} {rival:>12} {short + '/hs':>10}  "
            f"{'goal':<22} {'met?':<8} note")
     lines = [hdr, "-" * (len(hdr) + 60)]
     met = total = 0
     for op, _, kind, goal, note in ops:
         a, b = med(hs, op), med(gp, op)
         r = ratio(b, a)
+        fmt = (fmts or {}).get(op, fmt_time)
         goal_s, ok = ("-", None) if kind is None else judge(kind, goal, a, r)
         if ok is not None:
             met += ok
             total += 1
         verdict = "-" if kind is None else ("n/a" if ok is None else ("MET" if ok else "NOT MET"))
-        lines.append(f"{w:<10} {op:<18} {fmt_time(a):>12} {fmt_time(b):>12} "
+        lines.append(f"{w:<10} {op:<18} {fmt(a):>12} {fmt(b):>12} "
                      f"{'-' if r is None else f'{r:.1f}x':>10}  {goal_s:<22} {verdict:<8} {note}")
     return lines, met, total
 
@@ -373,10 +378,12 @@ def end_table(out: list[str], met: int, total: int, errors: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def side_by_side_main(doc: str | None, script: str, ops: tuple, child_main, build_table, results: str) -> None:
-    """The command line of the side-by-side scripts (why.py, queries.py): ``--child TOOL
-    WORKLOAD`` runs one child; otherwise heapscope and guppy3 children alternate
-    (``--skip-guppy-via``: guppy3 without byvia), and ``build_table(res, workloads, reps,
+def side_by_side_main(doc: str | None, script: str, ops: tuple, child_main, build_table, results: str,
+                      children: dict | None = None) -> None:
+    """The command line of the side-by-side scripts (why.py, queries.py, snapshot.py):
+    ``--child TOOL WORKLOAD`` runs one child; otherwise heapscope and guppy3 children
+    alternate (``--skip-guppy-via``: guppy3 without byvia), or the ``children`` given (name
+    -> child name, run in that order), and ``build_table(res, workloads, reps,
     skip_guppy_via, elapsed)`` is printed and written to ``benchmarks/results/<results>``."""
     if len(sys.argv) >= 2 and sys.argv[1] == "--child":
         child_main(sys.argv[2], sys.argv[3])
@@ -386,7 +393,8 @@ def side_by_side_main(doc: str | None, script: str, ops: tuple, child_main, buil
         sys.argv.remove("--skip-guppy-via")
     reps, workloads = parse_args(doc, "instances")
     start = time.perf_counter()
-    children = {"heapscope": "heapscope", "guppy3": GUPPY_NO_VIA if skip_guppy_via else "guppy3"}
+    if children is None:
+        children = {"heapscope": "heapscope", "guppy3": GUPPY_NO_VIA if skip_guppy_via else "guppy3"}
     res = alternate(children, workloads, reps, script, ops)
     table = build_table(res, workloads, reps, skip_guppy_via, time.perf_counter() - start)
     print(table, end="")
