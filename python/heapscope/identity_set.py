@@ -151,7 +151,7 @@ class IdentitySet(Paged, UniSet):
         if tag == "size":
             return SizeKind(s, number or 0)
         if tag == "module":
-            return ModuleKind(s, obj.text if isinstance(obj, _native.NodeProxy) else obj.__name__)
+            return ModuleKind(s, obj.text if type(obj) is _native.NodeProxy else obj.__name__)
         if tag == "id":
             return IdentitySet(self._nodes.graph.set_of([obj]), s)  # this capture's node
         if tag == "notmodule":

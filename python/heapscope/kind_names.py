@@ -28,7 +28,7 @@ for _k, _v in sorted(builtins.__dict__.items()):
 def type_name(t: type) -> str:
     """Heapy's kind name of a type (a snapshot's type: its recorded name). Never raises
     (hostile metaclasses included)."""
-    if isinstance(t, _native.TypeRef):
+    if type(t) is _native.TypeRef:
         return str(t.name)
     try:
         short = _SHORT.get(t)
@@ -144,7 +144,7 @@ _HEADERS_BY_NAME = {type_name(t): header for t, (_fn, header) in _RENDERS.items(
 
 def renderer(t: type) -> tuple[Render, str]:
     """How Heapy renders one object of type ``t`` in a byid row, and the column header."""
-    if isinstance(t, _native.TypeRef):
+    if type(t) is _native.TypeRef:
         return (_proxy_render, _HEADERS_BY_NAME.get(t.name, "Address"))
     found = _RENDERS.get(t)
     if found is not None:
@@ -156,7 +156,7 @@ def renderer(t: type) -> tuple[Render, str]:
 
 def render(x: Any) -> str:
     """One object's byid rendering; never raises."""
-    if isinstance(x, _native.NodeProxy):
+    if type(x) is _native.NodeProxy:
         return _proxy_render(x)
     fn, _ = renderer(type(x))
     try:
@@ -172,7 +172,7 @@ def sort_style(t: type) -> str:
     """How Heapy's sortrender orders objects of exactly type ``t`` within one size:
     ``value`` (real numbers, strings, bytes), ``address`` (kinds rendered by address)
     or ``render`` (by their rendering)."""
-    if isinstance(t, _native.TypeRef):
+    if type(t) is _native.TypeRef:
         # a snapshot has texts, not values: values sort by their text
         return "render" if _HEADERS_BY_NAME.get(t.name, "Address") != "Address" else "address"
     if any(t is v for v in _BY_VALUE):

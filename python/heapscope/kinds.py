@@ -36,7 +36,7 @@ def reprefix(session: Session) -> str:
 def type_expr(t: type) -> str:
     """A Python expression naming ``t`` (see the module doc); a snapshot's type is named
     by its kind name as a string (``snap.Type('pkg.mod.Class')``)."""
-    if isinstance(t, _native.TypeRef):
+    if type(t) is _native.TypeRef:
         return repr(t.name)
     module = getattr(t, "__module__", None)
     qualname = getattr(t, "__qualname__", t.__name__)
@@ -50,7 +50,7 @@ def type_expr(t: type) -> str:
 def type_identity(t: Any) -> Any:
     """What makes two kinds' types the same type: the type object (by identity), or a
     snapshot type's graph and address."""
-    if isinstance(t, _native.TypeRef):
+    if type(t) is _native.TypeRef:
         return ("snapshot type", t.graph_id, t.address)
     return id(t)
 
@@ -71,7 +71,7 @@ class UniSet:
         raise NotImplementedError
 
     def __contains__(self, obj: object) -> bool:
-        if isinstance(obj, _native.NodeProxy):
+        if type(obj) is _native.NodeProxy:
             # an object of a snapshot: selected from its graph
             return bool(self._select(obj.as_set()).count)
         return self._contains(obj)

@@ -246,7 +246,7 @@ class SnapshotSource:
         """The set of these node proxies (objects of a snapshot are node proxies)."""
         addresses = []
         for o in objects:
-            if not isinstance(o, _native.NodeProxy) or not o.graph_is(self.graph):
+            if type(o) is not _native.NodeProxy or not o.graph_is(self.graph):
                 raise SnapshotError(
                     f"a snapshot's sets hold its own objects (node proxies), not {type(o).__name__}"
                 )
@@ -266,7 +266,7 @@ class SnapshotSource:
         """A kind's type as this snapshot's type: by Heapy's kind name or
         ``module.qualname`` (``'pkg.mod.Class'``), a snapshot type, or a live type by its
         name; nothing is imported."""
-        if isinstance(t, _native.TypeRef):
+        if type(t) is _native.TypeRef:
             return t
         if isinstance(t, type):
             # a type the snapshot has no record of has no objects in it: the type itself
