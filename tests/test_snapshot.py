@@ -379,3 +379,27 @@ def test_diff_of_different_processes_compares_kinds_only(tmp_path: Path) -> None
     assert "compared by kind only" in str(d)
     rows = {name: (dc, ds) for name, dc, ds in d.by_kind.rows}
     assert rows["__main__.Thing"][0] == 30
+
+
+def test_allocation_sites_are_recorded_when_tracemalloc_traces(tmp_path: Path) -> None:
+    code = textwrap.dedent(f"""
+        import tracemalloc
+        tracemalloc.start()
+        import heapscope
+        class Made:
+            pass
+        KEEP = [Made() for _ in range(40)]
+        h = heapscope.hpy()
+        live = str((h.heap() & h.Clodo(Made)).byprod)
+        heapscope.dump({str(tmp_path / 'sites.hsnap')!r})
+        print(live)
+    """)
+    live = run(code).strip()
+    snap = heapscope.load(tmp_path / "sites.hsnap")
+    got = str((snap.heap() & snap.Clodo("__main__.Made")).byprod)
+    assert got == live and "<string>:7" in got
+    # without sites, Prod says why
+    run(f"import heapscope\nheapscope.dump({str(tmp_path / 'none.hsnap')!r})")
+    plain = heapscope.load(tmp_path / "none.hsnap")
+    with pytest.raises(heapscope.TracemallocNotTracingError, match="recorded no allocation sites"):
+        str(plain.heap().byprod)

@@ -251,6 +251,8 @@ UNKNOWN = "unknown"
 def _site(obj: object) -> tuple[str, int] | None:
     """Where tracemalloc saw ``obj`` allocated: the most recent frame, as guppy3 takes
     it (``tracemalloc.start(n)`` keeps n frames, oldest first), or None."""
+    if type(obj) is _native.NodeProxy:
+        return obj.site  # recorded by the dump
     tb = tracemalloc.get_object_traceback(obj)
     if tb is None or not len(tb):
         return None
@@ -277,7 +279,15 @@ def _site_le(a: tuple[str | None, int | None] | None, b: tuple[str | None, int |
     return line_a is None or line_b is None or line_a <= line_b
 
 
-def _require_tracing() -> None:
+def _require_tracing(graph: Any = None) -> None:
+    """Prod needs allocation sites: tracemalloc tracing now, or, for a snapshot's
+    ``graph``, sites the dump recorded."""
+    if graph is not None and not graph.live:
+        if not graph.has_sites():
+            raise TracemallocNotTracingError(
+                "this snapshot recorded no allocation sites: tracemalloc was not tracing when it was dumped"
+            )
+        return
     if not tracemalloc.is_tracing():
         raise TracemallocNotTracingError(
             "Prod classifies by allocation site, which needs tracemalloc: call tracemalloc.start() "
@@ -330,7 +340,7 @@ class Prod(ComputedRelation):
         raise TypeError(f"{self!r}() takes from 0 to 2 positional arguments but {len(args)} were given")
 
     def partition(self, x: IdentitySet) -> ComputedPartition:
-        _require_tracing()
+        _require_tracing(x._nodes.graph)
         groups: dict[tuple[str, int] | None, list[object]] = {}
         for obj in x.nodes:
             groups.setdefault(_site(obj), []).append(obj)
@@ -367,11 +377,12 @@ class ProdKind(Kind):
         }[self.op]
 
     def _select(self, nodes: NodeSet) -> NodeSet:
-        _require_tracing()
+        _require_tracing(nodes.graph)
         return nodes.graph.set_of([o for o in nodes.objects() if self._matches(_site(o))]).intersection(nodes)
 
     def _contains(self, obj: object) -> bool:
-        _require_tracing()
+        if type(obj) is not _native.NodeProxy:
+            _require_tracing()
         return self._matches(_site(obj))
 
     @property

@@ -113,12 +113,13 @@ def _sites(graph: _native.LiveGraph) -> list[tuple[str, int, list[int]]]:
 
     if not tracemalloc.is_tracing():
         return []
+    from .relations import _site
+
     by_site: dict[tuple[str, int], list[int]] = {}
     for obj in graph.full().objects():
-        tb = tracemalloc.get_object_traceback(obj)
-        if tb is not None and len(tb):
-            frame = tb[0]
-            by_site.setdefault((frame.filename, frame.lineno), []).append(id(obj))
+        site = _site(obj)  # the frame Prod classifies by, as live
+        if site is not None:
+            by_site.setdefault(site, []).append(id(obj))
     return [(f, line, addrs) for (f, line), addrs in by_site.items()]
 
 

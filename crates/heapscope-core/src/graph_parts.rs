@@ -29,6 +29,7 @@ pub struct GraphNotes {
     /// Short value texts, sorted by node.
     pub texts: Vec<(NodeId, String)>,
     pub sites: Vec<SitePart>,
+    /// `(node, site)`, sorted by node.
     pub node_sites: Vec<(NodeId, u32)>,
 }
 
@@ -135,7 +136,7 @@ impl HeapGraph {
             threads,
             mut texts,
             sites,
-            node_sites,
+            mut node_sites,
         } = parts;
         let records: Vec<TypeRecord> = types
             .iter()
@@ -179,6 +180,8 @@ impl HeapGraph {
         }
         texts.sort_unstable_by_key(|(n, _)| *n);
         texts.dedup_by_key(|(n, _)| *n);
+        node_sites.sort_unstable();
+        node_sites.dedup_by_key(|(n, _)| *n);
         let notes = GraphNotes {
             meta,
             types,

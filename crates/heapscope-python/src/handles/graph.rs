@@ -209,6 +209,11 @@ impl LiveGraph {
         self.notes().map(|n| n.meta.clone()).unwrap_or_default()
     }
 
+    /// Whether a snapshot recorded allocation sites (tracemalloc was tracing).
+    fn has_sites(&self) -> bool {
+        self.notes().is_some_and(|n| !n.node_sites.is_empty())
+    }
+
     /// A snapshot's threads `(id, name)` (empty for a live graph).
     fn threads(&self) -> Vec<(u64, String)> {
         self.notes()

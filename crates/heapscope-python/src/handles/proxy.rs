@@ -106,6 +106,18 @@ impl NodeProxy {
             .map(str::to_string)
     }
 
+    /// Where tracemalloc saw it allocated `(filename, lineno)`, if the dump recorded it.
+    #[getter]
+    fn site(&self) -> Option<(String, u32)> {
+        let notes = self.graph.get().notes()?;
+        let i = notes
+            .node_sites
+            .binary_search_by_key(&self.node, |&(n, _)| n)
+            .ok()?;
+        let site = notes.sites.get(notes.node_sites[i].1 as usize)?;
+        Some((site.filename.clone(), site.lineno))
+    }
+
     /// Whether this is an object of `graph`.
     fn graph_is(&self, graph: &Bound<'_, LiveGraph>) -> bool {
         self.graph.as_ptr() == graph.as_ptr()
