@@ -403,3 +403,15 @@ def test_allocation_sites_are_recorded_when_tracemalloc_traces(tmp_path: Path) -
     plain = heapscope.load(tmp_path / "none.hsnap")
     with pytest.raises(heapscope.TracemallocNotTracingError, match="recorded no allocation sites"):
         str(plain.heap().byprod)
+
+
+def test_root_of_a_snapshot(snap: Any) -> None:
+    root = snap.Root
+    modules = root.i0_modules
+    assert modules.type_name == "dict" and snap.at(modules.address).count == 1
+    assert "i0_modules" in dir(root)
+    main_thread = root.thread("MainThread")
+    assert main_thread.frames  # the dump's own frames are skipped, the test's are there
+    assert isinstance(root.i0_types, dict)
+    with pytest.raises(AttributeError):
+        root.no_such_member

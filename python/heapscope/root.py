@@ -31,7 +31,7 @@ import os
 import re
 import sys
 import types
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from . import _native
 
@@ -215,17 +215,18 @@ def _live_members() -> list[tuple[str, Any]]:
 
 
 class ThreadRoot:
-    """One thread's root members, live: ``.frame(...)`` and the thread state's members
-    (``.dict``, ``.exc_value``, ``.context``, ...)."""
+    """One thread's root members: ``.frame(...)`` and the thread state's members
+    (``.dict``, ``.exc_value``, ``.context``, ...); live, or a snapshot's."""
 
-    __slots__ = ("ident",)
+    __slots__ = ("ident", "_roots")
 
-    def __init__(self, ident: int) -> None:
+    def __init__(self, ident: int, roots: Callable[[], list[tuple[str, Any]]] = _live_members) -> None:
         self.ident = ident
+        self._roots = roots
 
     def _members(self) -> list[tuple[RootName, Any]]:
         out = []
-        for name, obj in _live_members():
+        for name, obj in self._roots():
             r = parse_root(name)
             if r.thread == self.ident:
                 out.append((r, obj))
@@ -328,14 +329,24 @@ class StaticTypes:
 
 
 class RootState:
-    """Live view of the root members (looked up afresh on each access)."""
+    """View of the root members: of the running interpreter (looked up afresh on each
+    access), or of a snapshot (``roots``: its root members; ``threads``: its thread
+    names)."""
 
-    __slots__ = ()
+    __slots__ = ("_roots", "_threads")
+
+    def __init__(
+        self,
+        roots: Callable[[], list[tuple[str, Any]]] = _live_members,
+        threads: Callable[[], dict[int, str]] = thread_names,
+    ) -> None:
+        self._roots = roots
+        self._threads = threads
 
     def _members(self) -> dict[str, Any]:
         top: dict[str, Any] = {}
         frames: dict[str, dict[str, Any]] = {}
-        for name, obj in _live_members():
+        for name, obj in self._roots():
             r = parse_root(name)
             if r.frame is None:
                 top.setdefault(name, obj)
@@ -356,19 +367,22 @@ class RootState:
         """A thread's root members, by its name (unique among the running threads) or
         its id."""
         if isinstance(key, int):
-            return ThreadRoot(key)
-        idents = [t for t, n in thread_names().items() if n == key]
+            return ThreadRoot(key, self._roots)
+        idents = [t for t, n in self._threads().items() if n == key]
         if len(idents) != 1:
             what = "no running thread" if not idents else "several running threads"
             raise LookupError(f"{what} named {key!r}: use its id, h.Root.thread(ident)")
-        return ThreadRoot(idents[0])
+        return ThreadRoot(idents[0], self._roots)
 
     def __dir__(self) -> list[str]:
         return sorted(self._members()) + ["i0_types", "thread"]
 
     def __getattr__(self, name: str) -> Any:
         if name == "i0_types":
-            return StaticTypes()
+            if self._roots is _live_members:
+                return StaticTypes()
+            head = "i0_types['"
+            return {n[len(head) : -2]: obj for n, obj in self._roots() if n.startswith(head)}
         members = self._members()
         try:
             return members[name]

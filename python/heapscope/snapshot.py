@@ -22,6 +22,7 @@ from typing import Any
 from . import _native, kind_names
 from .errors import DifferentHeapsError, SnapshotError
 from .kinds import _mro
+from .root import RootState
 from .session import Session, hidden_types
 from .sources import LiveSource, SnapshotSource
 
@@ -155,6 +156,7 @@ class Snapshot(Session):
     def __init__(self, graph: _native.LiveGraph, path: str) -> None:
         super().__init__(SnapshotSource(graph, path))
         self.default_reprefix = "snap."
+        self.Root = RootState(graph.roots, lambda: dict(graph.threads()))
 
     @property
     def info(self) -> dict[str, Any]:
