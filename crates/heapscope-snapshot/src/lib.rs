@@ -12,6 +12,8 @@ mod chunks;
 mod columns;
 mod error;
 mod format;
+#[cfg(test)]
+mod fuzz;
 mod reader;
 mod writer;
 
