@@ -124,6 +124,11 @@ impl HeapGraph {
             .map(|i| TypeId(i as u32))
     }
 
+    /// The owned dicts with their owners' types, sorted by dict.
+    pub fn owned_dicts(&self) -> &[(NodeId, TypeId)] {
+        &self.dict_owners
+    }
+
     /// Type of the object whose `__dict__` node `n` is, if `n` is an owned dict.
     pub fn dict_owner(&self, n: NodeId) -> Option<TypeId> {
         self.dict_owners
@@ -456,6 +461,11 @@ impl WalkRecorder {
 
     pub fn set_dict_owner(&mut self, dict_addr: u64, owner_type: TypeId) {
         self.owners.push((dict_addr, owner_type));
+    }
+
+    /// How many nodes were begun so far (with edges recorded, the next node's id).
+    pub fn nodes_begun(&self) -> usize {
+        self.begun
     }
 
     /// Addresses of the nodes begun so far, in id order (empty for a census).

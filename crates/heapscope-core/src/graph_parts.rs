@@ -10,8 +10,8 @@
 use std::borrow::Cow;
 
 use crate::{
-    CoreError, EdgeLabels, EdgeParts, GraphParts, HeapGraph, NodeId, NodeParts, RootPart, SitePart,
-    ThreadPart, TypeId, TypePart, TypeRecord, NODE_UNREACHABLE,
+    CoreError, EdgeLabels, EdgeParts, GraphParts, HeapGraph, NodeId, NodeParts, NodeTexts,
+    RootPart, SitePart, ThreadPart, TypeId, TypePart, TypeRecord, NODE_UNREACHABLE,
 };
 
 /// What graph parts say besides the graph: supplied by the capture when dumping, given
@@ -26,8 +26,8 @@ pub struct GraphNotes {
     /// `(dict node, owner node)`.
     pub dict_owners: Vec<(NodeId, NodeId)>,
     pub threads: Vec<ThreadPart>,
-    /// Short value texts, sorted by node.
-    pub texts: Vec<(NodeId, String)>,
+    /// Short value texts.
+    pub texts: NodeTexts,
     pub sites: Vec<SitePart>,
     /// `(node, site)`, sorted by node.
     pub node_sites: Vec<(NodeId, u32)>,
@@ -36,10 +36,7 @@ pub struct GraphNotes {
 impl GraphNotes {
     /// The short text stored for `n`, if any.
     pub fn text(&self, n: NodeId) -> Option<&str> {
-        self.texts
-            .binary_search_by_key(&n, |(m, _)| *m)
-            .ok()
-            .map(|i| self.texts[i].1.as_str())
+        self.texts.get(n)
     }
 
     /// Whether `n` was alive but unreachable from the roots when captured.
@@ -134,7 +131,7 @@ impl HeapGraph {
             dict_owners,
             roots,
             threads,
-            mut texts,
+            texts,
             sites,
             mut node_sites,
         } = parts;
@@ -178,8 +175,6 @@ impl HeapGraph {
             let names = graph.roots().iter().map(|(name, _)| name.as_str());
             graph.set_edge_labels(EdgeLabels::from_parts(&labels, &per_edge, names))?;
         }
-        texts.sort_unstable_by_key(|(n, _)| *n);
-        texts.dedup_by_key(|(n, _)| *n);
         node_sites.sort_unstable();
         node_sites.dedup_by_key(|(n, _)| *n);
         let notes = GraphNotes {

@@ -20,6 +20,7 @@ mod fast_hash;
 mod graph;
 mod graph_parts;
 mod ids;
+mod node_texts;
 mod nodeset;
 mod parts;
 mod predicate;
@@ -44,6 +45,7 @@ pub use fast_hash::{FastHasher, FastMap};
 pub use graph::{Csr, GraphBuilder, HeapGraph, NodeRecord, TypeRecord, TypeTable, WalkRecorder};
 pub use graph_parts::GraphNotes;
 pub use ids::{LabelId, NodeId, TypeId};
+pub use node_texts::NodeTexts;
 pub use nodeset::NodeSet;
 pub use parts::{
     EdgeParts, GraphParts, NodeParts, RootPart, SitePart, ThreadPart, TypePart, NODE_UNREACHABLE,

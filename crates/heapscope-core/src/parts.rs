@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use crate::{CoreError, Label, LabelId, LabelTable, NodeId, TypeId};
+use crate::{CoreError, Label, LabelId, LabelTable, NodeId, NodeTexts, TypeId};
 
 /// Node flag: the object was alive but not reachable from the roots (`heapu()`).
 pub const NODE_UNREACHABLE: u8 = 1;
@@ -102,7 +102,7 @@ pub struct GraphParts<'a> {
     pub roots: Vec<RootPart>,
     pub threads: Vec<ThreadPart>,
     /// Short value texts (str, bytes, numbers; capped by the capture) of some nodes.
-    pub texts: Vec<(NodeId, String)>,
+    pub texts: NodeTexts,
     /// Allocation sites and the nodes allocated there, when tracemalloc was tracing.
     pub sites: Vec<SitePart>,
     pub node_sites: Vec<(NodeId, u32)>,
@@ -160,7 +160,7 @@ impl GraphParts<'_> {
         if !self.roots.iter().all(|r| node_ok(r.node)) {
             return bad("a root names a node that does not exist");
         }
-        if !self.texts.iter().all(|&(t, _)| node_ok(t)) {
+        if !self.texts.last_node().is_none_or(node_ok) {
             return bad("a text belongs to a node that does not exist");
         }
         let sites = self.sites.len();
@@ -220,7 +220,7 @@ pub(crate) mod tests {
                 id: 140_000,
                 name: "MainThread".into(),
             }],
-            texts: vec![(NodeId(2), "7".into()), (NodeId(3), "8".into())],
+            texts: [(NodeId(2), "7"), (NodeId(3), "8")].into_iter().collect(),
             sites: vec![SitePart {
                 filename: "app.py".into(),
                 lineno: 12,
@@ -251,7 +251,7 @@ pub(crate) mod tests {
                 "label",
             ),
             (|p| p.roots[0].node = NodeId(4), "root"),
-            (|p| p.texts.push((NodeId(7), String::new())), "text"),
+            (|p| p.texts.push(NodeId(7), "").unwrap(), "text"),
             (|p| p.node_sites.push((NodeId(0), 1)), "site"),
             (|p| p.dict_owners.push((NodeId(0), NodeId(5))), "owner"),
         ];

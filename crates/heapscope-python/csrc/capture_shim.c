@@ -140,6 +140,19 @@ hs_type_may_own_dict(PyTypeObject *tp)
 #endif
 }
 
+const char *
+hs_ascii_chars(PyObject *obj, Py_ssize_t *len)
+{
+    if (!PyUnicode_CheckExact(obj)) return NULL;
+#if PY_VERSION_HEX < 0x030C0000
+    /* before 3.12 a str made by the legacy API may not be ready (no canonical data) */
+    if (!PyUnicode_IS_READY(obj)) return NULL;
+#endif
+    if (!PyUnicode_IS_ASCII(obj)) return NULL;
+    *len = PyUnicode_GET_LENGTH(obj);
+    return (const char *)PyUnicode_DATA(obj);
+}
+
 PyObject *
 hs_owned_dict(PyObject *obj)
 {

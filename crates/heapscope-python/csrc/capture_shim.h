@@ -82,6 +82,10 @@ struct _PyInterpreterFrame;
 int hs_iframe_members(struct _PyInterpreterFrame *f, int stack_valid, hs_relproc proc, void *arg);
 #endif
 
+/* The characters of an exact str whose characters are all ASCII (its data are then
+ * its UTF-8; nothing is created or cached), and their number; NULL for any other. */
+const char *hs_ascii_chars(PyObject *obj, Py_ssize_t *len);
+
 /* The existing __dict__ of obj (borrowed), without materialising one; NULL if none. */
 PyObject *hs_owned_dict(PyObject *obj);
 

@@ -1,61 +1,115 @@
 //! Section framing: a 4-byte tag, then chunks of at most [`CHUNK_RAW_MAX`] raw bytes, each
 //! `raw_len: u32, stored_len: u32, crc32(stored): u32` (little endian) and the zstd frame;
-//! a chunk header of zeros ends the section. The writer holds one chunk in memory; the
+//! a chunk header of zeros ends the section. The writer holds a few chunks in memory
+//! (one being encoded, the others being compressed and written by a second thread); the
 //! reader checks each chunk before decompressing it.
 
 use std::io::{self, Read, Write};
+use std::sync::mpsc;
 
 use crate::format::{Section, CHUNK_RAW_MAX, ZSTD_LEVEL};
 use crate::SnapshotError;
 
 const CHUNK_FILL: usize = CHUNK_RAW_MAX - 16;
 
-/// Streams sections: values are appended with the encoding methods and cut into
-/// compressed chunks as the buffer fills.
-pub(crate) struct ChunkWriter<W: Write> {
-    out: W,
+/// What the encoding side hands the writing side, in file order.
+enum Piece {
+    /// Bytes written as they are (header, section tags, terminators).
+    Raw(Vec<u8>),
+    /// A chunk's raw bytes, compressed and framed by the writing side.
+    Chunk(Vec<u8>),
+}
+
+/// Streams sections: values are appended with the encoding methods and cut into chunks
+/// as the buffer fills. Chunks are compressed and written by a second thread (see
+/// [`write_chunked`]) while the next one is encoded, so a dump uses both cores; at most
+/// a few chunk buffers are in flight.
+pub(crate) struct ChunkWriter {
+    to_writer: mpsc::SyncSender<Piece>,
+    /// Emptied buffers coming back for reuse.
+    spare: mpsc::Receiver<Vec<u8>>,
     buf: Vec<u8>,
-    compressor: zstd::bulk::Compressor<'static>,
     pub(crate) sections: u64,
 }
 
-impl<W: Write> ChunkWriter<W> {
-    pub(crate) fn new(out: W) -> io::Result<Self> {
-        Ok(ChunkWriter {
-            out,
+/// Runs `encode` with a [`ChunkWriter`] whose pieces a second thread compresses and
+/// writes to `out`, in order. Returns `out`, or the first error of either side.
+pub(crate) fn write_chunked<W: Write + Send>(
+    out: W,
+    encode: impl FnOnce(&mut ChunkWriter) -> io::Result<()>,
+) -> io::Result<W> {
+    let (to_writer, pieces) = mpsc::sync_channel::<Piece>(2);
+    let (give_back, spare) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> io::Result<W> {
+            let mut out = out;
+            let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
+            for piece in pieces {
+                match piece {
+                    Piece::Raw(bytes) => out.write_all(&bytes)?,
+                    Piece::Chunk(mut raw) => {
+                        let stored = compressor.compress(&raw)?;
+                        let mut header = [0u8; 12];
+                        header[0..4].copy_from_slice(&(raw.len() as u32).to_le_bytes());
+                        header[4..8].copy_from_slice(&(stored.len() as u32).to_le_bytes());
+                        header[8..12].copy_from_slice(&crc32fast::hash(&stored).to_le_bytes());
+                        out.write_all(&header)?;
+                        out.write_all(&stored)?;
+                        raw.clear();
+                        let _ = give_back.send(raw);
+                    }
+                }
+            }
+            Ok(out)
+        });
+        let mut w = ChunkWriter {
+            to_writer,
+            spare,
             buf: Vec::with_capacity(CHUNK_RAW_MAX + 64),
-            compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
             sections: 0,
-        })
+        };
+        let encoded = encode(&mut w);
+        drop(w); // ends the pieces: the writer finishes
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the snapshot writer thread panicked")));
+        // the writer's error explains an encoding side that could no longer send
+        let out = written?;
+        encoded.map(|()| out)
+    })
+}
+
+impl ChunkWriter {
+    fn send(&mut self, piece: Piece) -> io::Result<()> {
+        self.to_writer
+            .send(piece)
+            .map_err(|_| io::Error::other("the snapshot writer stopped"))
     }
 
     pub(crate) fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
+        self.send(Piece::Raw(bytes.to_vec()))
     }
 
     pub(crate) fn begin(&mut self, section: Section) -> io::Result<()> {
         self.sections += 1;
-        self.out.write_all(&section.tag())
+        self.send(Piece::Raw(section.tag().to_vec()))
     }
 
     pub(crate) fn end(&mut self) -> io::Result<()> {
         self.flush_chunk()?;
-        self.out.write_all(&[0u8; 12])
+        self.send(Piece::Raw(vec![0u8; 12]))
     }
 
     fn flush_chunk(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let stored = self.compressor.compress(&self.buf)?;
-        let mut header = [0u8; 12];
-        header[0..4].copy_from_slice(&(self.buf.len() as u32).to_le_bytes());
-        header[4..8].copy_from_slice(&(stored.len() as u32).to_le_bytes());
-        header[8..12].copy_from_slice(&crc32fast::hash(&stored).to_le_bytes());
-        self.out.write_all(&header)?;
-        self.out.write_all(&stored)?;
-        self.buf.clear();
-        Ok(())
+        let next = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK_RAW_MAX + 64));
+        let full = std::mem::replace(&mut self.buf, next);
+        self.send(Piece::Chunk(full))
     }
 
     /// Cuts a chunk once the buffer is within one value (a varint is at most 10 bytes)
@@ -98,10 +152,6 @@ impl<W: Write> ChunkWriter<W> {
             self.room()?;
         }
         Ok(())
-    }
-
-    pub(crate) fn into_inner(self) -> W {
-        self.out
     }
 }
 

@@ -4,11 +4,11 @@
 //! stored one after another (all addresses, then all types, ...) because like values
 //! side by side compress best.
 
-use std::io::{self, Write};
+use std::io;
 
 use heapscope_core::{
-    EdgeParts, GraphParts, Label, LabelId, LabelOrder, LabelTable, NodeId, NodeParts, Relation,
-    RootPart, SitePart, ThreadPart, TypeId, TypePart,
+    EdgeParts, GraphParts, Label, LabelId, LabelOrder, LabelTable, NodeId, NodeParts, NodeTexts,
+    Relation, RootPart, SitePart, ThreadPart, TypeId, TypePart,
 };
 
 use crate::chunks::ChunkWriter;
@@ -21,10 +21,10 @@ const LABEL_INT: u8 = 0;
 const LABEL_TEXT: u8 = 1;
 
 /// Writes `section` of `parts`.
-pub(crate) fn encode<W: Write>(
+pub(crate) fn encode(
     section: Section,
     parts: &GraphParts<'_>,
-    w: &mut ChunkWriter<W>,
+    w: &mut ChunkWriter,
 ) -> io::Result<()> {
     match section {
         Section::Meta => {
@@ -123,7 +123,7 @@ pub(crate) fn encode<W: Write>(
         Section::Texts => {
             w.varint(parts.texts.len() as u64)?;
             let mut prev = 0i64;
-            for (node, text) in &parts.texts {
+            for (node, text) in parts.texts.iter() {
                 w.zigzag(i64::from(node.0) - prev)?;
                 prev = i64::from(node.0);
                 w.str(text)?;
@@ -420,15 +420,18 @@ pub(crate) fn decode(
         Section::Texts => {
             let n = c.count(2)?;
             let mut prev = 0i64;
-            parts.texts = (0..n)
-                .map(|_| {
-                    let node = prev + c.zigzag()?;
-                    prev = node;
-                    let node = u32::try_from(node)
-                        .map_err(|_| c.error(format!("a text of node {node}")))?;
-                    Ok((NodeId(node), c.str()?))
-                })
-                .collect::<Result<_, SnapshotError>>()?;
+            let mut texts = NodeTexts::default();
+            for _ in 0..n {
+                let node = prev + c.zigzag()?;
+                prev = node;
+                let node =
+                    u32::try_from(node).map_err(|_| c.error(format!("a text of node {node}")))?;
+                let text = c.str()?;
+                texts
+                    .push(NodeId(node), &text)
+                    .map_err(|n| c.error(format!("texts out of node order at node {}", n.0)))?;
+            }
+            parts.texts = texts;
         }
         Section::Sites => {
             let n = c.count(2)?;

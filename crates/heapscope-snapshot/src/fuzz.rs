@@ -13,7 +13,7 @@ use heapscope_core::{
     LabelTable, NodeId, NodeParts, Partition, Relation, RootPart, TypeId, TypePart,
 };
 
-use crate::chunks::{ChunkReader, ChunkWriter};
+use crate::chunks::{write_chunked, ChunkReader};
 use crate::format::{Section, FORMAT_VERSION, MAGIC};
 use crate::{read_snapshot_from, write_snapshot_to};
 
@@ -101,10 +101,13 @@ fn heap(n: u32) -> GraphParts<'static> {
             node: NodeId(0),
         }],
         threads: vec![],
-        texts: (0..n)
-            .step_by(4)
-            .map(|i| (NodeId(i), format!("'t{i}'")))
-            .collect(),
+        texts: {
+            let texts: Vec<(NodeId, String)> = (0..n)
+                .step_by(4)
+                .map(|i| (NodeId(i), format!("'t{i}'")))
+                .collect();
+            texts.iter().map(|(n, t)| (*n, t.as_str())).collect()
+        },
         sites: vec![],
         node_sites: vec![],
     }
@@ -122,18 +125,20 @@ fn take_apart(file: &[u8]) -> Vec<(Section, Vec<u8>)> {
 
 /// A file of these sections, with valid checksums.
 fn put_together(sections: &[(Section, Vec<u8>)]) -> Vec<u8> {
-    let mut w = ChunkWriter::new(Vec::new()).unwrap();
-    w.raw(&MAGIC).unwrap();
-    w.raw(&FORMAT_VERSION.to_le_bytes()).unwrap();
-    w.raw(&0u32.to_le_bytes()).unwrap();
-    for (section, bytes) in sections {
-        w.begin(*section).unwrap();
-        for &b in bytes {
-            w.u8(b).unwrap();
+    write_chunked(Vec::new(), |w| {
+        w.raw(&MAGIC)?;
+        w.raw(&FORMAT_VERSION.to_le_bytes())?;
+        w.raw(&0u32.to_le_bytes())?;
+        for (section, bytes) in sections {
+            w.begin(*section)?;
+            for &b in bytes {
+                w.u8(b)?;
+            }
+            w.end()?;
         }
-        w.end().unwrap();
-    }
-    w.into_inner()
+        Ok(())
+    })
+    .unwrap()
 }
 
 fn mutate(rng: &mut Mix, bytes: &mut Vec<u8>) {

@@ -11,23 +11,24 @@ use std::path::{Path, PathBuf};
 
 use heapscope_core::GraphParts;
 
-use crate::chunks::ChunkWriter;
+use crate::chunks::write_chunked;
 use crate::columns;
 use crate::format::{Section, FORMAT_VERSION, MAGIC};
 use crate::SnapshotError;
 
 /// Writes `parts` to any byte sink (a file, a socket, memory). Returns the sink.
-pub fn write_snapshot_to<W: Write>(out: W, parts: &GraphParts<'_>) -> std::io::Result<W> {
-    let mut w = ChunkWriter::new(out)?;
-    w.raw(&MAGIC)?;
-    w.raw(&FORMAT_VERSION.to_le_bytes())?;
-    w.raw(&0u32.to_le_bytes())?; // flags, none defined yet
-    for section in Section::ALL {
-        w.begin(section)?;
-        columns::encode(section, parts, &mut w)?;
-        w.end()?;
-    }
-    Ok(w.into_inner())
+pub fn write_snapshot_to<W: Write + Send>(out: W, parts: &GraphParts<'_>) -> std::io::Result<W> {
+    write_chunked(out, |w| {
+        w.raw(&MAGIC)?;
+        w.raw(&FORMAT_VERSION.to_le_bytes())?;
+        w.raw(&0u32.to_le_bytes())?; // flags, none defined yet
+        for section in Section::ALL {
+            w.begin(section)?;
+            columns::encode(section, parts, w)?;
+            w.end()?;
+        }
+        Ok(())
+    })
 }
 
 /// Writes `parts` to `path` atomically (see the module docs).

@@ -140,10 +140,13 @@ fn heap(n: u32, seed: u64) -> GraphParts<'static> {
             id: 140,
             name: "MainThread".into(),
         }],
-        texts: (0..n)
-            .step_by(3)
-            .map(|i| (NodeId(i), format!("'text {i}'")))
-            .collect(),
+        texts: {
+            let texts: Vec<(NodeId, String)> = (0..n)
+                .step_by(3)
+                .map(|i| (NodeId(i), format!("'text {i}'")))
+                .collect();
+            texts.iter().map(|(n, t)| (*n, t.as_str())).collect()
+        },
         sites: vec![SitePart {
             filename: "app/models.py".into(),
             lineno: 42,

@@ -72,7 +72,7 @@ pub fn by_class_tuples(
 /// `(dict, owner)` pairs of the member dicts that have an owner in the graph: the
 /// referrer of the recorded owner type whose `__dict__` pointer is the dict (read by the
 /// shim: nothing is materialised, no Python code runs).
-pub fn owner_pairs(
+fn owner_pairs(
     of: &NodeSetHandle,
 ) -> PyResult<Vec<(heapscope_core::NodeId, heapscope_core::NodeId)>> {
     let lg = of.graph.get();

@@ -28,6 +28,9 @@ pub struct LiveGraph {
     dominators: OnceLock<DominatorTree>,
     /// Set for a graph read from a snapshot: it holds no objects, only this data.
     notes: Option<GraphNotes>,
+    /// Nodes below this id are what the closure from the roots reached (captures with
+    /// edges; see `Captured::roots_closure`).
+    roots_closure: Option<u32>,
 }
 
 impl LiveGraph {
@@ -39,6 +42,7 @@ impl LiveGraph {
             hidden: captured.hidden,
             dominators: OnceLock::new(),
             notes: None,
+            roots_closure: captured.roots_closure,
         }
     }
 
@@ -50,6 +54,7 @@ impl LiveGraph {
             hidden: Vec::new(),
             dominators: OnceLock::new(),
             notes: Some(notes),
+            roots_closure: None,
         }
     }
 
@@ -219,6 +224,24 @@ impl LiveGraph {
         self.notes()
             .map(|n| n.threads.iter().map(|t| (t.id, t.name.clone())).collect())
             .unwrap_or_default()
+    }
+
+    /// The nodes of a capture with seeds that only the seeds reached: alive, unreachable
+    /// from the roots (hidden objects never become nodes, so nothing of the session's
+    /// is among them). Linear in that part: the walk's order tells.
+    fn seeded_only(slf: &Bound<'_, Self>) -> PyResult<NodeSetHandle> {
+        let me = slf.get();
+        let Some(boundary) = me.roots_closure else {
+            return Err(PyValueError::new_err(
+                "only a capture with edges knows what its seeds alone reached",
+            ));
+        };
+        let n = me.graph.node_count();
+        let set = NodeSet::from_ids(n, (boundary..n as u32).map(NodeId));
+        Ok(NodeSetHandle {
+            graph: slf.clone().unbind(),
+            set: set.compact(),
+        })
     }
 
     /// The nodes a snapshot marked alive but unreachable from the roots (`heapu()`).

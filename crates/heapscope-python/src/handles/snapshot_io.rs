@@ -6,17 +6,17 @@
 use std::path::Path;
 
 use heapscope_core::{
-    GraphNotes, HeapGraph, NodeId, SitePart, ThreadPart, TypeId, TypePart, NODE_UNREACHABLE,
+    GraphNotes, HeapGraph, NodeId, NodeTexts, SitePart, ThreadPart, TypeId, TypePart,
+    NODE_UNREACHABLE,
 };
 use heapscope_snapshot::{read_snapshot as read_parts, write_snapshot as write_parts};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use super::class_groups::owner_pairs;
 use super::{require_edges, LiveGraph, NodeSetHandle};
 use crate::errors::{snapshot_err, to_pyerr, SnapshotError};
-use crate::live::relate;
 use crate::live::value_text::value_text;
+use crate::live::{relate, shim};
 
 /// A type as the Python layer describes it for a dump: `(address, Heapy name,
 /// __module__, __qualname__, MRO after the type as indices into the same table)`.
@@ -59,12 +59,7 @@ pub fn write(
     for n in unreachable.set.iter() {
         flags[n.index()] |= NODE_UNREACHABLE;
     }
-    let full = NodeSetHandle {
-        graph: unreachable.graph.clone_ref(py),
-        set: g.full_set(),
-    };
-    let mut dict_owners = owner_pairs(&full)?;
-    dict_owners.sort_unstable();
+    let dict_owners = owner_nodes(g);
     let texts = value_texts(py, g, extras.text_cap);
     let (sites, node_sites) = site_parts(g, extras.sites);
     let notes = GraphNotes {
@@ -119,16 +114,47 @@ fn type_parts(g: &HeapGraph, rows: Vec<TypeRow>) -> PyResult<Vec<TypePart>> {
         .collect()
 }
 
-/// The short texts of the nodes that have one, in node order.
-fn value_texts(py: Python<'_>, g: &HeapGraph, cap: usize) -> Vec<(NodeId, String)> {
-    (0..g.node_count())
-        .filter_map(|k| {
-            let n = NodeId(k as u32);
-            // Safety: every node of a live graph holds a strong reference to its object.
-            let obj = g.address(n) as *mut pyo3::ffi::PyObject;
-            value_text(py, obj, cap).map(|t| (n, t))
-        })
-        .collect()
+/// `(dict, owner)` for every owned dict: the node of the dict's recorded owner type
+/// whose `__dict__` pointer is the dict (read by the shim: nothing is materialised, no
+/// Python code runs; one pass over the nodes, no referrer index needed).
+fn owner_nodes(g: &HeapGraph) -> Vec<(NodeId, NodeId)> {
+    let mut owner_type = vec![false; g.types().len()];
+    for &(_, t) in g.owned_dicts() {
+        owner_type[t.index()] = true;
+    }
+    let mut pairs = Vec::with_capacity(g.owned_dicts().len());
+    for k in 0..g.node_count() {
+        let owner = NodeId(k as u32);
+        let t = g.type_of(owner);
+        if !owner_type[t.index()] {
+            continue;
+        }
+        // Safety: every node of a live graph holds a strong reference to its object.
+        let d = unsafe { shim::hs_owned_dict(g.address(owner) as *mut pyo3::ffi::PyObject) };
+        if let Some(dict) = (!d.is_null()).then(|| g.node_of(d as u64)).flatten() {
+            if g.dict_owner(dict) == Some(t) {
+                pairs.push((dict, owner));
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup_by_key(|&mut (d, _)| d);
+    pairs
+}
+
+/// The short texts of the nodes that have one.
+fn value_texts(py: Python<'_>, g: &HeapGraph, cap: usize) -> NodeTexts {
+    let mut texts = NodeTexts::default();
+    let mut text = String::new();
+    for k in 0..g.node_count() {
+        let n = NodeId(k as u32);
+        // Safety: every node of a live graph holds a strong reference to its object.
+        let obj = g.address(n) as *mut pyo3::ffi::PyObject;
+        if value_text(py, obj, cap, &mut text) {
+            texts.push(n, &text).expect("nodes in increasing order");
+        }
+    }
+    texts
 }
 
 fn site_parts(

@@ -48,6 +48,10 @@ pub struct Captured {
     pub size_failures: u64,
     /// Addresses of hidden objects met during the walk.
     pub hidden: Vec<usize>,
+    /// With edges recorded, node ids are the walk's order: nodes below this id are what
+    /// the closure from the roots reached, the rest only the seeds (alive, unreachable
+    /// from the roots). `None` without edges.
+    pub roots_closure: Option<u32>,
 }
 
 struct Walk {
@@ -301,6 +305,7 @@ pub fn capture(
         slots: [(0, TypeId(0)); 256],
     };
     let mut failed = None;
+    let mut roots_closure = None;
     loop {
         let Some(a) = walk.stack.pop() else {
             if walk.seeded {
@@ -309,6 +314,7 @@ pub fn capture(
             // The seeds only after the closure from the roots: what the roots reach
             // (static types met as an instance's type included) is known first.
             walk.seeded = true;
+            roots_closure = Some(walk.rec.nodes_begun() as u32);
             for &s in &spec.seeds {
                 if walk.rec.reach(s as u64) {
                     walk.stack.push(s);
@@ -459,6 +465,7 @@ pub fn capture(
         graph,
         size_failures: sizes.failures,
         hidden: hidden_found,
+        roots_closure: roots_closure.filter(|_| spec.record_edges),
     })
 }
 

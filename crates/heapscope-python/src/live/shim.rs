@@ -27,6 +27,7 @@ unsafe extern "C" {
         arg: *mut c_void,
     ) -> c_int;
     pub fn hs_relate(obj: *mut PyObject, proc_: RelProc, arg: *mut c_void) -> c_int;
+    pub fn hs_ascii_chars(obj: *mut PyObject, len: *mut Py_ssize_t) -> *const c_char;
     pub fn hs_owned_dict(obj: *mut PyObject) -> *mut PyObject;
     pub fn hs_type_may_own_dict(tp: *mut PyTypeObject) -> c_int;
     pub fn hs_roots(proc_: RootProc, arg: *mut c_void, skip_prefix: *const c_char) -> c_int;

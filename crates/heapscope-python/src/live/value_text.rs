@@ -10,6 +10,9 @@
 use pyo3::ffi::{self, PyObject};
 use pyo3::prelude::*;
 
+use std::fmt::Write as _;
+
+use crate::live::shim;
 use crate::live::text::str_text;
 
 /// reprlib's `maxstring` and `maxother`: the limit of a limited repr.
@@ -21,47 +24,112 @@ const TAIL: usize = LIMIT - 3 - HEAD;
 /// A bytes object longer than this is rendered from its two ends only.
 const BYTES_ENDS: isize = 256;
 
-/// The text of the object at `obj`, at most `cap` characters, or `None` when objects of
-/// its type render by address. The object must be alive (a node of a live graph).
-pub fn value_text(py: Python<'_>, obj: *mut PyObject, cap: usize) -> Option<String> {
-    let text = unsafe {
-        if ffi::PyUnicode_CheckExact(obj) != 0 {
-            limited_str_repr(py, obj)
-        } else if ffi::PyBytes_CheckExact(obj) != 0 {
-            limited_bytes_repr(py, obj)
-        } else if ffi::PyLong_CheckExact(obj) != 0
-            || ffi::PyFloat_CheckExact(obj) != 0
-            || ffi::PyComplex_CheckExact(obj) != 0
-            || ffi::PyBool_Check(obj) != 0
-            || obj == ffi::Py_None()
-        {
-            repr_text(py, obj)
+/// Writes the text of the object at `obj` into `out` (cleared first), at most `cap`
+/// characters; false when objects of its type render by address. The object must be
+/// alive (a node of a live graph).
+pub fn value_text(py: Python<'_>, obj: *mut PyObject, cap: usize, out: &mut String) -> bool {
+    out.clear();
+    let written = unsafe {
+        if ffi::PyLong_CheckExact(obj) != 0 {
+            int_text(py, obj, out)
+        } else if ffi::PyUnicode_CheckExact(obj) != 0 {
+            ascii_str_text(obj, out) || push(out, limited_str_repr(py, obj))
         } else if ffi::PyList_CheckExact(obj) != 0
             || ffi::PyTuple_CheckExact(obj) != 0
             || ffi::PyDict_CheckExact(obj) != 0
         {
             // Heapy shows these as `address*length`; the address is the node's own
-            Some(format!("*{}", ffi::PyObject_Size(obj).max(0)))
+            let _ = write!(out, "*{}", ffi::PyObject_Size(obj).max(0));
+            true
+        } else if ffi::PyBytes_CheckExact(obj) != 0 {
+            push(out, limited_bytes_repr(py, obj))
+        } else if ffi::PyFloat_CheckExact(obj) != 0
+            || ffi::PyComplex_CheckExact(obj) != 0
+            || ffi::PyBool_Check(obj) != 0
+            || obj == ffi::Py_None()
+        {
+            push(out, repr_text(py, obj))
         } else if ffi::PyModule_Check(obj) != 0 {
-            module_name(py, obj)
+            push(out, module_name(py, obj))
         } else {
-            None
+            false
         }
-    }?;
-    Some(cut(text, cap))
+    };
+    if written {
+        if let Some((end, _)) = out.char_indices().nth(cap) {
+            out.truncate(end);
+        }
+    }
+    written
+}
+
+fn push(out: &mut String, text: Option<String>) -> bool {
+    match text {
+        Some(t) => {
+            out.push_str(&t);
+            true
+        }
+        None => false,
+    }
+}
+
+/// An int's repr: written directly when it fits in 64 bits (most do), else through
+/// Python's (an int too long to convert renders by address).
+unsafe fn int_text(py: Python<'_>, obj: *mut PyObject, out: &mut String) -> bool {
+    let mut overflow = 0;
+    let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow) };
+    if overflow == 0 && !(v == -1 && unsafe { !ffi::PyErr_Occurred().is_null() }) {
+        let _ = write!(out, "{v}");
+        return true;
+    }
+    unsafe { ffi::PyErr_Clear() };
+    push(out, repr_text(py, obj))
+}
+
+/// reprlib's limited repr of an ASCII str without quotes, backslashes or control
+/// characters in the part shown: `'text'`, or past 30 characters of repr the first 12
+/// and last 13 characters around `...` (what `limited_str_repr` computes through
+/// Python). False, with `out` untouched, for any other str.
+unsafe fn ascii_str_text(obj: *mut PyObject, out: &mut String) -> bool {
+    let mut len: ffi::Py_ssize_t = 0;
+    let data = unsafe { shim::hs_ascii_chars(obj, &mut len) };
+    if data.is_null() {
+        return false;
+    }
+    // Safety: an ASCII str's data are `len` bytes, alive while the str is.
+    let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len as usize) };
+    let plain = |b: &[u8]| {
+        b.iter()
+            .all(|&c| (0x20..0x7f).contains(&c) && c != b'\'' && c != b'\\')
+    };
+    let n = bytes.len();
+    // repr(x[:30]) is `'x[:30]'`: longer than 30 once x has 29 characters
+    if n + 2 <= LIMIT {
+        if !plain(bytes) {
+            return false;
+        }
+        out.push('\'');
+        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        out.push('\'');
+        return true;
+    }
+    let head = &bytes[..HEAD - 1];
+    let tail = &bytes[n - (TAIL - 1)..];
+    if !plain(&bytes[..LIMIT.min(n)]) || !plain(tail) {
+        return false;
+    }
+    out.push('\'');
+    out.push_str(std::str::from_utf8(head).unwrap_or_default());
+    out.push_str("...");
+    out.push_str(std::str::from_utf8(tail).unwrap_or_default());
+    out.push('\'');
+    true
 }
 
 /// The name of a module (its `__name__` as the module object keeps it).
 pub fn module_name(py: Python<'_>, module: *mut PyObject) -> Option<String> {
     let name = unsafe { ffi::PyModule_GetNameObject(module) };
     owned_text(py, name)
-}
-
-fn cut(text: String, cap: usize) -> String {
-    match text.char_indices().nth(cap) {
-        Some((end, _)) => text[..end].to_string(),
-        None => text,
-    }
 }
 
 /// Text of a new reference to a str (released here); `None` (error cleared) on null.
