@@ -201,6 +201,13 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn varint(&mut self) -> Result<u64, SnapshotError> {
+        // most values of a heap (type ids, sizes, deltas) fit in one byte
+        if let Some(&b) = self.bytes.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
@@ -240,10 +247,16 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn str(&mut self) -> Result<String, SnapshotError> {
+        self.str_ref().map(str::to_string)
+    }
+
+    /// A text borrowed from the section (no allocation: a heap's millions of texts).
+    pub(crate) fn str_ref(&mut self) -> Result<&'a str, SnapshotError> {
         let len = self.count(1)?;
-        let raw = &self.bytes[self.pos..self.pos + len];
+        let bytes: &'a [u8] = self.bytes;
+        let raw = &bytes[self.pos..self.pos + len];
         self.pos += len;
-        String::from_utf8(raw.to_vec()).map_err(|_| self.error("a text is not UTF-8"))
+        std::str::from_utf8(raw).map_err(|_| self.error("a text is not UTF-8"))
     }
 
     pub(crate) fn finish(&self) -> Result<(), SnapshotError> {
@@ -426,9 +439,9 @@ pub(crate) fn decode(
                 prev = node;
                 let node =
                     u32::try_from(node).map_err(|_| c.error(format!("a text of node {node}")))?;
-                let text = c.str()?;
+                let text = c.str_ref()?;
                 texts
-                    .push(NodeId(node), &text)
+                    .push(NodeId(node), text)
                     .map_err(|n| c.error(format!("texts out of node order at node {}", n.0)))?;
             }
             parts.texts = texts;
