@@ -444,3 +444,14 @@ def test_what_only_the_seeds_reach_is_the_unreachable_part() -> None:
     finally:
         gc.enable()
         gc.collect()
+
+
+def test_whole_heap_reports_of_a_snapshot(snap: Any) -> None:
+    tree = snap.dominator_tree()
+    tree_list = snap.at(id(TREE)).theone
+    assert tree.retained_size(tree_list) == snap.at(id(TREE)).domisize
+    text = str(snap.largest_retainers(5))
+    assert text.startswith("Largest retainers in a heap of")
+    suspects = snap.leak_suspects(min_share=0.01, limit=3)
+    assert len(suspects) >= 1  # the modules' dicts retain more than 1% each
+    assert "kept alive by: snap.Root" in str(suspects)
