@@ -15,6 +15,7 @@ session anywhere (no program module needed), :func:`diff` compares two or three.
 import os as _os
 from typing import Any as _Any
 
+from ._version import __version__ as __version__
 from .errors import (
     CaptureError,
     DifferentHeapsError,
@@ -70,4 +71,3 @@ __all__ = [
     "load_all",
     "profile",
 ]
-__version__ = "0.1.0"

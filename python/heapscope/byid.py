@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import kind_names
+from .hidden import hidden_type
 from .tables import PagedRows
 
 if TYPE_CHECKING:
     from ._native import IdRows, NodeSet
 
 
+@hidden_type
 class IdPartition:
     """The rows of ``x.byid``, with the interface of the other partitions (``len``,
     ``rows_set``, ``row_sets``, ``row_kinds``) and Heapy's table layout."""

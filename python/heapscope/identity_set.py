@@ -19,6 +19,7 @@ from .kinds import (
     AnythingKind,
     ClassKind,
     Complement,
+    ComputedRelation,
     DictOfKind,
     Intersection,
     EquivalenceRelation,
@@ -31,13 +32,12 @@ from .kinds import (
     Union,
 )
 from .byid import IdPartition
-from .relations import ComputedRelation, Findex
 from .stat import Stat, StatRow, stat_rows
-from .paths import ShortestPaths
-from .reference_pattern import ReferencePattern
 from .tables import Paged, PagedRows, Table, id_table, set_table
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # made by the session, which imports their modules (they build on this one)
+    from .paths import ShortestPaths
+    from .reference_pattern import ReferencePattern
     from .session import Session
 
 ERS = ("Clodo", "Type", "Size", "Id", "Module", "Unity")
@@ -272,7 +272,7 @@ class IdentitySet(Paged, UniSet):
     ) -> ShortestPaths:
         """All shortest paths to the members nearest the roots (or ``src``), never passing
         through ``avoid_nodes`` nor along ``avoid_edges`` (pairs of objects)."""
-        return ShortestPaths(self._session, self, src, avoid_nodes, tuple(avoid_edges))
+        return self._session._shortest_paths(self, src, avoid_nodes, tuple(avoid_edges))
 
     @property
     def sp(self) -> ShortestPaths:
@@ -303,7 +303,7 @@ class IdentitySet(Paged, UniSet):
     ) -> ReferencePattern:
         """The reference pattern: referrers grouped by ``er``, then theirs, to ``depth``
         (default 7); ``imdom=True`` follows immediate dominators instead of referrers."""
-        return ReferencePattern(self._session, self, depth, er, imdom, bf, src, stopkind, nocyc)
+        return self._session._reference_pattern(self, depth, er, imdom, bf, src, stopkind, nocyc)
 
     @property
     def rp(self) -> ReferencePattern:

@@ -19,9 +19,12 @@ import types
 from typing import TYPE_CHECKING, Any
 
 from . import _native, kind_names
+from .hidden import hidden_type
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: relations.py builds on this module, the session makes them
     from ._native import NodeSet
+    from .identity_set import IdentitySet
+    from .relations import Findex, OwnedDictRelation, Referrers, SetOfKinds
     from .session import Session
 
 ALT_OPS = ("<", "<=", ">=", ">", "==", "!=")
@@ -55,6 +58,7 @@ def type_identity(t: Any) -> Any:
     return id(t)
 
 
+@hidden_type
 class UniSet:
     """Common algebra of kinds and IdentitySets (see the module doc)."""
 
@@ -103,17 +107,13 @@ class UniSet:
     def dictof(self) -> Kind:
         """The dicts that are the ``__dict__`` of an object in this kind or set
         (``h.Size(56).dictof``, ``h.iso(obj).dictof``)."""
-        from .relations import OwnedDictKind
-
-        return OwnedDictKind(self)
+        return self._session_of()._owned_dicts(self)
 
     @property
-    def biper(self) -> Any:
+    def biper(self) -> Findex:
         """The bipartition relation of this kind or set: class 0 holds its members, class
         1 everything else (``x.by(k.biper)``; Heapy's ``findex(k)``)."""
-        from .relations import Findex
-
-        return Findex(self._session_of(), [self])
+        return self._session_of().findex(self)
 
 
 def _check(other: object) -> UniSet:
@@ -625,36 +625,29 @@ class Relation:
         native = [f for f in factors if isinstance(f, EquivalenceRelation) and "&" not in f.name]
         if len(native) == len(factors) <= MAX_FACTORS and all(f.name != "Id" for f in native):
             return EquivalenceRelation(self._session, "&".join(f.name for f in native))
-        from .relations import ProductRelation
-
-        return ProductRelation(self._session, factors)
+        return self._session._product(factors)
 
     @property
-    def dictof(self) -> Any:
+    def dictof(self) -> OwnedDictRelation:
         """Dicts classed by the class (under this relation) of the object owning them;
         ``~dict`` for the rest, ``dict (no owner)`` for dicts no object owns."""
-        from .relations import OwnedDictRelation
-
-        return OwnedDictRelation(self._session, self)
+        return self._session._dicts_by_owner(self)
 
     @property
-    def refdby(self) -> Any:
+    def refdby(self) -> Referrers:
         """Objects classed by the set of classes (under this relation) of the objects
         referring to them (Heapy's Rcs is ``h.Clodo.refdby``)."""
-        from .relations import Referrers
+        return self._session._referred_by(self)
 
-        return Referrers(self._session, self)
-
-    def sokind(self, *kinds: UniSet) -> Any:
+    def sokind(self, *kinds: UniSet) -> SetOfKinds:
         """A set of kinds of this relation; ``.refdby`` makes the Rcs kind of it."""
-        from .relations import SetOfKinds
-
-        return SetOfKinds(self.refdby, kinds)
+        return self._session._set_of_kinds(self.refdby, kinds)
 
 
 MAX_FACTORS = 4  # products of native relations are computed natively up to this size
 
 
+@hidden_type
 class EquivalenceRelation(Relation):
     """A classifier of the session (``h.Type``, ``h.Clodo``, ...): call it to make kinds,
     pass it to ``x.by()`` to partition. ``h.Type & h.Size`` is the product relation
@@ -724,3 +717,25 @@ class EquivalenceRelation(Relation):
         if name == "Id":
             return s.iso(*args)
         raise AssertionError(name)
+
+
+@hidden_type
+class ComputedRelation(Relation):
+    """Base of the relations computed in Python (``relations.py``): a set partitioned by
+    one asks the relation for its rows (``partition``) and their kinds
+    (``kinds_of_rows``). Here, so that sets know it without importing those relations."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _key(self) -> tuple[Any, ...]:
+        return (type(self).__name__,)
+
+    def partition(self, x: IdentitySet) -> Any:
+        raise NotImplementedError
+
+    def kinds_of_rows(self, part: Any) -> list[UniSet]:
+        """The kind of each row of a partition this relation made."""
+        return part.kinds()

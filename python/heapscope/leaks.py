@@ -49,6 +49,7 @@ from collections import deque
 from typing import Any, Callable, Iterable, NamedTuple, TypeVar
 
 from .errors import HeapscopeError
+from .hidden import hidden_type
 
 #: Kinds reported with a path and retained size (the rest are listed only).
 EXPLAINED_KINDS = 3
@@ -83,6 +84,7 @@ class LeakError(HeapscopeError, AssertionError):
         self.report = report
 
 
+@hidden_type
 class LeakedKind(NamedTuple):
     """One kind that grew with the rounds (``count``/``size``: over all the rounds)."""
 
@@ -94,6 +96,7 @@ class LeakedKind(NamedTuple):
     note: str | None = None  # e.g. the container looks like a cache: how to allow it
 
 
+@hidden_type
 class LeakReport:
     """What a leak check found; ``str()`` is the failure message."""
 
@@ -480,6 +483,7 @@ def _count(name: str, value: object, least: int) -> int:
     return value
 
 
+@hidden_type
 class Rounds:
     """The rounds of one check, as an iterator: ``warmup`` rounds, the reference point,
     ``rounds`` checked rounds (a census of their survivors half way), then
@@ -555,6 +559,7 @@ def check(
     return state.report(allow, what, registries)
 
 
+@hidden_type
 class assert_no_leaks:  # noqa: N801 - used like a function
     """A leak check as a context manager or a decorator; raises :class:`LeakError` with
     the report when kinds grew with the rounds.

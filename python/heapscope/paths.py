@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+from .hidden import hidden_type
+from .identity_set import IdentitySet
 from .kinds import reprefix
 from .root import RootNamer, parse_root
 from .tables import Page, page_end
@@ -40,13 +42,13 @@ from .tables import Page, page_end
 from . import _native
 
 if TYPE_CHECKING:
-    from .identity_set import IdentitySet
     from .session import Session
 
 PAGE_PATHS = 10
 BRIEF_STEPS = 10  # a path printed in brief keeps this many steps at each end
 
 
+@hidden_type
 class Path:
     """One path: prints as ``h.Root.i0_modules['__main__'].__dict__['x']``.
 
@@ -98,6 +100,7 @@ class Path:
         return list(objs or [])
 
 
+@hidden_type
 class ShortestPaths:
     """All shortest paths to a set of objects (see the module doc)."""
 
@@ -146,8 +149,6 @@ class ShortestPaths:
     @property
     def targets(self) -> IdentitySet:
         """The objects the paths end at: the members of x nearest the source."""
-        from .identity_set import IdentitySet
-
         return IdentitySet(self._handle.reached(), self._session)
 
     def _srcname(self, index: int) -> str:
@@ -155,8 +156,6 @@ class ShortestPaths:
             return f"{reprefix(self._session)}Root"
         if self._source.count == 1:
             return "Src"
-        from .identity_set import IdentitySet
-
         first = self._handle.source(index)
         return IdentitySet(first, self._session).brief if first is not None else "Src"
 
@@ -239,8 +238,6 @@ class ShortestPaths:
         """The objects at each step of the paths (Heapy's ``sets``): ``sets[0]`` the
         source objects the paths leave (empty for paths from the roots: ``h.Root`` is no
         object), ``sets[-1]`` the targets; empty when there is no path."""
-        from .identity_set import IdentitySet
-
         out: list[IdentitySet] = []
         while (level := self._handle.level_set(len(out))) is not None:
             out.append(IdentitySet(level, self._session))

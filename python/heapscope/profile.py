@@ -20,8 +20,10 @@ import threading
 from types import TracebackType
 
 from .errors import HeapscopeError
+from .hidden import hidden_type
 
 
+@hidden_type
 class profile:  # noqa: N801 - used as a function-like context manager
     """Append a census (``heap().stat``) to ``path`` every ``interval`` seconds."""
 

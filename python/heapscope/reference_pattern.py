@@ -25,11 +25,12 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Iterator
 
 from . import kind_names
+from .hidden import hidden_type
+from .identity_set import IdentitySet
 from .kinds import UniSet
 from .tables import Page, page_end
 
 if TYPE_CHECKING:
-    from .identity_set import IdentitySet
     from .session import Session
 
 #: Heapy's names of the relations in the pattern's label (``Reference Pattern by <...>``).
@@ -83,6 +84,7 @@ def parse_row_name(name: str) -> list[int] | None:
     return out
 
 
+@hidden_type
 class PatternRow:
     """One row: a set of objects of one kind, its place in the tree and its marker."""
 
@@ -141,6 +143,7 @@ def _rendered_members(objects: IdentitySet, kindname: str) -> Iterator[str]:
         yield kind_names.render(obj)
 
 
+@hidden_type
 class ReferencePattern:
     """The reference pattern of a set (see the module doc)."""
 
@@ -156,8 +159,6 @@ class ReferencePattern:
         stopkind: UniSet | None = None,
         nocyc: bool = False,
     ) -> None:
-        from .identity_set import IdentitySet
-
         self._session = session
         self.depth = DEFAULT_DEPTH if depth is None else depth
         self.er = er if er is not None else session.Clodo
@@ -174,8 +175,6 @@ class ReferencePattern:
         """Every row lives in one capture with edges: rows compare exactly ([^ n]) and
         the pattern stays consistent however late rows are generated. ``fresh``: a new
         capture even while the last heap()'s is shared (the heap has changed)."""
-        from .identity_set import IdentitySet
-
         session, src = self._session, self.src
         also = [src._nodes] if src is not None else []
         with session._edge_scope(session._capture_edges(self._target._nodes, *also) if fresh else None):
@@ -200,8 +199,6 @@ class ReferencePattern:
 
     # -- generation -------------------------------------------------------------------
     def _referrers(self, row: PatternRow) -> IdentitySet:
-        from .identity_set import IdentitySet
-
         nodes = row.set._nodes
         refs = nodes.imdom() if self.imdom else nodes.referrers()
         if self._reach is not None:

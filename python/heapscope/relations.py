@@ -17,14 +17,20 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from . import _native
 from .errors import TracemallocNotTracingError
+from .hidden import hidden_type
+from .identity_set import IdentitySet, singleton_brief
 from .kinds import (
     AnythingKind,
+    ClassKind,
     Complement,
+    ComputedRelation,
     DictOfKind,
     EquivalenceRelation,
     Intersection,
     Kind,
+    ModuleKind,
     Relation,
+    SizeKind,
     TypeKind,
     Union,
     UniSet,
@@ -35,7 +41,6 @@ from .kinds import (
 
 if TYPE_CHECKING:
     from ._native import NodeSet
-    from .identity_set import IdentitySet
     from .session import Session
 
 
@@ -51,6 +56,7 @@ def compare_sets(have: frozenset[str], want: frozenset[str], op: str) -> bool:
     }[op]
 
 
+@hidden_type
 class ComputedPartition:
     """Rows computed in Python, with the interface of the native ``Partition``."""
 
@@ -83,25 +89,6 @@ class ComputedPartition:
         return [k for _, _, k in self._rows]
 
 
-class ComputedRelation(Relation):
-    """Base of the Python-computed relations."""
-
-    __slots__ = ("_session",)
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
-    def _key(self) -> tuple[Any, ...]:
-        return (type(self).__name__,)
-
-    def partition(self, x: IdentitySet) -> Any:
-        raise NotImplementedError
-
-    def kinds_of_rows(self, part: Any) -> list[UniSet]:
-        """The kind of each row of a partition this relation made."""
-        return part.kinds()
-
-
 class Classes(NamedTuple):
     """A relation's classes of a set, for the relations derived from it: the relation's
     table header, each class's name and kind, and the classes as the native groupings
@@ -117,8 +104,6 @@ def class_rows(session: Session, nodes: NodeSet, relation: Relation) -> Classes:
     """The classes of ``nodes`` under any relation. Heapy names Id classes ``<id 0x...>``
     (its table header ``Object Identity``) where they are parts of a derived relation's
     rows."""
-    from .identity_set import IdentitySet
-
     x = IdentitySet(nodes, session, relation)
     part = x._partition()
     is_id = isinstance(relation, EquivalenceRelation) and relation.name == "Id"
@@ -236,8 +221,6 @@ class Idset(ComputedRelation):
     def partition(self, x: IdentitySet) -> ComputedPartition:
         """Rows are the members as sets of x's own capture (no capture per member),
         named by their briefs."""
-        from .identity_set import IdentitySet, singleton_brief
-
         rows: list[tuple[str, NodeSet, UniSet]] = []
         clodo = x._nodes.partition("Clodo")
         for (kind, _c, _s, _o), nodes in zip(clodo.rows(), clodo.row_sets()):
@@ -534,8 +517,6 @@ class Referrers(ComputedRelation):
         return ComputedPartition(f"Referrers by {refs.header}", rows)
 
     def kinds_of_rows(self, part: Any) -> list[UniSet]:
-        from .identity_set import IdentitySet
-
         if isinstance(part, ComputedPartition):
             return part.kinds()
         native = self._native_base
@@ -576,8 +557,6 @@ class ReferredBy(Kind):
     def _specs(self) -> list[tuple[str, Any, int | None]]:
         """The kinds as the native selection takes them: ``(tag, object, number)`` for
         classes of the base relation; anything else is a class no object has."""
-        from .kinds import AnythingKind, ClassKind, DictOfKind, ModuleKind, SizeKind, TypeKind
-
         base = self.relation._native_base
         out: list[tuple[str, Any, int | None]] = []
         for k in self.kinds:
@@ -614,8 +593,6 @@ class ReferredBy(Kind):
 
     def _select_computed(self, nodes: NodeSet) -> NodeSet:
         """By a relation the core cannot class by: its rows' kinds compared as sets."""
-        from .identity_set import IdentitySet
-
         part = self.relation.partition(IdentitySet(nodes, self._session))
         chosen = None
         for i, kind in enumerate(self.relation.kinds_of_rows(part)):
@@ -644,6 +621,7 @@ class ReferredBy(Kind):
         return (self.relation._key(), tuple(sorted(map(str, self._names()))), self.op)
 
 
+@hidden_type
 class SetOfKinds:
     """``R.sokind(*kinds)``: a set of kinds; ``.refdby`` is the kind of the objects
     referred to by objects of exactly those kinds."""

@@ -24,15 +24,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import kind_names
+from .hidden import hidden_type
+from .identity_set import IdentitySet
 
 if TYPE_CHECKING:
     from . import _native
-    from .identity_set import IdentitySet
     from .session import Session
 
 RETAINERS_HEADER = " Index   Retained   %   Objects  Kind: object"
 
 
+@hidden_type
 class Retainer(NamedTuple):
     """One row of the largest-retainers table."""
 
@@ -44,6 +46,7 @@ class Retainer(NamedTuple):
     shown: str  # how the object is rendered in the table
 
 
+@hidden_type
 class DominatorTree:
     """The dominator tree of one capture with edges (see the module doc)."""
 
@@ -74,8 +77,6 @@ class DominatorTree:
 
     def dominated(self, obj: object) -> IdentitySet:
         """The objects that would be freed with ``obj`` (``obj`` included)."""
-        from .identity_set import IdentitySet
-
         return IdentitySet(self._graph.dominated(obj), self._session)
 
     def largest(self, k: int = 10) -> list[Retainer]:
@@ -101,6 +102,7 @@ def render_object(session: Session, obj: object, kind: str) -> str:
     return kind_names.render(obj)
 
 
+@hidden_type
 class RetainersTable:
     """``h.largest_retainers(k)``: printable rows of :class:`Retainer`."""
 
@@ -132,6 +134,7 @@ class RetainersTable:
         return self.rows[i]
 
 
+@hidden_type
 class Suspect(NamedTuple):
     """One leak suspect."""
 
@@ -143,6 +146,7 @@ class Suspect(NamedTuple):
     name: str = ""  # "kind: object", as h.largest_retainers() shows it
 
 
+@hidden_type
 class LeakSuspects:
     """``h.leak_suspects()``: objects retaining a large share of the heap, with what they
     retain and the shortest path keeping each alive."""

@@ -34,6 +34,7 @@ import types
 from typing import Any, Callable, Iterable, NamedTuple
 
 from . import _native
+from .hidden import hidden_type
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -328,6 +329,7 @@ class StaticTypes:
         return f"<heapscope static types: {len(self._all())}>"
 
 
+@hidden_type
 class RootState:
     """View of the root members: of the running interpreter (looked up afresh on each
     access), or of a snapshot (``roots``: its root members; ``threads``: its thread

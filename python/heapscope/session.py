@@ -2,7 +2,8 @@
 
 All analysis state (the reference point, the graphs it made) belongs to the session.
 The session's own objects are hidden from ``heap()``: instances of heapscope's classes
-are never reported nor walked through, and heapscope's own frames are skipped.
+(registered in :mod:`heapscope.hidden`) are never reported nor walked through, and
+heapscope's own frames are skipped.
 
 Reference points (``setref``/``setrelheap``) cost memory:
 
@@ -22,22 +23,22 @@ from array import array
 from typing import Any, Iterable, Iterator
 
 from . import _native
-from .identity_set import IdentitySet
-from .kinds import AnythingKind, EquivalenceRelation, NothingKind, UniSet
-from .relations import ComputedPartition, ComputedRelation, Findex, Idset, Prod, Referrers, SetOfKinds, Via
-from .leaks import LeakedKind, LeakReport, Rounds, assert_no_leaks
-from .paths import Path, ShortestPaths
-from .retention import DominatorTree, LeakSuspects, Retainer, RetainersTable, Suspect, leak_suspects
-from .reference_pattern import PatternRow, ReferencePattern
-from .root import RootState
-from .sources import GraphRef, LiveSource, SnapshotSource
+from . import snapshot_writer
 from . import stat as stat_records
-from .stat import Stat, StatRow
-from .tables import Everything, Page, PagedRows, Table
-from .byid import IdPartition
+from .hidden import hidden_type, hidden_types
+from .identity_set import IdentitySet
+from .kinds import AnythingKind, EquivalenceRelation, NothingKind, Relation, UniSet
+from .paths import ShortestPaths
+from .reference_pattern import ReferencePattern
+from .relations import Findex, Idset, OwnedDictKind, OwnedDictRelation, Prod, ProductRelation, Referrers, SetOfKinds, Via
+from .retention import DominatorTree, LeakSuspects, RetainersTable, leak_suspects
+from .root import RootState
+from .sources import LiveSource, SnapshotSource
+from .stat import Stat
 from .unreached import UnreachedReport
 
 
+@hidden_type
 class _Reference:
     """A reference point: either the set itself (exact) or address/type pairs (light)."""
 
@@ -61,6 +62,7 @@ class _Reference:
         return nodes.without_pairs(list(self.addresses), list(self.types))
 
 
+@hidden_type
 class Session:
     """A heapscope session, as returned by :func:`hpy` (the live process) or by
     :func:`heapscope.load` (a snapshot file): the analyses are the same, the graphs
@@ -284,9 +286,55 @@ class Session:
 
     def dump(self, path: str) -> None:
         """Write the heap of this process to a snapshot file (see :func:`heapscope.dump`)."""
-        from .snapshot import dump
+        snapshot_writer.dump(path, self)
 
-        dump(path, self)
+    # -- what sets and kinds ask the session to make ---------------------------------------
+    # identity_set.py and kinds.py are below the modules that build on them (paths,
+    # patterns, the relations computed in Python): they reach those through the session,
+    # which imports them all, so no module imports one that imports it back.
+    def _shortest_paths(
+        self,
+        target: IdentitySet,
+        source: IdentitySet | None,
+        avoid_nodes: IdentitySet | None,
+        avoid_edges: tuple[tuple[object, object], ...],
+    ) -> ShortestPaths:
+        """``x.sp``, ``x.get_shpaths(...)``."""
+        return ShortestPaths(self, target, source, avoid_nodes, avoid_edges)
+
+    def _reference_pattern(
+        self,
+        x: IdentitySet,
+        depth: int | None,
+        er: Any,
+        imdom: bool,
+        bf: bool,
+        src: IdentitySet | None,
+        stopkind: UniSet | None,
+        nocyc: bool,
+    ) -> ReferencePattern:
+        """``x.rp``, ``x.get_rp(...)``."""
+        return ReferencePattern(self, x, depth, er, imdom, bf, src, stopkind, nocyc)
+
+    def _product(self, factors: list[Relation]) -> ProductRelation:
+        """``R1 & R2`` of relations the native classifiers cannot combine."""
+        return ProductRelation(self, factors)
+
+    def _dicts_by_owner(self, relation: Relation) -> OwnedDictRelation:
+        """``R.dictof``."""
+        return OwnedDictRelation(self, relation)
+
+    def _referred_by(self, relation: Relation) -> Referrers:
+        """``R.refdby``."""
+        return Referrers(self, relation)
+
+    def _set_of_kinds(self, relation: Referrers, kinds: tuple[UniSet, ...]) -> SetOfKinds:
+        """``R.sokind(*kinds)``, of ``relation`` = ``R.refdby``."""
+        return SetOfKinds(relation, kinds)
+
+    def _owned_dicts(self, of: UniSet) -> OwnedDictKind:
+        """``k.dictof`` of a kind or set ``of``."""
+        return OwnedDictKind(of)
 
     def _common_heap(self, a: _native.NodeSet, b: _native.NodeSet) -> tuple[_native.NodeSet, _native.NodeSet]:
         """Re-express two sets from different captures over one graph of their union."""
@@ -303,63 +351,6 @@ def _stat_of(nodes: _native.NodeSet) -> Stat:
     part = nodes.partition("Clodo")
     rows = [(name, count, size) for name, count, size, _ in part.rows()]
     return Stat(part.count, part.size, part.header, rows)
-
-
-def hidden_types() -> list[type]:
-    """Types whose instances are heapscope's own and never reported."""
-    from .profile import profile
-    from .snapshot import Snapshot, SnapshotDiff
-
-    def subclasses(base: type) -> list[type]:
-        out = [base]
-        for sub in base.__subclasses__():
-            out += subclasses(sub)
-        return out
-
-    return [
-        *subclasses(UniSet),
-        *subclasses(ComputedRelation),
-        *subclasses(StatRow),
-        ComputedPartition,
-        SetOfKinds,
-        EquivalenceRelation,
-        profile,
-        Session,
-        Snapshot,
-        SnapshotDiff,
-        _native.NodeProxy,
-        _native.TypeRef,
-        GraphRef,
-        LiveSource,
-        SnapshotSource,
-        Stat,
-        UnreachedReport,
-        RootState,
-        _Reference,
-        Table,
-        Page,
-        Everything,
-        _native.LiveGraph,
-        _native.NodeSet,
-        _native.ShortestPaths,
-        ShortestPaths,
-        Path,
-        ReferencePattern,
-        PatternRow,
-        DominatorTree,
-        RetainersTable,
-        LeakSuspects,
-        Retainer,
-        Suspect,
-        LeakReport,
-        LeakedKind,
-        Rounds,
-        assert_no_leaks,
-        _native.Partition,
-        _native.IdRows,
-        IdPartition,
-        PagedRows,
-    ]
 
 
 def hpy() -> Session:

@@ -7,30 +7,26 @@ short value texts and metadata. ``heapscope.load(path)`` gives a :class:`Snapsho
 session with the same API (``heap()``, partitions, ``sp``, ``rp``, dominators, ...)
 answered from the file. Objects of a snapshot are node proxies (type, address, size,
 short text); nothing of the program needs to be importable. The format is specified in
-docs/snapshot-format.md.
+docs/snapshot-format.md. The writer is :mod:`heapscope.snapshot_writer`.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
-import socket
-import sys
 from typing import Any
 
-from . import _native, kind_names
-from .errors import DifferentHeapsError, SnapshotError
-from .kinds import _mro
+from . import _native
+from .errors import DifferentHeapsError
+from .hidden import hidden_type
+from .identity_set import IdentitySet
 from .root import RootState
-from .session import Session, hidden_types
-from .sources import LiveSource, SnapshotSource
+from .session import Session
+from .snapshot_writer import dump as dump  # re-exported: heapscope.snapshot.dump
+from .sources import SnapshotSource
 
 #: The first bytes of every snapshot file.
 MAGIC = b"\x89HSN\r\n\x1a\n"
-
-#: Texts of values (str, bytes, numbers) are cut to this many characters.
-TEXT_CAP = 200
 
 
 def is_snapshot_file(path: str | os.PathLike[str]) -> bool:
@@ -42,113 +38,7 @@ def is_snapshot_file(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _metadata(count: int) -> list[tuple[str, str]]:
-    from . import __version__
-
-    free_threaded = bool(getattr(sys, "_is_gil_enabled", lambda: True)() is False)
-    return [
-        ("python_version", sys.version.split()[0]),
-        ("python_implementation", sys.implementation.name),
-        ("python_build", "free-threaded" if free_threaded else "default"),
-        ("platform", sys.platform),
-        ("pid", str(os.getpid())),
-        ("argv", json.dumps(list(sys.argv))),
-        ("hostname", socket.gethostname()),
-        ("time", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")),
-        ("rss", str(_rss())),
-        ("heapscope_version", __version__),
-        ("objects", str(count)),
-    ]
-
-
-def _type_table(types: list[type]) -> list[tuple[int, str, str, str, list[int]]]:
-    """The graph's types, then those only their MROs name: ``(address, Heapy name,
-    __module__, __qualname__, MRO after the type as indices into this table)``. Read
-    with type's own getters: no metaclass code runs."""
-    table = list(types)
-    index = {id(t): i for i, t in enumerate(table)}
-    out = []
-    i = 0
-    while i < len(table):
-        t = table[i]
-        mro_ids = []
-        for base in _mro(t)[1:]:
-            k = index.get(id(base))
-            if k is None:
-                k = index[id(base)] = len(table)
-                table.append(base)
-            mro_ids.append(k)
-        module = type.__dict__["__module__"].__get__(t)
-        qualname = type.__dict__["__qualname__"].__get__(t)
-        out.append((
-            id(t),
-            kind_names.type_name(t),
-            module if isinstance(module, str) else "",
-            qualname if isinstance(qualname, str) else "",
-            mro_ids,
-        ))
-        i += 1
-    return out
-
-
-def _threads() -> list[tuple[int, str]]:
-    from .root import thread_names
-
-    return sorted(thread_names().items())
-
-
-def _sites(graph: _native.LiveGraph) -> list[tuple[str, int, list[int]]]:
-    """Allocation sites of the nodes tracemalloc recorded (when it is tracing):
-    ``(filename, lineno, node addresses)``."""
-    import tracemalloc
-
-    if not tracemalloc.is_tracing():
-        return []
-    from .relations import _site
-
-    by_site: dict[tuple[str, int], list[int]] = {}
-    for obj in graph.full().objects():
-        site = _site(obj)  # the frame Prod classifies by, as live
-        if site is not None:
-            by_site.setdefault(site, []).append(id(obj))
-    return [(f, line, addrs) for (f, line), addrs in by_site.items()]
-
-
-def dump(path: str | os.PathLike[str], session: Session | None = None) -> None:
-    """Write the calling process's heap to ``path`` (a ``.hsnap`` file), atomically: a
-    dump that fails or is killed half-way leaves nothing at ``path``. Everything
-    ``heap()`` would see is written, plus the objects alive but unreachable from the
-    roots (marked so; no collection is run first). Allocation sites are included when
-    tracemalloc is tracing."""
-    if session is not None and not isinstance(session._source, LiveSource):
-        raise SnapshotError("a snapshot cannot be dumped again: copy its file instead")
-    source = session._source if session is not None else LiveSource(hidden_types)
-    assert isinstance(source, LiveSource)
-    graph = source.everything()
-    # what only the seeds (the collector's objects) reached: alive, unreachable from
-    # the roots (the walk's order tells; test_snapshot checks it against heapu's way)
-    unreachable = graph.seeded_only()
-    graph.write_snapshot(
-        os.fspath(path),
-        meta=_metadata(graph.node_count),
-        types=_type_table(graph.type_objects()),
-        unreachable=unreachable,
-        threads=_threads(),
-        sites=_sites(graph),
-        text_cap=TEXT_CAP,
-    )
-
-
+@hidden_type
 class Snapshot(Session):
     """A session over a snapshot file (:func:`load`): the API of ``hpy()``, answered
     from the file. ``info`` is the metadata the dump recorded."""
@@ -181,8 +71,6 @@ class Snapshot(Session):
     def at(self, *addresses: int) -> Any:
         """The set of the snapshot's objects at these addresses (as printed in tables and
         paths: ``snap.at(0x7f...)``); addresses of no object are ignored."""
-        from .identity_set import IdentitySet
-
         return IdentitySet(self._source_graph().set_of_addresses(list(addresses)), self)
 
     def _source_graph(self) -> _native.LiveGraph:
@@ -206,6 +94,7 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
     return Snapshot(graph, where)
 
 
+@hidden_type
 class SnapshotDiff:
     """What changed between two snapshots (:func:`diff`). Of one process, objects are
     matched by identity (address and type): ``new`` (in ``b`` only, a set of ``b``),

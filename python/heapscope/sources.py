@@ -21,9 +21,11 @@ from typing import Any, Callable, Iterator
 
 from . import _native, kind_names
 from .errors import DifferentHeapsError, NoSuchTypeError, SnapshotError
+from .hidden import hidden_type
 from .root import PACKAGE_DIR
 
 
+@hidden_type
 class GraphRef(weakref.ref):  # type: ignore[type-arg]
     """A source's weak reference to a capture or to a dominator tree (its own type, so
     it is hidden)."""
@@ -31,6 +33,7 @@ class GraphRef(weakref.ref):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+@hidden_type
 class LiveSource:
     """Captures of the calling process, and the policy of sharing them."""
 
@@ -202,6 +205,7 @@ class LiveSource:
         return t
 
 
+@hidden_type
 class SnapshotSource:
     """One graph read from a snapshot file; every query is answered from it."""
 

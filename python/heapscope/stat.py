@@ -28,12 +28,14 @@ import time
 from typing import IO, Iterable, Iterator
 
 from .errors import StatFormatError
+from .hidden import hidden_type
 from .tables import Paged, Table, diff_table, id_table, set_table
 
 FORMATS = ("SetFormat", "IdFormat", "DiffFormat")
 END = ".end: .loader: _load_stat"
 
 
+@hidden_type
 class StatRow:
     """One row as Heapy's ``get_rows()`` yields it: ``index``, ``name``, ``count``,
     ``size`` and ``cumulsize`` (the total size of the rows up to and including it)."""
@@ -61,6 +63,7 @@ def stat_rows(rows: Iterable[tuple[str, int, int]], start: int = 0) -> Iterator[
             yield StatRow(i, name, count, size, cumul)
 
 
+@hidden_type
 class Stat(Paged):
     """Rows ``(kind name, count, size)`` of a partition, without the objects."""
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Callable, Sequence
 
+from .hidden import hidden_type
+
 LINE_LENGTH = 100
 PAGE_ROWS = 10
 
@@ -34,6 +36,7 @@ def _wrap_row(prefix: str, name: str) -> str:
     return "\n".join(out)
 
 
+@hidden_type
 class PagedRows(Sequence):  # type: ignore[type-arg]
     """A table's rows fetched a page at a time when shown (``fetch(start, stop)``): a
     partition by Via or Id of a whole heap has hundreds of thousands of rows."""
@@ -73,6 +76,7 @@ def page_end(start: int, step: int, has_row: Callable[[int], bool]) -> int:
     return stop + 1 if has_row(stop) and not has_row(stop + 1) else stop
 
 
+@hidden_type
 class Table:
     """A label, a header and lazily formatted rows."""
 
@@ -259,6 +263,7 @@ class Paged:
         return "<pre>" + html.escape(self._get_table().first_page()) + "</pre>"
 
 
+@hidden_type
 class Page:
     """What ``.more`` returns (for tables, paths and reference patterns): prints the page
     that ``render(start)`` renders; its own ``.more`` is the page from ``end(start)`` on."""
@@ -280,6 +285,7 @@ class Page:
         return Page(self._render, self._end(self._start), self._end)
 
 
+@hidden_type
 class Everything:
     """What ``.all`` returns: prints the whole table."""
 

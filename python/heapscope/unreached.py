@@ -9,9 +9,11 @@ place to look; everything else in ``heapu()`` is reachable from them.
 
 from __future__ import annotations
 
+from .hidden import hidden_type
 from .stat import Stat
 
 
+@hidden_type
 class UnreachedReport:
     """Counts of ``heapu()`` and of its untraced holders, as Stats (no objects kept)."""
 
