@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use crate::{
-    CoreError, EdgeLabels, EdgeParts, GraphParts, HeapGraph, NodeId, NodeParts, NodeTexts,
+    CoreError, EdgeLabels, EdgeParts, GraphParts, HeapGraph, Label, NodeId, NodeParts, NodeTexts,
     RootPart, SitePart, ThreadPart, TypeId, TypePart, TypeRecord, NODE_UNREACHABLE,
 };
 
@@ -64,51 +64,19 @@ impl HeapGraph {
                 "the type table does not start with the graph's types",
             ));
         }
-        let n = self.node_count();
-        if !notes.flags.is_empty() && notes.flags.len() != n {
-            return Err(invalid("node flags of another length than the nodes"));
-        }
-        let (addresses, types, sizes) = self.node_columns();
-        let (edges, labels) = match self.edge_count() {
+        let nodes = self.node_parts(notes.flags)?;
+        let (edges, labels) = match self.edge_parts()? {
+            Some((edges, labels)) => (Some(edges), labels),
             None => (None, Vec::new()),
-            Some(_) => {
-                let labels = self
-                    .edge_labels()
-                    .ok_or_else(|| invalid("the edge labels were not computed"))?;
-                let (starts, targets) = self.csr_parts();
-                let edges = EdgeParts {
-                    starts: Cow::Borrowed(starts),
-                    targets: Cow::Borrowed(targets),
-                    labels: Cow::Borrowed(labels.per_edge()),
-                };
-                (Some(edges), labels.table.labels().to_vec())
-            }
-        };
-        let flags = if notes.flags.is_empty() {
-            vec![0; n]
-        } else {
-            notes.flags
         };
         let parts = GraphParts {
             meta: notes.meta,
             types: notes.types,
-            nodes: NodeParts {
-                addresses: Cow::Borrowed(addresses),
-                types: Cow::Borrowed(types),
-                sizes: Cow::Borrowed(sizes),
-                flags,
-            },
+            nodes,
             edges,
             labels,
             dict_owners: notes.dict_owners,
-            roots: self
-                .roots()
-                .iter()
-                .map(|(name, node)| RootPart {
-                    name: name.clone(),
-                    node: *node,
-                })
-                .collect(),
+            roots: self.root_parts(),
             threads: notes.threads,
             texts: notes.texts,
             sites: notes.sites,
@@ -116,6 +84,52 @@ impl HeapGraph {
         };
         parts.validate()?;
         Ok(parts)
+    }
+
+    /// The node columns, borrowed, with `flags` (empty: none set).
+    pub fn node_parts(&self, flags: Vec<u8>) -> Result<NodeParts<'_>, CoreError> {
+        let n = self.node_count();
+        if !flags.is_empty() && flags.len() != n {
+            return Err(CoreError::InvalidParts(
+                "node flags of another length than the nodes".to_string(),
+            ));
+        }
+        let (addresses, types, sizes) = self.node_columns();
+        Ok(NodeParts {
+            addresses: Cow::Borrowed(addresses),
+            types: Cow::Borrowed(types),
+            sizes: Cow::Borrowed(sizes),
+            flags: if flags.is_empty() { vec![0; n] } else { flags },
+        })
+    }
+
+    /// The edges with their label ids, borrowed, and the label table they index; None
+    /// for a graph captured without edges. The labels must have been computed.
+    pub fn edge_parts(&self) -> Result<Option<(EdgeParts<'_>, Vec<Label>)>, CoreError> {
+        if self.edge_count().is_none() {
+            return Ok(None);
+        }
+        let labels = self.edge_labels().ok_or_else(|| {
+            CoreError::InvalidParts("the edge labels were not computed".to_string())
+        })?;
+        let (starts, targets) = self.csr_parts();
+        let edges = EdgeParts {
+            starts: Cow::Borrowed(starts),
+            targets: Cow::Borrowed(targets),
+            labels: Cow::Borrowed(labels.per_edge()),
+        };
+        Ok(Some((edges, labels.table.labels().to_vec())))
+    }
+
+    /// The named roots.
+    pub fn root_parts(&self) -> Vec<RootPart> {
+        self.roots()
+            .iter()
+            .map(|(name, node)| RootPart {
+                name: name.clone(),
+                node: *node,
+            })
+            .collect()
     }
 
     /// Builds the graph the parts describe (with its edge labels) after checking them;

@@ -20,4 +20,4 @@ mod writer;
 pub use error::SnapshotError;
 pub use format::{FORMAT_VERSION, MAGIC};
 pub use reader::{read_snapshot, read_snapshot_from};
-pub use writer::{write_snapshot, write_snapshot_to};
+pub use writer::{write_snapshot, write_snapshot_staged, write_snapshot_to};

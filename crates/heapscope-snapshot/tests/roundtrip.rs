@@ -277,3 +277,62 @@ fn files_are_written_atomically_and_errors_leave_nothing() {
     assert!(err.starts_with("cannot open"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_staged_write_is_the_same_file_and_an_abandoned_one_leaves_nothing() {
+    use std::sync::mpsc;
+
+    use heapscope_snapshot::write_snapshot_staged;
+
+    let dir = temp_dir("staged");
+    let whole = heap(3000, 11);
+    let early = GraphParts {
+        meta: whole.meta.clone(),
+        types: whole.types.clone(),
+        nodes: whole.nodes.clone(),
+        ..GraphParts::default()
+    };
+    let edges = GraphParts {
+        edges: whole.edges.clone(),
+        labels: whole.labels.clone(),
+        ..GraphParts::default()
+    };
+    let rest = GraphParts {
+        dict_owners: whole.dict_owners.clone(),
+        roots: whole.roots.clone(),
+        threads: whole.threads.clone(),
+        texts: whole.texts.clone(),
+        sites: whole.sites.clone(),
+        node_sites: whole.node_sites.clone(),
+        ..GraphParts::default()
+    };
+    let path = dir.join("staged.hsnap");
+    let (send, later) = mpsc::channel();
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| write_snapshot_staged(&path, &early, later));
+        send.send(edges).unwrap();
+        send.send(rest).unwrap();
+        writer.join().unwrap().unwrap();
+    });
+    assert_eq!(std::fs::read(&path).unwrap(), bytes_of(&whole));
+    // the maker gives up after the first stage: no file, no temporary
+    let gone = dir.join("abandoned.hsnap");
+    let (send, later) = mpsc::channel::<GraphParts<'_>>();
+    let edges_again = GraphParts {
+        edges: whole.edges.clone(),
+        labels: whole.labels.clone(),
+        ..GraphParts::default()
+    };
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| write_snapshot_staged(&gone, &early, later));
+        send.send(edges_again).unwrap();
+        drop(send);
+        let err = writer.join().unwrap().unwrap_err().to_string();
+        assert!(err.contains("stopped before its parts were made"), "{err}");
+    });
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("staged.hsnap")]);
+}

@@ -4,12 +4,13 @@
 //! as a graph without objects. The format itself is `heapscope-snapshot`'s.
 
 use std::path::Path;
+use std::sync::mpsc;
 
 use heapscope_core::{
-    GraphNotes, HeapGraph, NodeId, NodeTexts, SitePart, ThreadPart, TypeId, TypePart,
+    GraphNotes, GraphParts, HeapGraph, NodeId, NodeTexts, SitePart, ThreadPart, TypeId, TypePart,
     NODE_UNREACHABLE,
 };
-use heapscope_snapshot::{read_snapshot as read_parts, write_snapshot as write_parts};
+use heapscope_snapshot::{read_snapshot as read_parts, write_snapshot_staged};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -53,33 +54,65 @@ pub fn write(
             "the unreachable set belongs to another graph",
         ));
     }
-    relate::edge_labels(py, g).map_err(to_pyerr)?;
     let types = type_parts(g, extras.types)?;
     let mut flags = vec![0u8; g.node_count()];
     for n in unreachable.set.iter() {
         flags[n.index()] |= NODE_UNREACHABLE;
     }
-    let dict_owners = owner_nodes(g);
-    let texts = value_texts(py, g, extras.text_cap);
-    let (sites, node_sites) = site_parts(g, extras.sites);
-    let notes = GraphNotes {
+    // The file is written while its later parts are made: the node columns are encoded
+    // and compressed (other threads, no Python) while this thread, holding the GIL,
+    // names every edge and renders the values.
+    let early = GraphParts {
         meta: extras.meta,
         types,
-        flags,
-        dict_owners,
-        threads: extras
-            .threads
-            .into_iter()
-            .map(|(id, name)| ThreadPart { id, name })
-            .collect(),
-        texts,
-        sites,
-        node_sites,
+        nodes: g.node_parts(flags).map_err(to_pyerr)?,
+        ..GraphParts::default()
     };
-    let parts = g.to_parts(notes).map_err(to_pyerr)?;
-    // the file is written without the GIL: other threads of the process run meanwhile
-    py.detach(|| write_parts(Path::new(path), &parts))
-        .map_err(snapshot_err)
+    let (send, later) = mpsc::channel::<GraphParts<'_>>();
+    std::thread::scope(|scope| -> PyResult<()> {
+        let early = &early;
+        let writer = scope.spawn(move || write_snapshot_staged(Path::new(path), early, later));
+        let made = (|| -> PyResult<()> {
+            relate::edge_labels(py, g).map_err(to_pyerr)?;
+            let (edges, labels) = g
+                .edge_parts()
+                .map_err(to_pyerr)?
+                .expect("a dump's capture has edges");
+            let _ = send.send(GraphParts {
+                edges: Some(edges),
+                labels,
+                ..GraphParts::default()
+            });
+            let (sites, node_sites) = site_parts(g, extras.sites);
+            let _ = send.send(GraphParts {
+                dict_owners: owner_nodes(g),
+                roots: g.root_parts(),
+                threads: extras
+                    .threads
+                    .into_iter()
+                    .map(|(id, name)| ThreadPart { id, name })
+                    .collect(),
+                texts: value_texts(py, g, extras.text_cap),
+                sites,
+                node_sites,
+                ..GraphParts::default()
+            });
+            Ok(())
+        })();
+        drop(send); // a failure above ends the writer, which then removes its file
+                    // wait without the GIL: other threads of the process run meanwhile
+        let written = py.detach(|| writer.join());
+        made?;
+        written
+            .unwrap_or_else(|_| {
+                Err(heapscope_snapshot::SnapshotError::Io {
+                    action: "cannot write",
+                    path: path.into(),
+                    source: std::io::Error::other("the snapshot writer panicked"),
+                })
+            })
+            .map_err(snapshot_err)
+    })
 }
 
 /// The type table of a dump: the graph's own types first, in id order, then the types
