@@ -71,6 +71,18 @@ def answers(s, K, one, addrs):
     out["note_byid"] = str(one(addrs["note"]).byid)
     out["cache_keys_byid"] = str(one(*addrs["keys"]).byid)
     out["retained_orders"] = s.dominator_tree().retained_size(one(addrs["orders"]).theone)
+    customers = s.heap() & s.Clodo(K("shopapp.Customer"))
+    out["customers_byid"] = str(customers.byid)
+    out["customers_rows"] = [(r.index, r.name, r.count, r.size, r.cumulsize) for r in customers.bysize.get_rows()]
+    out["order_referrers"] = str(order.referrers.byclodo)
+    out["order_referents"] = str(order.referents.bytype)
+    out["order_imdom"] = str(order.imdom.byclodo)
+    out["orders_dominos"] = str(one(addrs["orders"]).dominos.byclodo)
+    out["size_alt"] = (sel & s.Size(60).alt(">")).count
+    out["product"] = str(sel.by(s.Type & s.Size))
+    out["parts"] = [(p.count, p.size) for p in sel.bytype.parts]
+    out["sp_avoided"] = str(order.sp.avoided(0)) if order.sp.numpaths else ""
+    out["via_kind"] = (sel & s.Via("[123]").alt(">=")).count
     return out
 '''
 
@@ -140,7 +152,9 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "query",
     ["count", "size", "byclodo", "bytype", "bysize", "byrcs", "byvia", "alt", "sp", "rp", "domisize_orders",
-     "dominos_orders", "note_byid", "cache_keys_byid", "retained_orders"],
+     "dominos_orders", "note_byid", "cache_keys_byid", "retained_orders", "customers_byid", "customers_rows",
+     "order_referrers", "order_referents", "order_imdom", "orders_dominos", "size_alt", "product", "parts",
+     "sp_avoided", "via_kind"],
 )
 def test_a_loaded_snapshot_answers_as_the_live_heap(program: dict[str, Any], query: str) -> None:
     live, snap = program["live"][query], program["snap"][query]
@@ -155,6 +169,9 @@ def test_the_answers_are_about_the_program(program: dict[str, Any]) -> None:
     assert "['ORDERS'][123]" in live["sp"]
     assert "'order number...h a long name'" in live["note_byid"]  # a limited repr, as Heapy's
     assert program["snap"]["info"]["python_version"] == sys.version.split()[0]
+    assert live["via_kind"] == 1 and live["size_alt"] >= 1 and len(live["parts"]) >= 2
+    assert "shopapp.Customer" in live["customers_byid"] and "list" in live["order_referrers"]
+    assert "h.Root" in live["sp_avoided"] or "No path" in live["sp_avoided"]
 
 
 # -- in one process -------------------------------------------------------------------
