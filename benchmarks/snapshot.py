@@ -33,7 +33,8 @@ import time
 import traceback
 
 from run import (
-    build_workload, child_errors, end_table, fmt_int, fmt_mib, fmt_time, goal_rows, maxrss_kib, med, side_by_side_main,
+    build_workload, child_errors, end_table, fmt_int, fmt_mib, fmt_time, goal_rows, maxrss_kib, med, reset_peak,
+    side_by_side_main, status_kib,
 )
 
 DIR_ENV = "HEAPSCOPE_SNAPSHOT_BENCH_DIR"
@@ -88,25 +89,6 @@ def ops_for(workload: str) -> tuple:
 # child side
 # --------------------------------------------------------------------------
 
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak() -> bool:
-    """Resets VmHWM to the current RSS (Linux >= 4.0); False where that is not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
 
 
 class PeakRSS:
@@ -117,20 +99,20 @@ class PeakRSS:
 
     def __init__(self) -> None:
         maxrss_kib()
-        _status_kib("VmRSS")
-        self.method = "VmHWM reset" if _reset_peak() else "ru_maxrss"
+        status_kib("VmRSS")
+        self.method = "VmHWM reset" if reset_peak() else "ru_maxrss"
 
     def __enter__(self):
         if self.method == "VmHWM reset":
-            self.peak_before = _status_kib("VmHWM")
-            _reset_peak()
-            self.before = _status_kib("VmRSS")
+            self.peak_before = status_kib("VmHWM")
+            reset_peak()
+            self.before = status_kib("VmRSS")
         else:
             self.peak_before = self.before = maxrss_kib()
         return self
 
     def __exit__(self, *exc) -> None:
-        after = _status_kib("VmHWM") if self.method == "VmHWM reset" else maxrss_kib()
+        after = status_kib("VmHWM") if self.method == "VmHWM reset" else maxrss_kib()
         self.peak_mib = max(self.peak_before or 0, after or 0) / 1024.0
         self.added_mib = max(0, (after or 0) - (self.before or 0)) / 1024.0
 

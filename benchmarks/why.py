@@ -25,7 +25,7 @@ import traceback
 
 from run import (
     GUPPY_NO_VIA, KEEP_A, build_workload, child_errors, end_table, fmt_mib, fmt_time, goal_rows, maxrss_kib, med,
-    ratio, side_by_side_main,
+    ratio, reset_peak, side_by_side_main, status_kib,
 )
 
 TOOLS = ("heapscope", "guppy3")
@@ -55,25 +55,6 @@ MEM_OPS = {"byrcs": None, "byvia": 3.0}  # memory rows: goal guppy3/heapscope >=
 # child side
 # --------------------------------------------------------------------------
 
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak() -> bool:
-    """Resets VmHWM to the current RSS (Linux >= 4.0); False where that is not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def child_main(tool: str, workload: str) -> None:
@@ -87,8 +68,8 @@ def child_main(tool: str, workload: str) -> None:
         from guppy import hpy
     h = hpy()
     maxrss_kib()
-    _status_kib("VmRSS")
-    can_reset = _reset_peak()
+    status_kib("VmRSS")
+    can_reset = reset_peak()
 
     state: dict = {}
 
@@ -122,8 +103,8 @@ def child_main(tool: str, workload: str) -> None:
         gc.collect()  # not timed: garbage of the previous op
         edges_before = getattr(h, "_pinned", None) if name == "heapscope" else None
         if can_reset:
-            _reset_peak()
-            before = _status_kib("VmRSS")
+            reset_peak()
+            before = status_kib("VmRSS")
         else:
             before = maxrss_kib()
         t0 = time.perf_counter()
@@ -133,7 +114,7 @@ def child_main(tool: str, workload: str) -> None:
             out["errors"][op] = traceback.format_exc()[-3000:]
             continue
         out[op] = time.perf_counter() - t0
-        after = _status_kib("VmHWM") if can_reset else maxrss_kib()
+        after = status_kib("VmHWM") if can_reset else maxrss_kib()
         if before is not None and after is not None:
             out[op + "_mem_mib"] = max(0, after - before) / 1024.0
         if name == "heapscope" and op != "heap":

@@ -61,6 +61,26 @@ pub fn address_of(obj: &Bound<'_, PyAny>) -> u64 {
     obj.as_ptr() as u64
 }
 
+/// `==`/`!=` by identity (`same`: None when the other operand is of another kind, which
+/// Python then asks); other comparisons are errors.
+fn compare_identity(
+    py: Python<'_>,
+    same: Option<bool>,
+    op: CompareOp,
+    what: &str,
+) -> PyResult<Py<PyAny>> {
+    let Some(same) = same else {
+        return Ok(py.NotImplemented());
+    };
+    match op {
+        CompareOp::Eq => Ok(same.into_pyobject(py)?.to_owned().into_any().unbind()),
+        CompareOp::Ne => Ok((!same).into_pyobject(py)?.to_owned().into_any().unbind()),
+        _ => Err(PyTypeError::new_err(format!(
+            "{what} compare by identity only (== and !=)"
+        ))),
+    }
+}
+
 /// An object of a snapshot.
 #[pyclass(frozen, module = "heapscope._native")]
 pub struct NodeProxy {
@@ -146,19 +166,11 @@ impl NodeProxy {
     }
 
     fn __richcmp__(&self, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
-        let py = other.py();
-        let Ok(other) = other.cast::<NodeProxy>() else {
-            return Ok(py.NotImplemented());
-        };
-        let o = other.get();
-        let same = self.graph.as_ptr() == o.graph.as_ptr() && self.node == o.node;
-        match op {
-            CompareOp::Eq => Ok(same.into_pyobject(py)?.to_owned().into_any().unbind()),
-            CompareOp::Ne => Ok((!same).into_pyobject(py)?.to_owned().into_any().unbind()),
-            _ => Err(PyTypeError::new_err(
-                "snapshot objects compare by identity only (== and !=)",
-            )),
-        }
+        let same = other.cast::<NodeProxy>().ok().map(|o| {
+            let o = o.get();
+            self.graph.as_ptr() == o.graph.as_ptr() && self.node == o.node
+        });
+        compare_identity(other.py(), same, op, "snapshot objects")
     }
 
     fn __hash__(&self) -> u64 {
@@ -257,19 +269,11 @@ impl TypeRef {
     }
 
     fn __richcmp__(&self, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
-        let py = other.py();
-        let Ok(other) = other.cast::<TypeRef>() else {
-            return Ok(py.NotImplemented());
-        };
-        let o = other.get();
-        let same = self.graph.as_ptr() == o.graph.as_ptr() && self.id == o.id;
-        match op {
-            CompareOp::Eq => Ok(same.into_pyobject(py)?.to_owned().into_any().unbind()),
-            CompareOp::Ne => Ok((!same).into_pyobject(py)?.to_owned().into_any().unbind()),
-            _ => Err(PyTypeError::new_err(
-                "snapshot types compare by identity only",
-            )),
-        }
+        let same = other.cast::<TypeRef>().ok().map(|o| {
+            let o = o.get();
+            self.graph.as_ptr() == o.graph.as_ptr() && self.id == o.id
+        });
+        compare_identity(other.py(), same, op, "snapshot types")
     }
 
     fn __hash__(&self) -> u64 {
