@@ -288,12 +288,14 @@ fn label_of_code(code: u64) -> Option<LabelId> {
     })
 }
 
-/// Reads `section` into `parts`. The End section's facts are returned for the reader to
-/// check: `(sections before it, node count)`.
+/// Reads `section` into `parts`; `nodes` is the node count the Nodes section declares
+/// (the Edges section has one out-degree per node). The End section's facts are
+/// returned for the reader to check: `(sections before it, node count)`.
 pub(crate) fn decode(
     section: Section,
     c: &mut Cursor<'_>,
     parts: &mut GraphParts<'static>,
+    nodes: usize,
 ) -> Result<Option<(u64, u64)>, SnapshotError> {
     match section {
         Section::Meta => {
@@ -365,7 +367,7 @@ pub(crate) fn decode(
         }
         Section::Edges => {
             if c.u8()? == 1 {
-                let n = parts.nodes.len();
+                let n = nodes;
                 let mut starts: Vec<u32> = Vec::with_capacity(n + 1);
                 starts.push(0);
                 let mut total = 0u64;
