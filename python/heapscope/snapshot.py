@@ -101,15 +101,17 @@ class SnapshotDiff:
     ``freed`` (in ``a`` only, a set of ``a``) and ``survivors`` (in both, as a set of
     ``b``). Of different processes only kinds compare: ``by_kind`` only."""
 
-    __slots__ = ("a", "b", "same_process", "new", "freed", "survivors", "leaking")
+    __slots__ = ("a", "b", "same_process", "new", "freed", "survivors", "leaking", "by_kind")
 
     def __init__(self, a: Snapshot, b: Snapshot, c: Snapshot | None) -> None:
         self.a, self.b = a, b
         self.same_process = _same_process(a, b) and (c is None or _same_process(b, c))
         self.new = self.freed = self.survivors = self.leaking = None
+        ha, hb = a.heap(), b.heap()
+        #: Heapy's census difference table: ``b.heap().stat - a.heap().stat``.
+        self.by_kind = hb.stat - ha.stat
         if not self.same_process:
             return
-        ha, hb = a.heap(), b.heap()
         new_nodes, survivor_nodes = _split_by_identity(hb._nodes, ha._nodes)
         freed_nodes, _ = _split_by_identity(ha._nodes, hb._nodes)
         self.new = type(hb)(new_nodes, b)
@@ -121,32 +123,20 @@ class SnapshotDiff:
             _, still = _split_by_identity(hc._nodes, new_nodes)
             self.leaking = type(hc)(still, c)
 
-    @property
-    def by_kind(self) -> Any:
-        """Heapy's census difference table: ``b.heap().stat - a.heap().stat``."""
-        return self.b.heap().stat - self.a.heap().stat
-
     def grown(self, limit: int = 5) -> list[tuple[str, int, int, str]]:
         """The kinds whose total size grew most, ``(kind, count change, size change,
         shortest path of one new object of that kind or '')``."""
-        rows = []
-        diff = self.by_kind
-        for name, dcount, dsize in diff.rows:
-            if dsize > 0:
-                rows.append((name, dcount, dsize))
+        rows = [(name, dcount, dsize) for name, dcount, dsize in self.by_kind.rows if dsize > 0]
         rows.sort(key=lambda r: -r[2])
+        new_rows = self.new.byclodo if self.new is not None else None
+        row_of = {r[0]: i for i, r in enumerate(new_rows.rows)} if new_rows is not None else {}
         out = []
         for name, dcount, dsize in rows[:limit]:
             path = ""
-            if self.new is not None:
-                part = self.new.byclodo
-                for i, (row_name, _c, _s) in enumerate(part.rows):
-                    if row_name == name:
-                        one = part[i]
-                        first = one._nodes.singletons()[0]
-                        paths = type(one)(first, self.b).sp
-                        path = str(paths[0]).strip() if paths.numpaths else ""
-                        break
+            if new_rows is not None and name in row_of:
+                first = new_rows[row_of[name]]._nodes.addresses()[0]
+                paths = self.b.at(first).sp
+                path = str(paths[0]).strip() if paths.numpaths else ""
             out.append((name, dcount, dsize, path))
         return out
 
