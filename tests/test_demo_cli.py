@@ -34,7 +34,7 @@ def test_cli_help_and_errors():
     bad = subprocess.run(
         [sys.executable, "-m", "heapscope", "demo", "--requests", "0"], capture_output=True, text=True, check=False
     )
-    assert bad.returncode == 2 and "--requests must be at least 1" in bad.stderr
+    assert bad.returncode == 2 and "--requests: must be at least 1" in bad.stderr
 
 
 def test_closed_pipe_ends_quietly():

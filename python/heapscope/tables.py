@@ -122,6 +122,18 @@ class Table:
         out += self._more_msg(stop)
         return "\n".join(out)
 
+    def head(self, rows: int) -> str:
+        """The label, the header and the first ``rows`` rows, then how many were left
+        out (for output that cannot page: the command line)."""
+        out = [self.label]
+        if self.header:
+            out.append(self.header)
+        out += self.lines(0, rows)
+        left = self._numrows - min(rows, self._numrows)
+        if left > 0:
+            out.append(f"<{left} more rows>")
+        return "\n".join(out)
+
     def everything(self) -> str:
         out = [self.label]
         if self.header:
@@ -252,6 +264,10 @@ class Paged:
     def all(self) -> Everything:
         """Every row."""
         return Everything(self._get_table())
+
+    def head(self, rows: int) -> str:
+        """The table's first ``rows`` rows and a count of the rest (no paging)."""
+        return self._get_table().head(rows)
 
     def _repr_pretty_(self, p: object, cycle: bool) -> None:
         p.text(repr(self))  # type: ignore[attr-defined]
