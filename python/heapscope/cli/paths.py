@@ -78,10 +78,8 @@ def execute(args: argparse.Namespace) -> int:
         return 0
     print(describe(snap))
     if not x.count:
-        unreachable = snap.heapu() & kind
-        where = (
-            f" ({unreachable.count} are alive but unreachable from the roots: snap.heapu())" if unreachable.count else ""
-        )
+        unreachable = sum(count for name, count, _ in snap.heapu().rows if name == args.kind)
+        where = f" ({unreachable} are alive but unreachable from the roots: snap.heapu())" if unreachable else ""
         print(f"No object of {args.kind} is reachable from the roots{where}.")
         return 0
     print(f"{x.count} objects of {args.kind}, {x.size} bytes. {paths.numpaths} shortest paths from the roots:")
