@@ -8,10 +8,13 @@ from ..snapshot import Snapshot
 
 
 def describe(snap: Snapshot) -> str:
-    """``Snapshot FILE: N objects (pid P on HOST, Python V, TIME)`` and the command line."""
+    """``Snapshot FILE: N objects, process RSS M MiB (pid P on HOST, Python V, TIME)``
+    and the command line."""
     info = snap.info
+    rss = info.get("rss")
+    memory = f", process RSS {int(rss) / 2**20:.1f} MiB" if isinstance(rss, str) and rss.isdigit() else ""
     line = (
-        f"Snapshot {snap.path}: {info.get('objects', '?')} objects "
+        f"Snapshot {snap.path}: {info.get('objects', '?')} objects{memory} "
         f"(pid {info.get('pid', '?')} on {info.get('hostname', '?')}, "
         f"Python {info.get('python_version', '?')}, {info.get('time', '?')})"
     )
