@@ -12,6 +12,7 @@ from typing import Any
 import heapscope
 from heapscope import _native, hidden
 from heapscope.byid import IdPartition
+from heapscope.dump_paths import DumpPaths
 from heapscope.kinds import ComputedRelation, EquivalenceRelation, Kind, UniSet
 from heapscope.leaks import LeakedKind, LeakReport, Rounds, assert_no_leaks
 from heapscope.paths import Path, ShortestPaths
@@ -25,11 +26,13 @@ from heapscope.snapshot import Snapshot, SnapshotDiff
 from heapscope.sources import GraphRef, LiveSource, SnapshotSource
 from heapscope.stat import Stat, StatRow
 from heapscope.tables import Everything, Page, PagedRows, Table
+from heapscope.triggers import MemoryErrorTrigger, RssTrigger, SignalTrigger
 from heapscope.unreached import UnreachedReport
 
 
 def old_hidden_types() -> list[type]:
-    """``heapscope.session.hidden_types()`` as it was (commit 2f15617)."""
+    """``heapscope.session.hidden_types()`` as it was (commit 2f15617), and the classes
+    hidden since."""
 
     def subclasses(base: type) -> list[type]:
         out = [base]
@@ -80,6 +83,11 @@ def old_hidden_types() -> list[type]:
         _native.IdRows,
         IdPartition,
         PagedRows,
+        # added since: the snapshot triggers and their file names
+        DumpPaths,
+        SignalTrigger,
+        MemoryErrorTrigger,
+        RssTrigger,
     ]
 
 

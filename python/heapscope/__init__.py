@@ -10,6 +10,8 @@ Start a session with :func:`hpy` (Heapy's API)::
 
 Snapshots: :func:`dump` writes the heap to a file, :func:`load` reads it back as a
 session anywhere (no program module needed), :func:`diff` compares two or three.
+Triggers write them when something happens: :func:`dump_on_signal`,
+:func:`dump_on_memory_error`, :func:`dump_when` (the RSS above a threshold).
 """
 
 import os as _os
@@ -33,6 +35,7 @@ from .profile import profile
 from .session import Session, hpy
 from .snapshot import Snapshot, SnapshotDiff, diff, dump, is_snapshot_file
 from .stat import Stat, load_all
+from .triggers import dump_on_memory_error, dump_on_signal, dump_when
 from . import snapshot as _snapshot
 from . import stat as _stat
 
@@ -65,6 +68,9 @@ __all__ = [
     "assert_no_leaks",
     "diff",
     "dump",
+    "dump_on_memory_error",
+    "dump_on_signal",
+    "dump_when",
     "hpy",
     "is_snapshot_file",
     "load",

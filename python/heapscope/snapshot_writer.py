@@ -12,13 +12,14 @@ import json
 import os
 import socket
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import _native, kind_names
 from ._version import __version__
 from .errors import SnapshotError
 from .hidden import hidden_types
 from .kinds import _mro
+from .rss import current_rss
 from .sources import LiveSource
 
 if TYPE_CHECKING:
@@ -29,13 +30,13 @@ TEXT_CAP = 200
 
 
 def _rss() -> int:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        import resource
+    """The RSS now; where it cannot be read, the peak RSS (more than nothing)."""
+    rss = current_rss()
+    if rss is not None:
+        return rss
+    import resource
 
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _metadata(count: int) -> list[tuple[str, str]]:
@@ -108,12 +109,25 @@ def _sites(graph: _native.LiveGraph) -> list[tuple[str, int, list[int]]]:
     return [(f, line, addrs) for (f, line), addrs in by_site.items()]
 
 
+class SnapshotTotals(NamedTuple):
+    """What a dump wrote: how many objects, and their total size in bytes."""
+
+    objects: int
+    heap_bytes: int
+
+
 def dump(path: str | os.PathLike[str], session: Session | None = None) -> None:
     """Write the calling process's heap to ``path`` (a ``.hsnap`` file), atomically: a
     dump that fails or is killed half-way leaves nothing at ``path``. Everything
     ``heap()`` would see is written, plus the objects alive but unreachable from the
     roots (marked so; no collection is run first). Allocation sites are included when
-    tracemalloc is tracing."""
+    tracemalloc is tracing. Works from any thread: the capture holds the GIL, so the
+    other threads stand between bytecodes (or in C code that does not touch objects)."""
+    write_snapshot(path, session)
+
+
+def write_snapshot(path: str | os.PathLike[str], session: Session | None = None) -> SnapshotTotals:
+    """:func:`dump`, returning how many objects it wrote and their size."""
     if session is not None and not isinstance(session._source, LiveSource):
         raise SnapshotError("a snapshot cannot be dumped again: copy its file instead")
     source = session._source if session is not None else LiveSource(hidden_types)
@@ -131,3 +145,4 @@ def dump(path: str | os.PathLike[str], session: Session | None = None) -> None:
         sites=_sites(graph),
         text_cap=TEXT_CAP,
     )
+    return SnapshotTotals(graph.node_count, graph.heap_bytes)
