@@ -1,0 +1,150 @@
+//! Streaming JSON text for the exports: a byte buffer spilled to the file every MiB,
+//! integers formatted by hand and strings escaped per RFC 8259.
+//!
+//! Millions of small values go through here (ten per node in a `.heapsnapshot`), so
+//! nothing allocates per value and nothing goes through `fmt`.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::ExportError;
+use crate::staging::io_error;
+
+/// Bytes to hold before writing them out.
+const SPILL: usize = 1 << 20;
+
+/// JSON text on its way to a file.
+pub(crate) struct JsonOut {
+    file: File,
+    path: PathBuf,
+    buf: Vec<u8>,
+}
+
+impl JsonOut {
+    pub(crate) fn new(file: File, path: PathBuf) -> Self {
+        JsonOut {
+            file,
+            path,
+            buf: Vec::with_capacity(SPILL + (SPILL >> 2)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    #[inline]
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.buf.push(b);
+    }
+
+    #[inline]
+    pub(crate) fn uint(&mut self, v: u64) {
+        push_uint(&mut self.buf, v);
+    }
+
+    /// `s` as a JSON string, quotes included.
+    #[inline]
+    pub(crate) fn string(&mut self, s: &str) {
+        self.buf.push(b'"');
+        push_escaped(&mut self.buf, s);
+        self.buf.push(b'"');
+    }
+
+    /// Writes the buffer out once it holds a MiB (call between values).
+    #[inline]
+    pub(crate) fn spill(&mut self) -> Result<(), ExportError> {
+        if self.buf.len() >= SPILL {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self) -> Result<(), ExportError> {
+        self.file
+            .write_all(&self.buf)
+            .map_err(io_error("cannot write", &self.path))?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes what is left and makes it durable.
+    pub(crate) fn finish(mut self) -> Result<(), ExportError> {
+        self.write_out()?;
+        self.file
+            .sync_all()
+            .map_err(io_error("cannot write", &self.path))?;
+        Ok(())
+    }
+}
+
+/// Appends the decimal digits of `v`.
+#[inline]
+pub(crate) fn push_uint(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Appends `s` escaped for the inside of a JSON string: quotes, backslashes and
+/// control characters escaped, everything else (non-ASCII included) as its UTF-8.
+pub(crate) fn push_escaped(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if short.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 15)]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_and_strings_read_back_as_json() {
+        for v in [0, 7, 10, 99, 100, 12_345, u64::from(u32::MAX), u64::MAX] {
+            let mut out = Vec::new();
+            push_uint(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
+        let nasty = "q\"uo\\te\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f} clé 雪 🦀 \u{2028}'";
+        let mut out = vec![b'"'];
+        push_escaped(&mut out, nasty);
+        out.push(b'"');
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\\u0000") && text.contains("\\u001f") && text.contains("\\b"));
+        let back: String = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, nasty);
+    }
+}
