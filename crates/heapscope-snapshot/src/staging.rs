@@ -47,7 +47,8 @@ impl Staged {
         Ok((staged, file))
     }
 
-    /// A new empty temporary directory beside `target`.
+    /// A new empty temporary directory beside `target` (Parquet exports).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn dir(target: &Path) -> Result<Staged, SnapshotError> {
         let staged = Staged::beside(target, true)?;
         fs::create_dir(&staged.tmp).map_err(io_error("cannot create", &staged.tmp))?;
