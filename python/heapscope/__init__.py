@@ -9,7 +9,8 @@ Start a session with :func:`hpy` (Heapy's API)::
     print(h.heap())     # what survived, by kind
 
 Snapshots: :func:`dump` writes the heap to a file, :func:`load` reads it back as a
-session anywhere (no program module needed), :func:`diff` compares two or three.
+session anywhere (no program module needed), :func:`diff` compares two or three,
+:func:`export` writes one for Chrome DevTools, JSON-lines scripts or SQL (Parquet).
 """
 
 import os as _os
@@ -31,7 +32,7 @@ from .identity_set import IdentitySet
 from .leaks import LeakError, LeakReport, assert_no_leaks
 from .profile import profile
 from .session import Session, hpy
-from .snapshot import Snapshot, SnapshotDiff, diff, dump, is_snapshot_file
+from .snapshot import Snapshot, SnapshotDiff, diff, dump, export, is_snapshot_file
 from .stat import Stat, load_all
 from . import snapshot as _snapshot
 from . import stat as _stat
@@ -65,6 +66,7 @@ __all__ = [
     "assert_no_leaks",
     "diff",
     "dump",
+    "export",
     "hpy",
     "is_snapshot_file",
     "load",

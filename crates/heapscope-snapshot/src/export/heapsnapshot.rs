@@ -40,7 +40,7 @@ use heapscope_core::{Label, LabelOrder, LabelTable, NodeId, Relation, TypeId};
 
 use super::json::JsonOut;
 use super::names::{unquote, Builtin, InOrder, Naming};
-use super::progress::{ProgressHook, Ticker};
+use super::progress::Ticker;
 use super::reach::unreached_entries;
 use super::{ExportError, ExportSource};
 
@@ -207,7 +207,7 @@ impl<'a, T: Iterator<Item = (NodeId, &'a str)>> NodeNamer<'a, '_, T> {
 pub(super) fn write(
     source: &ExportSource<'_>,
     out: &mut JsonOut,
-    progress: ProgressHook<'_>,
+    ticker: &mut Ticker<'_>,
 ) -> Result<(), ExportError> {
     let g = source.graph;
     let n = g.node_count();
@@ -226,7 +226,6 @@ pub(super) fn write(
     let naming = Naming::new(g, source.notes);
     let names = fixed_names(&naming);
     let edges = g.edge_count().unwrap_or(0) + g.roots().len() + entries.len() + extra - 1;
-    let mut ticker = Ticker::start(progress, 3 * n as u64)?;
     let namer = || NodeNamer {
         naming: &naming,
         names: &names,
@@ -357,7 +356,7 @@ pub(super) fn write(
         ticker.tick()?;
     }
     out.raw(b"]}\n");
-    ticker.finish()
+    Ok(())
 }
 
 /// One node's seven fields (the id is `2 * index + 1`).

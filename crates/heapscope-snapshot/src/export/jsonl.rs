@@ -12,7 +12,7 @@ use heapscope_core::{LabelTable, NodeId};
 
 use super::json::{push_escaped, push_uint, JsonOut};
 use super::names::{Builtin, InOrder, Naming};
-use super::progress::{ProgressHook, Ticker};
+use super::progress::Ticker;
 use super::{ExportError, ExportSource};
 
 /// `s` as a JSON string, quotes included.
@@ -27,7 +27,7 @@ fn quoted(s: &str) -> Vec<u8> {
 pub(super) fn write(
     source: &ExportSource<'_>,
     out: &mut JsonOut,
-    progress: ProgressHook<'_>,
+    ticker: &mut Ticker<'_>,
 ) -> Result<(), ExportError> {
     let g = source.graph;
     let notes = source.notes;
@@ -42,7 +42,6 @@ pub(super) fn write(
     let mut texts = naming.texts();
     let mut owners = InOrder::new(naming.owners().into_iter());
     let mut roots = InOrder::new(naming.root_members().into_iter());
-    let mut ticker = Ticker::start(progress, g.node_count() as u64)?;
     let mut line: Vec<u8> = Vec::with_capacity(1 << 12);
     for k in 0..g.node_count() {
         let v = NodeId(k as u32);
@@ -131,7 +130,7 @@ pub(super) fn write(
         out.spill()?;
         ticker.tick()?;
     }
-    ticker.finish()
+    Ok(())
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ pub use progress::ProgressHook;
 
 use crate::staging::Staged;
 use json::JsonOut;
+use progress::Ticker;
 
 /// The formats a graph can be exported to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,20 +91,30 @@ pub fn export(
     path: &Path,
     progress: ProgressHook<'_>,
 ) -> Result<(), ExportError> {
+    // work units: one per node and pass over the nodes
+    let passes = match format {
+        ExportFormat::Heapsnapshot => 3, // nodes, edges, strings
+        ExportFormat::JsonLines => 1,
+        ExportFormat::Parquet => 2, // objects, edges
+    };
+    let mut ticker = Ticker::start(progress, passes * source.graph.node_count() as u64)?;
     match format {
         ExportFormat::Heapsnapshot | ExportFormat::JsonLines => {
             let (staged, file) = Staged::file(path)?;
             let mut out = JsonOut::new(file, staged.path().to_path_buf());
             if format == ExportFormat::Heapsnapshot {
-                heapsnapshot::write(source, &mut out, progress)?;
+                heapsnapshot::write(source, &mut out, &mut ticker)?;
             } else {
-                jsonl::write(source, &mut out, progress)?;
+                jsonl::write(source, &mut out, &mut ticker)?;
             }
             out.finish()?;
+            // the last chance to cancel comes after the (slow) fsync, so that a
+            // cancellation then still leaves nothing
+            ticker.finish()?;
             staged.commit(|_| false)?;
             Ok(())
         }
-        ExportFormat::Parquet => write_parquet(source, path, progress),
+        ExportFormat::Parquet => write_parquet(source, path, &mut ticker),
     }
 }
 
@@ -111,10 +122,11 @@ pub fn export(
 fn write_parquet(
     source: &ExportSource<'_>,
     path: &Path,
-    progress: ProgressHook<'_>,
+    ticker: &mut Ticker<'_>,
 ) -> Result<(), ExportError> {
     let staged = Staged::dir(path)?;
-    parquet::write(source, staged.path(), progress)?;
+    parquet::write(source, staged.path(), ticker)?;
+    ticker.finish()?;
     staged.commit(parquet::is_export_dir)?;
     Ok(())
 }

@@ -33,7 +33,7 @@ use parquet::schema::parser::parse_message_type;
 use parquet::schema::types::ColumnPath;
 
 use super::names::{InOrder, Naming};
-use super::progress::{ProgressHook, Ticker};
+use super::progress::Ticker;
 use super::{ExportError, ExportSource};
 use crate::staging::io_error;
 
@@ -196,7 +196,7 @@ fn properties(meta: Option<Vec<KeyValue>>) -> Result<WriterProperties, ExportErr
 pub(super) fn write(
     source: &ExportSource<'_>,
     dir: &Path,
-    progress: ProgressHook<'_>,
+    ticker: &mut Ticker<'_>,
 ) -> Result<(), ExportError> {
     let g = source.graph;
     let computed;
@@ -208,13 +208,10 @@ pub(super) fn write(
         }
         None => None,
     };
-    let n = g.node_count() as u64;
-    let mut ticker = Ticker::start(progress, 2 * n)?;
     write_types(source, dir)?;
     write_roots(g, dir)?;
-    write_objects(source, tree, dir, &mut ticker)?;
-    write_edges(g, dir, &mut ticker)?;
-    ticker.finish()
+    write_objects(source, tree, dir, ticker)?;
+    write_edges(g, dir, ticker)
 }
 
 fn write_types(source: &ExportSource<'_>, dir: &Path) -> Result<(), ExportError> {
