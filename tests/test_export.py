@@ -221,6 +221,13 @@ def test_parquet_census_by_duckdb_equals_the_snapshot(dumped: dict[str, Any], ex
     assert retained == tree.retained_size(snap.at(addrs["alpha"]).theone)
     dominated = con.execute("SELECT count(*) FROM objects WHERE dominator = ?", [alpha_id]).fetchone()[0]
     assert dominated >= 401  # the leaves are its alone
+    # the dominator column and the retained sizes agree: a subtree's sizes add up
+    subtree = con.execute(
+        "WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT o.id FROM objects o JOIN sub ON o.dominator = sub.id) "
+        "SELECT count(*), sum(o.size) FROM sub JOIN objects o USING (id)",
+        [alpha_id],
+    ).fetchone()
+    assert int(subtree[1]) == retained and subtree[0] > dominated
     assert con.execute(
         "SELECT count(*) FROM objects WHERE NOT reachable AND (dominator IS NOT NULL OR retained_size <> 0)"
     ).fetchone()[0] == 0
