@@ -375,11 +375,9 @@ fn write_node(out: &mut JsonOut, kind: u8, name: u64, index: u64, size: u64, edg
 
 #[cfg(test)]
 mod tests {
-    use std::ops::ControlFlow;
-
     use serde_json::Value;
 
-    use super::super::{export, sample, ExportFormat};
+    use super::super::{sample, ExportFormat};
     use super::*;
 
     /// The exported sample as a DevTools reader sees it: per node (type, name, id,
@@ -391,17 +389,7 @@ mod tests {
     }
 
     fn read(name: &str, g: &heapscope_core::HeapGraph, notes: &heapscope_core::GraphNotes) -> Read {
-        let dir = sample::scratch(name);
-        let path = dir.join("x.heapsnapshot");
-        let source = ExportSource {
-            graph: g,
-            notes,
-            dominators: None,
-        };
-        export(&source, ExportFormat::Heapsnapshot, &path, &mut |_, _| {
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+        let (dir, path) = sample::exported(ExportFormat::Heapsnapshot, name, g, notes);
         let json: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
         let meta = &json["snapshot"]["meta"];

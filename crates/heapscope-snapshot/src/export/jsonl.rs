@@ -135,27 +135,14 @@ pub(super) fn write(
 
 #[cfg(test)]
 mod tests {
-    use std::ops::ControlFlow;
-
     use serde_json::{json, Value};
 
-    use super::super::{export, sample, ExportFormat};
-    use super::*;
+    use super::super::{sample, ExportFormat};
 
     #[test]
     fn every_object_is_a_line_with_meliae_keys_and_ours() {
         let (g, notes) = sample::graph();
-        let dir = sample::scratch("jsonl");
-        let path = dir.join("x.jsonl");
-        let source = ExportSource {
-            graph: &g,
-            notes: &notes,
-            dominators: None,
-        };
-        export(&source, ExportFormat::JsonLines, &path, &mut |_, _| {
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+        let (dir, path) = sample::exported(ExportFormat::JsonLines, "jsonl", &g, &notes);
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
         let lines: Vec<Value> = text

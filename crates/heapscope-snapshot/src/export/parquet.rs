@@ -454,12 +454,10 @@ fn write_edges(g: &HeapGraph, dir: &Path, ticker: &mut Ticker<'_>) -> Result<(),
 
 #[cfg(test)]
 mod tests {
-    use std::ops::ControlFlow;
-
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
 
-    use super::super::{export, sample, ExportFormat};
+    use super::super::{sample, ExportFormat};
     use super::*;
 
     /// A table's rows, each as its fields in schema order.
@@ -495,17 +493,7 @@ mod tests {
     #[test]
     fn the_tables_read_back_with_sizes_dominators_labels_and_types() {
         let (g, notes) = sample::graph();
-        let dir = sample::scratch("parquet");
-        let out = dir.join("x.parquet");
-        let source = ExportSource {
-            graph: &g,
-            notes: &notes,
-            dominators: None,
-        };
-        export(&source, ExportFormat::Parquet, &out, &mut |_, _| {
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+        let (dir, out) = sample::exported(ExportFormat::Parquet, "parquet", &g, &notes);
         assert!(is_export_dir(&out));
         let tree = DominatorTree::compute(&g);
         let objects = rows(&out.join("objects.parquet"));

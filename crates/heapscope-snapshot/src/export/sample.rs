@@ -141,3 +141,24 @@ pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// `g` exported as `format` into a new scratch directory: (the directory, the output).
+pub(crate) fn exported(
+    format: super::ExportFormat,
+    name: &str,
+    g: &HeapGraph,
+    notes: &GraphNotes,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = scratch(name);
+    let out = dir.join(format!("x.{}", format.name()));
+    let source = super::ExportSource {
+        graph: g,
+        notes,
+        dominators: None,
+    };
+    super::export(&source, format, &out, &mut |_, _| {
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    (dir, out)
+}
