@@ -132,7 +132,7 @@ fn write_parquet(
 }
 
 #[cfg(not(feature = "parquet"))]
-fn write_parquet(_: &ExportSource<'_>, _: &Path, _: ProgressHook<'_>) -> Result<(), ExportError> {
+fn write_parquet(_: &ExportSource<'_>, _: &Path, _: &mut Ticker<'_>) -> Result<(), ExportError> {
     Err(ExportError::Unsupported {
         format: "parquet",
         why: "this build of heapscope-snapshot lacks the `parquet` feature".into(),
