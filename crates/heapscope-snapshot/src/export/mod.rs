@@ -215,6 +215,26 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    #[cfg(not(feature = "parquet"))]
+    #[test]
+    fn parquet_without_the_feature_says_so_and_writes_nothing() {
+        let (g, notes) = sample::graph();
+        let source = ExportSource {
+            graph: &g,
+            notes: &notes,
+            dominators: None,
+        };
+        let dir = sample::scratch("no-parquet");
+        let target = dir.join("x.parquet");
+        let err = export(&source, ExportFormat::Parquet, &target, &mut |_, _| {
+            ControlFlow::Continue(())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("`parquet` feature"), "{err}");
+        assert!(!ExportFormat::Parquet.available() && !target.exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     fn remove(p: &Path) {
         if p.is_dir() {
             std::fs::remove_dir_all(p).unwrap();
