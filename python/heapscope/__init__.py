@@ -9,9 +9,14 @@ Start a session with :func:`hpy` (Heapy's API)::
     print(h.heap())     # what survived, by kind
 
 Snapshots: :func:`dump` writes the heap to a file, :func:`load` reads it back as a
+<<<<<<< HEAD
 session anywhere (no program module needed), :func:`diff` compares two or three.
 Triggers write them when something happens: :func:`dump_on_signal`,
 :func:`dump_on_memory_error`, :func:`dump_when` (the RSS above a threshold).
+=======
+session anywhere (no program module needed), :func:`diff` compares two or three,
+:func:`export` writes one for Chrome DevTools, JSON-lines scripts or SQL (Parquet).
+>>>>>>> exports
 """
 
 import os as _os
@@ -33,7 +38,7 @@ from .identity_set import IdentitySet
 from .leaks import LeakError, LeakReport, assert_no_leaks
 from .profile import profile
 from .session import Session, hpy
-from .snapshot import Snapshot, SnapshotDiff, diff, dump, is_snapshot_file
+from .snapshot import Snapshot, SnapshotDiff, diff, dump, export, is_snapshot_file
 from .stat import Stat, load_all
 from .triggers import dump_on_memory_error, dump_on_signal, dump_when
 from . import snapshot as _snapshot
@@ -68,9 +73,13 @@ __all__ = [
     "assert_no_leaks",
     "diff",
     "dump",
+<<<<<<< HEAD
     "dump_on_memory_error",
     "dump_on_signal",
     "dump_when",
+=======
+    "export",
+>>>>>>> exports
     "hpy",
     "is_snapshot_file",
     "load",

@@ -37,6 +37,15 @@ class LiveGraph:
         sites: Sequence[tuple[str, int, Sequence[int]]],
         text_cap: int,
     ) -> None: ...
+    def export(
+        self,
+        format: str,  # 'heapsnapshot', 'jsonl' or 'parquet'
+        path: str,
+        progress: Callable[[int, int], object] | None = None,
+    ) -> None:
+        """Write a snapshot's graph in another tool's format, atomically, with the GIL
+        released; progress(done, total) is called (and signals checked) now and then,
+        and an exception from either cancels, leaving nothing at path."""
     def meta(self) -> list[tuple[str, str]]: ...
     def threads(self) -> list[tuple[int, str]]: ...
     def flagged_unreachable(self) -> NodeSet: ...

@@ -8,13 +8,17 @@ session with the same API (``heap()``, partitions, ``sp``, ``rp``, dominators, .
 answered from the file. Objects of a snapshot are node proxies (type, address, size,
 short text); nothing of the program needs to be importable. The format is specified in
 docs/snapshot-format.md. The writer is :mod:`heapscope.snapshot_writer`.
+
+``Snapshot.export`` (and :func:`export`) writes a snapshot for other tools: Chrome
+DevTools' ``.heapsnapshot``, JSON lines, or a directory of Parquet tables
+(docs/exports.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, Callable, Literal
 
 from . import _native
 from .errors import DifferentHeapsError
@@ -27,6 +31,10 @@ from .sources import SnapshotSource
 
 #: The first bytes of every snapshot file.
 MAGIC = b"\x89HSN\r\n\x1a\n"
+
+#: The formats :meth:`Snapshot.export` writes (docs/exports.md).
+ExportFormat = Literal["heapsnapshot", "jsonl", "parquet"]
+EXPORT_FORMATS: tuple[str, ...] = ("heapsnapshot", "jsonl", "parquet")
 
 
 def is_snapshot_file(path: str | os.PathLike[str]) -> bool:
@@ -73,6 +81,31 @@ class Snapshot(Session):
         paths: ``snap.at(0x7f...)``); addresses of no object are ignored."""
         return IdentitySet(self._source_graph().set_of_addresses(list(addresses)), self)
 
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        format: ExportFormat = "heapsnapshot",
+        progress: Callable[[int, int], object] | None = None,
+    ) -> None:
+        """Write this snapshot for another tool (docs/exports.md): ``"heapsnapshot"``
+        (Chrome DevTools' Memory panel, memlab), ``"jsonl"`` (one JSON object per line,
+        meliae's keys and more) or ``"parquet"`` (a directory of tables with retained
+        sizes and dominators, for DuckDB, polars or pandas). Every object is written,
+        the unreachable part (``heapu()``) included and marked.
+
+        The output appears at ``path`` only when complete. ``progress(done, total)`` is
+        called now and then from the exporting thread; an exception it raises, or
+        Ctrl-C, stops the export, leaves nothing at ``path`` and propagates. A Parquet
+        export replaces an existing directory only if it holds nothing but such tables.
+        """
+        if format not in EXPORT_FORMATS:
+            raise ValueError(
+                f"unknown export format {format!r}: use one of {', '.join(map(repr, EXPORT_FORMATS))}"
+            )
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be callable(done, total), not {type(progress).__name__}")
+        self._source_graph().export(format, os.fspath(path), progress)
+
     def _source_graph(self) -> _native.LiveGraph:
         source = self._source
         assert isinstance(source, SnapshotSource)
@@ -92,6 +125,18 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
     where = os.fspath(path)
     graph = _native.read_snapshot(where)
     return Snapshot(graph, where)
+
+
+def export(
+    snapshot: Snapshot | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    format: ExportFormat = "heapsnapshot",
+    progress: Callable[[int, int], object] | None = None,
+) -> None:
+    """Export a snapshot (a ``.hsnap`` path or a loaded :class:`Snapshot`) to ``path``
+    in ``format``: see :meth:`Snapshot.export`."""
+    snap = snapshot if isinstance(snapshot, Snapshot) else load(snapshot)
+    snap.export(path, format, progress)
 
 
 @hidden_type

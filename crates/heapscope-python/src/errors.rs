@@ -105,6 +105,19 @@ pub fn snapshot_err(e: heapscope_snapshot::SnapshotError) -> PyErr {
     }
 }
 
+/// Converts an export error: the file system's refusals as [`snapshot_err`] does, the
+/// rest (a graph too large for the format, the encoder failing) a `SnapshotError`.
+/// A cancellation is not converted here: the binding raises what cancelled it.
+pub fn export_err(e: heapscope_snapshot::ExportError) -> PyErr {
+    use heapscope_snapshot::ExportError as E;
+    match e {
+        E::File(e) => snapshot_err(e),
+        e @ (E::Cancelled | E::Unsupported { .. } | E::Parquet(_)) => {
+            SnapshotError::new_err(e.to_string())
+        }
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("HeapscopeError", py.get_type::<HeapscopeError>())?;

@@ -1,7 +1,8 @@
 //! The protocol strings the Python layer passes to the native classes, as enums:
 //! classifier names (`"Clodo"`, products `"Type&Size"`), comparison operators (`"<="`),
 //! the kinds `NodeSet.select_kind` selects by (`"dictof"`) and the tags of kind
-//! descriptions `(tag, object, number)` (`"type"`, `"size"`, ...). Each implements
+//! descriptions `(tag, object, number)` (`"type"`, `"size"`, ...) and export formats
+//! (`"heapsnapshot"`, `"jsonl"`, `"parquet"`). Each implements
 //! `FromPyObject` for the same Python strings, so a method takes the enum and the Python
 //! layer passes what it always passed; a string that is none of the accepted values is
 //! a `ValueError` naming them (`errors::UnknownName`). Kind tags also convert back into
@@ -10,6 +11,7 @@
 use std::convert::Infallible;
 
 use heapscope_core::{Classifier, Cmp};
+use heapscope_snapshot::ExportFormat;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -38,6 +40,20 @@ fn name_of<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> &'stat
         .iter()
         .find(|&&(_, v)| v == value)
         .map_or("?", |&(name, _)| name)
+}
+
+/// An export format by name: `heapsnapshot`, `jsonl` or `parquet`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExportFormatArg(pub ExportFormat);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for ExportFormatArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let name: &str = obj.extract()?;
+        let table = ExportFormat::ALL.map(|f| (f.name(), f));
+        Ok(ExportFormatArg(named("an export format", &table, name)?))
+    }
 }
 
 const CLASSIFIERS: [(&str, Classifier); 6] = [

@@ -5,9 +5,9 @@
 //! half-way leaves at most the temporary file, never a partial snapshot at the target.
 //! Any error removes the temporary file.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 
 use heapscope_core::GraphParts;
@@ -15,6 +15,7 @@ use heapscope_core::GraphParts;
 use crate::chunks::{write_chunked, ChunkWriter};
 use crate::columns;
 use crate::format::{Section, FORMAT_VERSION, MAGIC};
+use crate::staging::{io_error, Staged};
 use crate::SnapshotError;
 
 /// Writes `parts` to any byte sink (a file, a socket, memory). Returns the sink.
@@ -91,50 +92,14 @@ fn write_atomically(
     path: &Path,
     write: impl FnOnce(BufWriter<File>) -> std::io::Result<BufWriter<File>>,
 ) -> Result<(), SnapshotError> {
-    let io = |action: &'static str, p: &Path| {
-        let p = p.to_path_buf();
-        move |source| SnapshotError::Io {
-            action,
-            path: p,
-            source,
-        }
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| SnapshotError::Io {
-            action: "cannot write a snapshot to",
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
-        })?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(io("cannot create", &tmp))?;
-    let written = (|| -> Result<(), SnapshotError> {
-        let out =
-            write(BufWriter::with_capacity(1 << 20, file)).map_err(io("cannot write", &tmp))?;
-        let file: File = out
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .map_err(io("cannot write", &tmp))?;
-        file.sync_all().map_err(io("cannot write", &tmp))?;
-        fs::rename(&tmp, path).map_err(io("cannot move the snapshot to", path))?;
-        // make the rename itself durable (best effort: not every platform can)
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
+    let (staged, file) = Staged::file(path)?;
+    let tmp = staged.path();
+    let out =
+        write(BufWriter::with_capacity(1 << 20, file)).map_err(io_error("cannot write", tmp))?;
+    let file: File = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .map_err(io_error("cannot write", tmp))?;
+    file.sync_all().map_err(io_error("cannot write", tmp))?;
+    staged.commit(|_| false)
 }

@@ -5,6 +5,7 @@
 //! return are made in `dominators.rs`; the methods stay here, in the class's one
 //! `#[pymethods]` block.
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use heapscope_core::{DominatorTree, GraphNotes, HeapGraph, NodeId, NodeSet, TypeId, TypePart};
@@ -13,11 +14,13 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 
 use super::dominators::{self, RetainerRow};
+use super::export;
 use super::proxy::{address_of, node_object, type_object};
 use super::snapshot_io::{self, DumpExtras, TypeRow};
 use super::{require_edges, NodeSetHandle};
 use crate::errors::SnapshotError;
 use crate::live::capture::Captured;
+use crate::protocol::ExportFormatArg;
 
 #[pyclass(frozen, weakref, module = "heapscope._native")]
 pub struct LiveGraph {
@@ -74,7 +77,7 @@ impl LiveGraph {
     }
 
     /// The whole-heap dominator tree, computed on first use (the graph must have edges).
-    fn dominator_tree(&self) -> PyResult<&DominatorTree> {
+    pub(super) fn dominator_tree(&self) -> PyResult<&DominatorTree> {
         require_edges(&self.graph)?;
         Ok(self
             .dominators
@@ -207,6 +210,20 @@ impl LiveGraph {
             text_cap,
         };
         snapshot_io::write(py, self, path, &unreachable, extras)
+    }
+
+    /// Writes this snapshot's graph to `path` as `format` (`heapsnapshot`, `jsonl`,
+    /// `parquet`; docs/exports.md), atomically, calling `progress(done, total)` now and
+    /// then; an exception from it, or Ctrl-C, cancels and leaves nothing at `path`.
+    #[pyo3(signature = (format, path, progress=None))]
+    fn export(
+        &self,
+        py: Python<'_>,
+        format: ExportFormatArg,
+        path: PathBuf,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        export::run(py, self, format.0, &path, progress)
     }
 
     /// A snapshot's metadata `(key, value)` (empty for a live graph).

@@ -1,13 +1,14 @@
 //! The Python classes of `heapscope._native` over one captured graph, one file per
 //! class: `LiveGraph` (`graph`, its dominator rows in `dominators`), `NodeSet`
 //! (`nodeset`), `Partition` (`partition`), byid rows (`byid`) and shortest paths
-//! (`paths`); `class_groups` holds the groupings of Heapy's derived relations that sets
+//! (`paths`); `export` runs `LiveGraph.export`; `class_groups` holds the groupings of Heapy's derived relations that sets
 //! delegate to. Helpers shared by several classes are here. All algebra runs in the
 //! core crate; these types only convert between node ids and Python objects.
 
 pub mod byid;
 pub mod class_groups;
 mod dominators;
+mod export;
 pub mod graph;
 pub mod nodeset;
 pub mod partition;
