@@ -73,13 +73,10 @@ __all__ = [
     "assert_no_leaks",
     "diff",
     "dump",
-<<<<<<< HEAD
     "dump_on_memory_error",
     "dump_on_signal",
     "dump_when",
-=======
     "export",
->>>>>>> exports
     "hpy",
     "is_snapshot_file",
     "load",
