@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -293,3 +295,60 @@ def test_demo_dump_writes_a_snapshot_the_commands_read(tmp_path, capsys):
     from heapscope import demo
 
     demo.AUDIT_LOG.clear()
+
+
+def test_export_formats_from_the_command_line(snaps, tmp_path, capsys):
+    snap = heapscope.load(snaps["c"])
+    x, u = snap.heap(), snap.heapu()
+    out = tmp_path / "c.heapsnapshot"
+    code, stdout, err = run_cli(capsys, "export", snaps["c"], "-o", str(out))  # format from the suffix
+    assert (code, stdout, err) == (0, "", "")
+    doc = json.loads(out.read_text())
+    fields = len(doc["snapshot"]["meta"]["node_fields"])
+    names = {doc["strings"][doc["nodes"][k + 1]] for k in range(0, len(doc["nodes"]), fields)}
+    assert "leakyapp.Session" in names
+    lines = tmp_path / "c.jsonl"
+    assert main(["export", snaps["c"], "-o", str(lines)]) == 0
+    with open(lines) as fh:
+        assert sum(1 for _ in fh) == x.count + u.count
+    tables = tmp_path / "tables"
+    assert main(["export", snaps["c"], "--format", "parquet", "-o", str(tables)]) == 0
+    assert {"objects.parquet", "edges.parquet", "types.parquet"} <= set(os.listdir(tables))
+    # an existing output is kept unless --force
+    code, _, err = run_cli(capsys, "export", snaps["c"], "-o", str(out))
+    assert code == 2 and "already exists (--force replaces it)" in err
+    out.write_text("old")
+    assert main(["export", snaps["c"], "-o", str(out), "--force", "--format", "jsonl"]) == 0
+    assert out.read_text().count("\n") == x.count + u.count
+    code, _, err = run_cli(capsys, "export", snaps["c"], "-o", str(tmp_path / "no" / "dir.jsonl"))
+    assert code == 2 and "does not exist" in err
+
+
+BIG_DUMP = """
+import sys, heapscope
+class Row:
+    def __init__(self, i):
+        self.i = i
+        self.name = "row %d" % i
+keep = [Row(i) for i in range(400_000)]
+heapscope.dump(sys.argv[1])
+"""
+
+
+def test_ctrl_c_during_an_export_leaves_no_file(tmp_path):
+    src = tmp_path / "big.hsnap"
+    subprocess.run([sys.executable, "-c", BIG_DUMP, str(src)], check=True, timeout=300)
+    target = tmp_path / "big.jsonl"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "heapscope", "export", str(src), "-o", str(target)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not any(n.endswith(".tmp") for n in os.listdir(tmp_path)):  # the export has begun
+        assert child.poll() is None and time.monotonic() < deadline, "the export ended before it could be interrupted"
+        time.sleep(0.002)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert err == "heapscope export: interrupted\n" and out == ""
+    assert sorted(os.listdir(tmp_path)) == ["big.hsnap"]
