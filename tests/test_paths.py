@@ -402,15 +402,19 @@ def test_a_million_step_path_prints_elided(h):
 
 def test_leak_suspects_and_largest_retainers_name_objects_alike(h):
     mod = types.ModuleType("hs_two_caches")
-    mod.a = [bytearray(10_000) for _ in range(1500)]  # type: ignore[attr-defined]
-    mod.b = [bytearray(10_000) for _ in range(1500)]  # type: ignore[attr-defined]
+    # 60 MB: the module is then nearly all (> 90%) of what sys.modules alone holds, whatever
+    # else the session imported, so the suspect is named below sys.modules
+    mod.a = [bytearray(20_000) for _ in range(1500)]  # type: ignore[attr-defined]
+    mod.b = [bytearray(20_000) for _ in range(1500)]  # type: ignore[attr-defined]
     sys.modules["hs_two_caches"] = mod
     del mod
     try:
         suspects = h.leak_suspects()
         table = h.largest_retainers(20)
         # two halves: no single list keeps 90% of the module's dict, so the dict is named
-        (ours,) = [s for s in suspects if s.name == "dict of module: hs_two_caches"]
+        ours_found = [s for s in suspects if s.name == "dict of module: hs_two_caches"]
+        assert len(ours_found) == 1, f"{suspects}\n{table}"
+        (ours,) = ours_found
         assert ours.path == "hpy().Root.i0_modules['hs_two_caches'].__dict__"
         lines = str(suspects).splitlines()
         assert any(ln.startswith(" 0: dict of module: hs_two_caches retains ") for ln in lines), lines
