@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import textwrap
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
                "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40,
@@ -43,3 +44,27 @@ def byte_size(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be more than 0 bytes, not {text!r}")
     return value
+
+
+def command(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    *,
+    help: str,  # noqa: A002 -- argparse's own name for it
+    description: str,
+    examples: str,
+) -> argparse.ArgumentParser:
+    """A subcommand's parser: its line in ``heapscope --help``, its description and its
+    examples (printed as written, after the options)."""
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name,
+        help=help,
+        description=textwrap.fill(description, width=88),
+        epilog=examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def snapshot_file(parser: argparse.ArgumentParser) -> None:
+    """The FILE argument of the commands that read one snapshot."""
+    parser.add_argument("file", metavar="FILE", help="a snapshot file (.hsnap)")

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from .arguments import positive_int
+from .arguments import command, positive_int
+
+EXAMPLES = """\
+example:
+  heapscope demo --dump leak.hsnap && heapscope suspects leak.hsnap
+"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
+    p = command(
+        sub,
         "demo",
         help="run a built-in example with a leak and show what heapscope finds",
         description="Run a small service that leaks one request context per request; print the census of "
         "what survived, the kinds that grew with the requests, the path that keeps them alive and what "
         "it retains.",
-        epilog="example:\n  heapscope demo --dump leak.hsnap && heapscope suspects leak.hsnap",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     p.add_argument(
         "--requests", type=positive_int, default=1000, metavar="N", help="how many leaking requests to run (default 1000)"

@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from ..snapshot import SnapshotDiff, diff
+from .arguments import command
 from . import json_output
 from .command_error import CommandError
 from .inputs import open_snapshot
@@ -21,14 +22,14 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
+    p = command(
+        sub,
         "diff",
         help="compare two or three snapshots",
         description="Compare snapshots. Of one process, objects are matched by identity (new, freed, "
         "survivors); of different processes, by kind only. With a third snapshot, report the leak "
         "signature: objects new in B that are still alive in C (exit code 1 when there are any).",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     p.add_argument("files", metavar="FILE", nargs="+", help="two or three snapshot files, oldest first")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -60,7 +61,7 @@ def _document(d: SnapshotDiff) -> dict[str, Any]:
         "freed": _set(d.freed),
         "survivors": _set(d.survivors),
         "leaking": _set(d.leaking),
-        "leaking_kinds": json_output.rows(d.leaking.byclodo, None) if d.leaking is not None else None,
+        "leaking_kinds": json_output.rows(d.leaking.byclodo.rows) if d.leaking is not None else None,
         "by_kind": [
             {"kind": name, "count_change": dcount, "size_change": dsize} for name, dcount, dsize in d.by_kind.rows
         ],

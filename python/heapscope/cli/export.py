@@ -8,6 +8,7 @@ import argparse
 import os
 
 from ..errors import SnapshotError
+from .arguments import command, snapshot_file
 from .command_error import CommandError
 from .inputs import open_snapshot
 from .progress import ProgressBar
@@ -27,15 +28,15 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
+    p = command(
+        sub,
         "export",
         help="write a snapshot as .heapsnapshot (DevTools, memlab), Parquet tables or JSON lines",
         description="Write a snapshot in another format. The output appears only when complete "
         "(interrupting leaves no partial file).",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
-    p.add_argument("file", metavar="FILE", help="a snapshot file (.hsnap)")
+    snapshot_file(p)
     p.add_argument(
         "-f", "--format", choices=FORMATS, default=None,
         help="output format (default: from OUT's suffix, else heapsnapshot)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -13,7 +14,6 @@ def emit(document: dict[str, Any]) -> None:
     sys.stdout.write("\n")
 
 
-def rows(partition: Any, limit: int | None) -> list[dict[str, Any]]:
-    """A partition's rows (``x.bytype``, ...) as ``{"kind", "count", "size"}`` records."""
-    found = partition.rows
-    return [{"kind": r.name, "count": r.count, "size": r.size} for r in found[: limit if limit is not None else len(found)]]
+def rows(found: Sequence[Any]) -> list[dict[str, Any]]:
+    """Partition rows (``x.bytype.rows``, ...) as ``{"kind", "count", "size"}`` records."""
+    return [{"kind": r.name, "count": r.count, "size": r.size} for r in found]

@@ -7,8 +7,8 @@ import argparse
 from typing import Any
 
 from ..errors import NoSuchTypeError
+from .arguments import command, positive_int, snapshot_file
 from . import json_output
-from .arguments import positive_int
 from .command_error import CommandError
 from .inputs import open_snapshot
 from .snapshot_header import describe, metadata
@@ -24,15 +24,15 @@ DICT_OF = "dict of "
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
+    p = command(
+        sub,
         "paths",
         help="shortest paths from the roots to the objects of a kind",
         description="Print the shortest reference paths from the roots to the objects of KIND "
         "(what keeps them alive), as Heapy's x.sp prints them.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
-    p.add_argument("file", metavar="FILE", help="a snapshot file (.hsnap)")
+    snapshot_file(p)
     p.add_argument(
         "kind",
         metavar="KIND",

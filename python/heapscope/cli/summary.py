@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .arguments import command, positive_int, snapshot_file
 from . import json_output
-from .arguments import positive_int
 from .inputs import open_snapshot
 from .snapshot_header import describe, metadata
 
@@ -29,15 +29,15 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
+    p = command(
+        sub,
         "summary",
         help="metadata and census of a snapshot file",
         description="Print a snapshot's metadata and its census: the objects reachable from the roots, "
         "partitioned as Heapy's heap() table, and how much is alive but unreachable.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
-    p.add_argument("file", metavar="FILE", help="a snapshot file (.hsnap)")
+    snapshot_file(p)
     p.add_argument(
         "--by", choices=list(PARTITIONS), default="clodo", help="how to partition the census (default: clodo, Heapy's kind)"
     )
@@ -59,7 +59,7 @@ def execute(args: argparse.Namespace) -> int:
                 "count": x.count,
                 "size": x.size,
                 "unreachable": {"count": unreachable.count, "size": unreachable.size},
-                "rows": json_output.rows(partition, args.rows),
+                "rows": json_output.rows(partition.rows[: args.rows]),
             }
         )
         return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from .arguments import command, positive_int, share, snapshot_file
 from . import json_output
-from .arguments import positive_int, share
 from .inputs import open_snapshot
 from .snapshot_header import describe, metadata
 
@@ -19,16 +19,16 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
+    p = command(
+        sub,
         "suspects",
         help="leak suspects with their paths and retained sizes (exit 1 when found)",
         description="Print the objects that retain at least a share of the heap (MAT's leak suspects), "
         "what they retain by kind and the shortest path that keeps each alive. "
         "Exit code 1 when there are suspects, 0 when there are none.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
-    p.add_argument("file", metavar="FILE", help="a snapshot file (.hsnap)")
+    snapshot_file(p)
     p.add_argument(
         "--min-share", type=share, default=0.1, metavar="SHARE", help="least share of the heap retained (default 0.1)"
     )
@@ -54,7 +54,7 @@ def execute(args: argparse.Namespace) -> int:
                         "retained": s.retained,
                         "share": s.share,
                         "objects": s.dominated.count,
-                        "retained_kinds": json_output.rows(s.dominated.by("Clodo"), 10),
+                        "retained_kinds": json_output.rows(s.dominated.by("Clodo").rows[:10]),
                         "path": s.path,
                     }
                     for s in found.suspects

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .arguments import command, positive_int, snapshot_file
 from . import json_output
-from .arguments import positive_int
 from .inputs import open_snapshot
 from .snapshot_header import describe, metadata
 
@@ -22,15 +22,15 @@ KIND_HEADER = " Index     Count   %       Size   % Kind (class / dict of class)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
+    p = command(
+        sub,
         "top",
         help="largest retainers or largest kinds of a snapshot",
         description="Print the objects with the largest retained sizes (what would be freed with each: "
         "the dominator tree's view) or the kinds with the most memory or objects.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
-    p.add_argument("file", metavar="FILE", help="a snapshot file (.hsnap)")
+    snapshot_file(p)
     p.add_argument(
         "--by",
         choices=["retained", "size", "count"],
@@ -58,7 +58,7 @@ def execute(args: argparse.Namespace) -> int:
                 "by": args.by,
                 "count": x.count,
                 "size": x.size,
-                "rows": [{"kind": r.name, "count": r.count, "size": r.size} for r in rows],
+                "rows": json_output.rows(rows),
             }
         )
         return 0
