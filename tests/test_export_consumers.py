@@ -2,10 +2,10 @@
 
 Two readers: memlab (``tests/consumers/memlab_summary.js``: memlab's own parser and
 dominator pass) and Chrome DevTools' heap snapshot code running in headless Chromium
-(``tests/consumers/devtools_summary.py``: what the Memory panel's Summary view shows).
-Each is first checked on a hand-written V8 snapshot whose answers are known
-(``tests/consumers/v8_minimal.py``), then on an export of a small program's heap,
-against heapscope's own census and dominator tree. docs/exports-consumers.md says what
+(``tests/consumers/devtools_summary.py``: what the Memory panel's Summary view and
+Retainers pane show). Each is first checked on a hand-written V8 snapshot whose answers
+are known (``tests/consumers/v8_minimal.py``), then on an export of a small program's
+heap, against heapscope's own census, dominator tree, referrers and shortest paths. docs/exports-consumers.md says what
 the readers require of a file and how to open an export by hand.
 
 The readers are found as .ci/install-consumers installs them: node with memlab in
@@ -16,6 +16,7 @@ Debian's). A missing one skips its tests, unless HEAPSCOPE_REQUIRE_CONSUMERS=1 (
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -29,6 +30,8 @@ from typing import Any
 import pytest
 
 import heapscope
+from heapscope._native import NodeProxy
+from heapscope.root import FrameMembers
 from heapscope.snapshot import Snapshot
 
 REPO = Path(__file__).resolve().parents[1]
@@ -271,3 +274,101 @@ def test_devtools_reads_the_export(exported: tuple[Snapshot, Path]) -> None:
     assert holder["count"] == 1
     assert holder["retained_size"] == _holder_retained(snap)
     assert got["unreachable_count"] == 0, "DevTools mishandles nodes its root does not reach"
+
+
+# -- retainers: what DevTools' Retainers pane shows for the marker objects ----------------
+
+
+def _label(row: dict[str, Any]) -> str:
+    """Heapy's label for a DevTools retainer row (docs/exports.md's mapping read back):
+    ``[3]`` for an element edge, ``.name`` for an attribute, ``['key']`` for a dict value
+    (keys are written by their repr; the keys here are strs), an internal edge's name as is."""
+    kind, name = row["edge_type"], row["edge_name"]
+    if kind == "element":
+        return f"[{name}]"
+    if kind == "property":
+        return f"[{name}]" if name.startswith("'") else f".{name}"
+    return name
+
+
+def _via(x: Any) -> str:
+    """The one label ``x`` (a one-object set) is referred to by, as heapscope says."""
+    rows = [r.name for r in x.byvia.get_rows()]
+    assert len(rows) == 1, rows
+    label = ast.literal_eval(rows[0])  # the row names the label by its repr: "'[3]'"
+    assert isinstance(label, str), rows
+    return label
+
+
+def _root_members(snap: Snapshot) -> Any:
+    """The objects the roots name (node 0's edges in the export), frames' f_code and
+    f_func included, as a set."""
+    members = []
+    for name in dir(snap.Root):
+        member = getattr(snap.Root, name)
+        if isinstance(member, FrameMembers):
+            members += [v for v in member.members.values() if isinstance(v, NodeProxy)]
+        elif isinstance(member, NodeProxy):
+            members.append(member)
+    return snap.iso(*members)
+
+
+def test_devtools_retainers_of_the_export(exported: tuple[Snapshot, Path], tmp_path: Path) -> None:
+    """Every marker object's Retainers pane in DevTools holds exactly what heapscope says
+    refers to it (the same object, its class, the same label), and the path the pane opens
+    by itself is a shortest path of heapscope's from the roots."""
+    snap, path = exported
+    need_devtools()
+    name = _row(snap, MARKER)[0]
+    got = devtools_summary.retainers(path, name)
+    assert got["count"] == len(got["objects"]) == _row(snap, MARKER)[1]
+
+    # pair objects by node id: the export writes the objects in the order the JSON lines
+    # export numbers them, after node 0 (the root) and, when heapu() is not empty, node 1;
+    # a node's id is 2 * its index + 1 (docs/exports.md)
+    lines = tmp_path / "heap.jsonl"
+    snap.export(lines, format="jsonl")
+    with lines.open() as f:
+        index = {o["address"]: o["id"] for o in map(json.loads, f)}
+    first = 2 if snap.heapu().count else 1
+
+    def node_id(obj: Any) -> int:
+        return 2 * (index[obj.address] + first) + 1
+
+    devtools_by_id = {o["id"]: o for o in got["objects"]}
+    markers = (snap.heap() & snap.Clodo(name)).byid.parts
+    for marker in markers:
+        shown = devtools_by_id.pop(node_id(marker.theone))
+        holder = marker.referrers
+        assert holder.count == 1
+        want = [{"class_name": str(holder.kind), "id": node_id(holder.theone), "label": _via(marker)}]
+        have = [{"class_name": r["node"]["class_name"], "id": r["node"]["id"], "label": _label(r)}
+                for r in shown["retainers"]]
+        assert have == want, f"DevTools' retainers of {marker.theone}: {shown['retainers']}"
+    assert not devtools_by_id, "DevTools lists objects of the class heapscope does not"
+    # what the check above sees: one list holding each marker by its index
+    rows = [o["retainers"][0] for o in got["objects"]]
+    assert {(r["node"]["class_name"], r["edge_type"]) for r in rows} == {("list", "element")}
+    assert sorted(int(r["edge_name"]) for r in rows) == list(range(len(markers)))
+
+    # the path the pane expands on selecting the first marker: its retainer, that one's
+    # first retainer, ... up to an object a root names (distance 1)
+    shown = got["objects"][0]
+    steps = shown["path"]
+    assert [s["distance"] for s in steps] == list(range(shown["distance"] - 1, 0, -1))
+    assert [s["node"]["class_name"] for s in steps[:3]] == ["list", _row(snap, HOLDER)[0], "dict of module"]
+    # DevTools' distance counts edges from node 0, whose edges are the roots, and takes
+    # every root alike: the marker's distance is heapscope's shortest path length from
+    # the objects the roots name, plus one for the root's edge to the first of them. Here
+    # that is the running frame's f_func (`<module>`), by `__globals__` (4 + 1 = 5).
+    marker = next(m for m in markers if node_id(m.theone) == shown["id"])
+    from_members = marker.get_shpaths(src=_root_members(snap))
+    assert shown["distance"] == len(from_members[0]) + 1
+    text = "".join(_label(s) for s in reversed(steps))
+    assert any(str(p).endswith(text) for p in from_members.iter()), (text, from_members.all)
+    along = [node_id(o) for o in from_members[0].objects]  # from the root member to the marker
+    assert along == [s["node"]["id"] for s in reversed(steps)] + [shown["id"]]
+    # heapscope's x.sp explains a module global through the interpreter's roots first
+    # (i0_modules['__main__'].__dict__: one step more here), never shorter than DevTools
+    assert str(marker.sp[0]).endswith(text[text.index("['holder']"):])
+    assert len(marker.sp[0]) >= shown["distance"]
