@@ -338,8 +338,10 @@ heapscope.dump(sys.argv[1])
 # interrupt lands while the export runs however loaded the machine is. The bar's
 # callback is Python; the native export takes the signal when the callback returns.
 SLOW_EXPORT = """
-import sys, time
+import signal, sys, time
 from heapscope.cli import export, main
+# Ctrl-C as at a terminal: a test run started in the background inherits SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 draw = export.ProgressBar.update
 def slow(self, done, total):
     time.sleep(0.05)

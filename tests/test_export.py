@@ -313,6 +313,8 @@ def test_progress_is_reported_and_an_exception_in_it_cancels_leaving_nothing(
 CTRL_C = '''
 import os, signal, sys, threading, traceback
 import heapscope
+# Ctrl-C as at a terminal: a test run started in the background inherits SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 snap = heapscope.load(sys.argv[1])
 out = sys.argv[2]
 where = "never interrupted"
