@@ -9,14 +9,10 @@ Start a session with :func:`hpy` (Heapy's API)::
     print(h.heap())     # what survived, by kind
 
 Snapshots: :func:`dump` writes the heap to a file, :func:`load` reads it back as a
-<<<<<<< HEAD
-session anywhere (no program module needed), :func:`diff` compares two or three.
-Triggers write them when something happens: :func:`dump_on_signal`,
-:func:`dump_on_memory_error`, :func:`dump_when` (the RSS above a threshold).
-=======
 session anywhere (no program module needed), :func:`diff` compares two or three,
 :func:`export` writes one for Chrome DevTools, JSON-lines scripts or SQL (Parquet).
->>>>>>> exports
+Triggers write them when something happens: :func:`dump_on_signal`,
+:func:`dump_on_memory_error`, :func:`dump_when` (the RSS above a threshold).
 """
 
 import os as _os
