@@ -13,11 +13,13 @@ import os
 import threading
 from typing import Any
 
+from ..errors import StatFormatError
 from ..stat import END, Stat, load_all
 from .request_error import RequestError
 
 SERIES_BY = ("size", "count")
 OTHER = "other"
+LINES = "<lines>"  # where load_all says records read from lines come from
 
 
 class ProfileView:
@@ -43,7 +45,10 @@ class ProfileView:
         if newline < 0:
             return  # the end line is still being written
         complete = data[: newline + 1]
-        self.records.extend(load_all(complete.decode("utf-8").splitlines(keepends=True)))
+        try:
+            self.records.extend(load_all(complete.decode("utf-8").splitlines(keepends=True)))
+        except StatFormatError as e:  # it names "<lines>": name the file
+            raise StatFormatError(f"{self.path}: {str(e).removeprefix(LINES + ': ')}") from None
         self._offset += len(complete)
 
     def meta(self) -> dict[str, Any]:
