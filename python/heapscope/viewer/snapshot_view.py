@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, NamedTuple, TypeVar
 
 from ..identity_set import IdentitySet
 from ..paths import Path
@@ -33,7 +33,7 @@ RETAINED_KINDS = 10
 #: Dominator-tree children are counted exactly up to this many; beyond it the count is
 #: this cap and ``children_count_exact`` is false (counting costs a sort of them all).
 CHILDREN_COUNT_CAP = 1000
-CACHED_ROWS = 16  # visited rows whose members are kept sorted by retained size
+CACHED_ROWS = 16  # visited rows whose members (sorted by retained size) and summaries are kept
 CACHED_NODES = 256  # visited dominator-tree nodes whose children are kept
 
 K = TypeVar("K")
@@ -58,6 +58,17 @@ class Lru(Generic[K, V]):
         return value
 
 
+class RowSummary(NamedTuple):
+    """What a row's page shows besides its members' page, made on its first visit."""
+
+    members: list[tuple[int, Any]]  # (retained size, object), largest retained first
+    referrer_kinds: list[dict[str, Any]]
+    via: list[dict[str, Any]]
+    paths: list[str]
+    numpaths: int
+    no_path_reason: str | None
+
+
 def parse_address(text: str) -> int:
     """An address as printed (``0x7f...``) or in decimal."""
     try:
@@ -79,7 +90,7 @@ class SnapshotView:
         self._heap: IdentitySet | None = None
         self._partitions: dict[str, Any] = {}
         self._row_indices: dict[str, dict[str, list[int]]] = {}
-        self._row_members: Lru[tuple[str, tuple[int, ...]], list[tuple[int, Any]]] = Lru(CACHED_ROWS)
+        self._rows_seen: Lru[tuple[str, tuple[int, ...]], RowSummary] = Lru(CACHED_ROWS)
         self._children: Lru[int, list[tuple[Any, int]]] = Lru(CACHED_NODES)
         self._children_counts: dict[int, int] = {}
         self._kinds: dict[int, str] = {}
@@ -160,32 +171,38 @@ class SnapshotView:
             nodes = nodes.union(part.rows_set(i, i + 1))
         return tuple(indices), IdentitySet(nodes, self.snap)
 
-    def _members_by_retained(self, key: tuple[str, tuple[int, ...]], x: IdentitySet) -> list[tuple[int, Any]]:
-        def make() -> list[tuple[int, Any]]:
+    def _row_summary(self, key: tuple[str, tuple[int, ...]], x: IdentitySet) -> RowSummary:
+        def make() -> RowSummary:
             self.tree()
             retained = self._graph.retained_size
             members = [(retained(o), o) for o in x.nodes]
             members.sort(key=lambda m: (-m[0], m[1].address))
-            return members
+            paths = x.sp
+            return RowSummary(
+                members,
+                _rows(x.byrcs.rows[:ROW_SUMMARY_ROWS]),
+                [{"label": r.name, "count": r.count, "size": r.size} for r in x.byvia.rows[:ROW_SUMMARY_ROWS]],
+                [p.brief for p in paths.iter(0, ROW_PATHS)],
+                paths.numpaths,
+                paths.reason,
+            )
 
-        return self._row_members.get(key, make)
+        return self._rows_seen.get(key, make)
 
     def row(self, by: str, kind: str, index: int | None, start: int, count: int) -> dict[str, Any]:
         indices, x = self._row_set(by, kind, index)
-        members = self._members_by_retained((by, indices), x)
-        paths = x.sp
-        numpaths = paths.numpaths
+        summary = self._row_summary((by, indices), x)
         return {
             "by": by,
             "kind": kind,
             "count": x.count,
             "size": x.size,
-            "objects": [self._object_row(o, r) for r, o in members[start : start + count]],
-            "referrer_kinds": _rows(x.byrcs.rows[:ROW_SUMMARY_ROWS]),
-            "via": [{"label": r.name, "count": r.count, "size": r.size} for r in x.byvia.rows[:ROW_SUMMARY_ROWS]],
-            "paths": [p.brief for p in paths.iter(0, ROW_PATHS)],
-            "numpaths": numpaths,
-            "no_path_reason": paths.reason,
+            "objects": [self._object_row(o, r) for r, o in summary.members[start : start + count]],
+            "referrer_kinds": summary.referrer_kinds,
+            "via": summary.via,
+            "paths": summary.paths,
+            "numpaths": summary.numpaths,
+            "no_path_reason": summary.no_path_reason,
         }
 
     @staticmethod
