@@ -180,8 +180,8 @@ class SnapshotView:
             paths = x.sp
             return RowSummary(
                 members,
-                _rows(x.byrcs.rows[:ROW_SUMMARY_ROWS]),
-                [{"label": r.name, "count": r.count, "size": r.size} for r in x.byvia.rows[:ROW_SUMMARY_ROWS]],
+                _top_rows(x.byrcs, "kind"),
+                _top_rows(x.byvia, "label"),
                 [p.brief for p in paths.iter(0, ROW_PATHS)],
                 paths.numpaths,
                 paths.reason,
@@ -382,6 +382,13 @@ class SnapshotView:
 
 def _rows(rows: list[Any]) -> list[dict[str, Any]]:
     return [{"kind": r.name, "count": r.count, "size": r.size} for r in rows]
+
+
+def _top_rows(x: IdentitySet, name: str) -> list[dict[str, Any]]:
+    """The first rows of a partition, without making the rest (by referrers and by
+    labels, a row of 300,000 objects held by one list each has a row per index)."""
+    rows = x._partition().rows(0, ROW_SUMMARY_ROWS)
+    return [{name: kind, "count": count, "size": size} for kind, count, size, _key in rows]
 
 
 def _label(path_text: str) -> str:
