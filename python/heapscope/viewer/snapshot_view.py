@@ -97,7 +97,7 @@ class SnapshotView:
         self._tree: Any = None
         self._root_children: list[tuple[Any, int]] = []
         self._root_scanned = 0  # how many of the largest retainers were searched for them
-        self._suspects: Any = None
+        self._suspects: dict[str, Any] | None = None  # the answer, made once
 
     # -- cached analyses --------------------------------------------------------------
     def heap(self) -> IdentitySet:
@@ -359,25 +359,25 @@ class SnapshotView:
     def suspects(self) -> dict[str, Any]:
         if self._suspects is None:
             self.tree()
-            self._suspects = self.snap.leak_suspects()
-        found = self._suspects
-        return {
-            "min_share": found.min_share,
-            "total_count": found.total_count,
-            "total_size": found.total_size,
-            "suspects": [
-                {
-                    "address": s.object.address,
-                    "name": s.name,
-                    "retained": s.retained,
-                    "share": s.share,
-                    "objects": s.dominated.count,
-                    "path": s.path,
-                    "retained_kinds": _rows(s.dominated.byclodo.rows[:RETAINED_KINDS]),
-                }
-                for s in found.suspects
-            ],
-        }
+            found = self.snap.leak_suspects()
+            self._suspects = {
+                "min_share": found.min_share,
+                "total_count": found.total_count,
+                "total_size": found.total_size,
+                "suspects": [
+                    {
+                        "address": s.object.address,
+                        "name": s.name,
+                        "retained": s.retained,
+                        "share": s.share,
+                        "objects": s.dominated.count,
+                        "path": s.path,
+                        "retained_kinds": _rows(s.dominated.byclodo.rows[:RETAINED_KINDS]),
+                    }
+                    for s in found.suspects
+                ],
+            }
+        return self._suspects
 
 
 def _rows(rows: list[Any]) -> list[dict[str, Any]]:
