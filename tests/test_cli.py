@@ -161,6 +161,10 @@ def test_suspects_exit_code_says_whether_any_were_found(snaps, capsys):
     code, out, _ = run_cli(capsys, "suspects", snaps["c"], "--json")
     suspects = json.loads(out)["suspects"]
     assert code == 1 and suspects and all(s["share"] >= 0.1 for s in suspects)
+    # each object once (a snapshot's objects are new proxies at every call: not by `is`)
+    assert len({s["address"] for s in suspects}) == len(suspects), suspects
+    registry = [s for s in suspects if s["object"].startswith("list: ")]
+    assert len(registry) == 1 and registry[0]["path"].endswith("['REGISTRY']"), suspects
 
 
 def test_diff_two_and_three_snapshots(snaps, capsys):

@@ -197,6 +197,7 @@ def leak_suspects(session: Session, tree: DominatorTree, min_share: float, limit
     count = tree._graph.reachable_from_roots().count
     suspects: list[Suspect] = []
     reported: list[IdentitySet] = []
+    reported_addresses: set[int] = set()
     for r in tree.largest(limit * 4):
         if r.share < min_share or len(suspects) >= limit:
             break
@@ -205,10 +206,13 @@ def leak_suspects(session: Session, tree: DominatorTree, min_share: float, limit
         # Report the deepest object that still retains the share: a chain of single
         # dominators (module -> its dict -> the list) names the container itself.
         obj, retained = _deepest(tree, r.object, r.retained, min_share * total)
-        if any(obj is s.object for s in suspects):
-            continue  # reached again from another dominator of the same chain
-        dominated = tree.dominated(obj)
         one = session.iso(obj)
+        # by address, not `is`: a snapshot's objects are new proxies at each call
+        address = one._nodes.addresses()[0]
+        if address in reported_addresses:
+            continue  # reached again from another dominator of the same chain
+        reported_addresses.add(address)
+        dominated = tree.dominated(obj)
         sp = one.sp
         path = sp[0].brief if sp.numpaths else (sp.reason or "<No path from the roots>")
         kind = one.by("Clodo").rows[0].name
