@@ -1,0 +1,1 @@
+"""heapscope's viewer: a local web page over snapshots and profiles, and static reports."""
