@@ -178,7 +178,7 @@ def test_profile_series_fills_missing_kinds_and_keeps_the_largest():
 
 
 def test_assets_cannot_end_their_inline_script_element():
-    for name in ("report.js", "chart.js", "vendor/uplot.iife.min.js"):
+    for name in ("report.js", "chart.js", "uplot.iife.min.js"):
         assert "</script" not in asset(name).lower(), name
 
 

@@ -4,7 +4,7 @@
 ``heapscope.profile`` writes) with the Python API and writes a single HTML file: the data
 as JSON in a ``<script type="application/json">`` element, and the page's CSS and
 JavaScript inline (``assets/report.css``, ``assets/report.js``; for a profile also
-``assets/chart.js`` and the vendored uPlot). The file needs no server and loads nothing
+``assets/chart.js`` and the vendored uPlot, ``assets/uplot.*``). The file needs no server and loads nothing
 from the network: it can be attached to a bug report or a CI artifact.
 
 For a snapshot: its metadata, the census by kind and by type, the largest retainers and
@@ -144,8 +144,8 @@ def render(data: dict[str, Any]) -> str:
     styles = [asset("report.css")]
     scripts = []
     if data["kind"] == "profile":
-        styles.insert(0, asset("vendor/uplot.min.css"))
-        scripts += [asset("vendor/uplot.iife.min.js"), asset("chart.js")]
+        styles.insert(0, asset("uplot.min.css"))
+        scripts += [asset("uplot.iife.min.js"), asset("chart.js")]
     scripts.append(asset("report.js"))
     return "\n".join(
         [

@@ -1,6 +1,6 @@
 // The profile graph, shared by the viewer and the static report: the largest kinds as
 // stacked areas over time, the rest of the heap above them up to the total line.
-// Needs uPlot (vendor/uplot.iife.min.js). Zoom: drag across the plot; double-click
+// Needs uPlot (uplot.iife.min.js). Zoom: drag across the plot; double-click
 // zooms out. Markers A and B: onPick(index) is called for a click (not a drag) with the
 // index of the nearest record; setMarkers({a, b}) draws them.
 "use strict";
