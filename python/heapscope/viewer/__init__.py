@@ -7,6 +7,7 @@ and serves the page in ``assets/`` that draws it. docs/viewer.md describes the A
 * :mod:`.loaded_files` — opening the files given (snapshot or profile, by content).
 * :mod:`.snapshot_view` — one snapshot's answers, with what is costly cached.
 * :mod:`.profile_view` — one profile file's series, re-read as it grows.
+* :mod:`.report` — ``heapscope report``: one self-contained HTML file (no server).
 """
 
 from .server import ViewerServer as ViewerServer
