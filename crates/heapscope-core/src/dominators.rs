@@ -44,8 +44,9 @@
 //! the computation (about 32 bytes per node plus 8 per non-tree edge at the
 //! peak) are dropped before [`DominatorTree::compute`] returns.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::OnceLock;
 
 use crate::{HeapGraph, NodeId, NodeSet};
 
@@ -78,6 +79,10 @@ pub struct DominatorTree {
     children: Vec<NodeId>,
     /// Children of the virtual root, in id order.
     root_children: Vec<NodeId>,
+    /// Children of the virtual root by retained size (largest first, ties by id),
+    /// sorted on the first page asked for: a heap can have millions of them, and a
+    /// viewer pages through them click after click, so one sort serves every page.
+    root_children_by_size: OnceLock<Vec<NodeId>>,
     /// The virtual root's retained size: total size of the reachable nodes.
     total: u64,
 }
@@ -177,6 +182,7 @@ impl DominatorTree {
             child_starts,
             children,
             root_children,
+            root_children_by_size: OnceLock::new(),
             total,
         }
     }
@@ -261,6 +267,67 @@ impl DominatorTree {
         best.into_iter().map(|(_, Reverse(v))| NodeId(v)).collect()
     }
 
+    /// The members of `set` ordered by retained size (largest first, ties by NodeId):
+    /// the page `start..start + count` as `(node, retained size)`, and how many members
+    /// are reachable (only they have a retained size; the others are left out).
+    ///
+    /// Linear in the set: a selection puts the first `start + count` keys in front and
+    /// only those are sorted, so the first page of a row of millions of objects costs
+    /// one pass and a small sort rather than a sort of them all. The one allocation is
+    /// the key vector (16 bytes per reachable member).
+    pub fn largest_in(
+        &self,
+        set: &NodeSet,
+        start: usize,
+        count: usize,
+    ) -> (Vec<(NodeId, u64)>, usize) {
+        let mut keys: Vec<(u64, u32)> = set
+            .iter()
+            .filter(|&n| self.is_reachable(n))
+            .map(|n| (self.retained[n.index()], n.0))
+            .collect();
+        let total = keys.len();
+        let end = start.saturating_add(count).min(total);
+        if start >= end {
+            return (Vec::new(), total);
+        }
+        if end < total {
+            keys.select_nth_unstable_by(end - 1, by_retained);
+            keys.truncate(end);
+        }
+        keys.sort_unstable_by(by_retained);
+        let page = keys[start..end]
+            .iter()
+            .map(|&(r, v)| (NodeId(v), r))
+            .collect();
+        (page, total)
+    }
+
+    /// The virtual root's children ordered by retained size (largest first, ties by
+    /// NodeId): the page `start..start + count` as `(node, retained size)`, and how many
+    /// children the root has. The first call sorts them all (then kept, 4 bytes each);
+    /// later pages are slices.
+    pub fn root_children_page(&self, start: usize, count: usize) -> (Vec<(NodeId, u64)>, usize) {
+        let sorted = self.root_children_by_size.get_or_init(|| {
+            let mut keys: Vec<(u64, u32)> = self
+                .root_children
+                .iter()
+                .map(|&c| (self.retained[c.index()], c.0))
+                .collect();
+            keys.sort_unstable_by(by_retained);
+            keys.into_iter().map(|(_, v)| NodeId(v)).collect()
+        });
+        let total = sorted.len();
+        let end = start.saturating_add(count).min(total);
+        let page = sorted
+            .get(start.min(end)..end)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&c| (c, self.retained[c.index()]))
+            .collect();
+        (page, total)
+    }
+
     /// Total size of all reachable nodes (the virtual root's retained size).
     pub fn total_retained(&self) -> u64 {
         self.total
@@ -274,7 +341,16 @@ impl DominatorTree {
             + self.child_starts.capacity() * 4
             + self.children.capacity() * 4
             + self.root_children.capacity() * 4
+            + self
+                .root_children_by_size
+                .get()
+                .map_or(0, |v| v.capacity() * 4)
     }
+}
+
+/// Order of `(retained size, node id)` keys: largest retained first, ties by id.
+fn by_retained(a: &(u64, u32), b: &(u64, u32)) -> Ordering {
+    b.0.cmp(&a.0).then(a.1.cmp(&b.1))
 }
 
 /// Marks a node the search has not reached (in `pre_of`).
@@ -607,6 +683,93 @@ mod tests {
             assert_eq!(t.idom(NodeId(v)), node(4), "node {}", v + 1);
         }
         check_consistent(&g, &t);
+    }
+
+    /// Brute force: `(node, retained)` of `nodes` sorted by retained size, largest
+    /// first, ties by id (a full sort, unlike `largest_in`'s selection).
+    fn sorted_by_retained(
+        t: &DominatorTree,
+        nodes: impl Iterator<Item = NodeId>,
+    ) -> Vec<(NodeId, u64)> {
+        let mut all: Vec<(NodeId, u64)> = nodes.map(|n| (n, t.retained_size(n))).collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        all
+    }
+
+    #[test]
+    fn largest_in_and_root_children_pages_match_a_full_sort() {
+        let mut rng = Rng(0x5151_2bad_c0de_7777);
+        for round in 0..300 {
+            let n = 1 + rng.below(80) as u32;
+            let edges: Vec<(u32, u32)> = (0..rng.below(u64::from(n) * 3))
+                .map(|_| {
+                    (
+                        rng.below(u64::from(n)) as u32,
+                        rng.below(u64::from(n)) as u32,
+                    )
+                })
+                .collect();
+            let roots: Vec<u32> = (0..1 + rng.below(4))
+                .map(|_| rng.below(u64::from(n)) as u32)
+                .collect();
+            // Few distinct sizes, so that equal retained sizes (ties) are common.
+            let sizes: Vec<u64> = (0..n).map(|_| 1 + rng.below(3)).collect();
+            let g = graph_from_edges(n, &edges, &roots, &sizes);
+            let t = DominatorTree::compute(&g);
+
+            // Sparse and dense sets, some members unreachable.
+            let keep = 1 + rng.below(4);
+            let ids = (0..n).filter(|_| rng.below(4) < keep).map(NodeId);
+            let set = NodeSet::from_ids(g.node_count(), ids);
+            for set in [set.clone().compact(), set.into_dense()] {
+                let want = sorted_by_retained(&t, set.iter().filter(|&m| t.is_reachable(m)));
+                for _ in 0..6 {
+                    let start = rng.below(want.len() as u64 + 3) as usize;
+                    let count = match rng.below(4) {
+                        0 => 0,
+                        1 => usize::MAX,
+                        _ => rng.below(want.len() as u64 + 3) as usize,
+                    };
+                    let (page, total) = t.largest_in(&set, start, count);
+                    assert_eq!(total, want.len(), "round {round}");
+                    let lo = start.min(want.len());
+                    let hi = start.saturating_add(count).min(want.len());
+                    assert_eq!(page, want[lo..hi.max(lo)], "round {round} {start} {count}");
+                }
+            }
+
+            let by_root = (0..n).map(NodeId).filter(|&m| t.idom(m) == ROOT);
+            let want = sorted_by_retained(&t, by_root);
+            assert_eq!(
+                t.root_children_page(0, usize::MAX),
+                (want.clone(), want.len())
+            );
+            for _ in 0..4 {
+                let start = rng.below(want.len() as u64 + 2) as usize;
+                let count = rng.below(want.len() as u64 + 2) as usize;
+                let (page, total) = t.root_children_page(start, count);
+                assert_eq!(total, want.len());
+                let lo = start.min(want.len());
+                let hi = (start + count).min(want.len());
+                assert_eq!(page, want[lo..hi.max(lo)], "round {round}");
+            }
+        }
+    }
+
+    #[test]
+    fn largest_in_empty_set_and_far_pages() {
+        let g = graph_from_edges(3, &[(0, 1), (1, 2)], &[0], &[5, 6, 7]);
+        let t = DominatorTree::compute(&g);
+        assert_eq!(t.largest_in(&g.empty_set(), 0, 10), (Vec::new(), 0));
+        let all = g.full_set();
+        assert_eq!(
+            t.largest_in(&all, 0, 2),
+            (vec![(NodeId(0), 18), (NodeId(1), 13)], 3)
+        );
+        assert_eq!(t.largest_in(&all, 2, 5), (vec![(NodeId(2), 7)], 3));
+        assert_eq!(t.largest_in(&all, 7, 5), (Vec::new(), 3));
+        assert_eq!(t.root_children_page(1, 5), (Vec::new(), 1));
+        assert_eq!(t.root_children_page(0, 5), (vec![(NodeId(0), 18)], 1));
     }
 
     #[test]
