@@ -202,6 +202,56 @@ def test_domtree_children_are_the_dominator_tree_largest_first(client, snap_a):
     assert [(c["address"], c["retained"]) for c in doc["children"]] == [(k.address, r) for k, r in kids[1:4]]
 
 
+@pytest.mark.parametrize("kind", [WIDGET, "str", "list"])
+def test_row_objects_are_a_brute_force_sort_by_retained_size(client, snap_a, kind):
+    """The native paging (a selection per page) against a full sort in Python: largest
+    retained first, ties by node id, every page a slice of the one order."""
+    x = snap_a.heap() & snap_a.Clodo(kind)
+    assert x.count > 100
+    tree = snap_a.dominator_tree()
+    graph = tree._graph
+    want = sorted(x.nodes, key=lambda o: (-tree.retained_size(o), graph.node_id(o)))
+    want_rows = [(o.address, tree.retained_size(o)) for o in want]
+    quoted = urllib.request.quote(kind)
+    rows = []
+    for start in range(0, len(want) + 1, 5000):
+        doc = client.ok(f"/api/snapshot/0/row?kind={quoted}&start={start}&count=5000")
+        rows += [(o["address"], o["retained"]) for o in doc["objects"]]
+    assert rows == want_rows
+    for start, count in ((0, 1), (7, 13), (len(want) - 3, 10), (len(want) + 2, 4)):
+        page = client.ok(f"/api/snapshot/0/row?kind={quoted}&start={start}&count={count}")["objects"]
+        assert [(o["address"], o["retained"]) for o in page] == want_rows[start : start + count]
+
+
+def test_domtree_root_level_is_every_root_child_with_an_exact_total(client, snap_a):
+    """The top level's total and order against the immediate dominators of every
+    reachable object, computed one object at a time."""
+    tree = snap_a.dominator_tree()
+    graph = tree._graph
+    heap = snap_a.heap()
+    assert heap.count == graph.reachable_from_roots().count
+    by_root = [o for o in heap.nodes if graph.immediate_dominator(o)[0] == "root"]
+    assert len(by_root) > 1
+    by_root.sort(key=lambda o: (-tree.retained_size(o), graph.node_id(o)))
+    first = client.ok("/api/snapshot/0/domtree?node=root&count=3")
+    assert first["total_children"] == len(by_root) and first["total_children_exact"] is True
+    rows = []
+    for start in range(0, len(by_root) + 1, 1000):
+        doc = client.ok(f"/api/snapshot/0/domtree?node=root&start={start}&count=1000")
+        assert doc["total_children"] == len(by_root)
+        rows += [(c["address"], c["retained"]) for c in doc["children"]]
+    assert rows == [(o.address, tree.retained_size(o)) for o in by_root]
+
+
+def test_native_pages_refuse_a_set_of_another_graph(dumped, snap_a):
+    other = heapscope.load(dumped["b"])
+    graph = snap_a.dominator_tree()._graph
+    with pytest.raises(ValueError, match="another graph"):
+        graph.largest_retained_in(other.heap()._nodes, 0, 5)
+    page, total = graph.largest_retained_in(snap_a.heap()._nodes, 0, 5)
+    assert total == snap_a.heap().count and len(page) == 5
+
+
 def test_suspects_are_the_leak_suspects(client, snap_a):
     found = snap_a.leak_suspects()
     doc = client.ok("/api/snapshot/0/suspects")

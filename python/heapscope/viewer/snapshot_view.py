@@ -2,8 +2,10 @@
 the dominator tree, leak suspects.
 
 What costs a pass over the heap is made once and kept: ``heap()``, its partitions (and
-each one's name -> rows map), the dominator tree, each visited row's members sorted by
-retained size, each visited node's dominator children, the leak suspects. A snapshot's
+each one's name -> rows map), the dominator tree, each visited row's summaries, each
+visited node's dominator children, the leak suspects. A row's page of objects by retained
+size and the tree's top level are paged by the native graph (``largest_retained_in``: one
+pass over the row per page; ``root_children``: sorted once). A snapshot's
 native graph is shared by every request, so one lock per snapshot serializes them (two
 browsers asking at once wait for each other rather than race on the caches).
 """
@@ -33,7 +35,7 @@ RETAINED_KINDS = 10
 #: Dominator-tree children are counted exactly up to this many; beyond it the count is
 #: this cap and ``children_count_exact`` is false (counting costs a sort of them all).
 CHILDREN_COUNT_CAP = 1000
-CACHED_ROWS = 16  # visited rows whose members (sorted by retained size) and summaries are kept
+CACHED_ROWS = 16  # visited rows whose summaries are kept
 CACHED_NODES = 256  # visited dominator-tree nodes whose children are kept
 
 K = TypeVar("K")
@@ -61,7 +63,6 @@ class Lru(Generic[K, V]):
 class RowSummary(NamedTuple):
     """What a row's page shows besides its members' page, made on its first visit."""
 
-    members: list[tuple[int, Any]]  # (retained size, object), largest retained first
     referrer_kinds: list[dict[str, Any]]
     via: list[dict[str, Any]]
     paths: list[str]
@@ -95,8 +96,6 @@ class SnapshotView:
         self._children_counts: dict[int, int] = {}
         self._kinds: dict[int, str] = {}
         self._tree: Any = None
-        self._root_children: list[tuple[Any, int]] = []
-        self._root_scanned = 0  # how many of the largest retainers were searched for them
         self._suspects: dict[str, Any] | None = None  # the answer, made once
 
     # -- cached analyses --------------------------------------------------------------
@@ -173,13 +172,8 @@ class SnapshotView:
 
     def _row_summary(self, key: tuple[str, tuple[int, ...]], x: IdentitySet) -> RowSummary:
         def make() -> RowSummary:
-            self.tree()
-            retained = self._graph.retained_size
-            members = [(retained(o), o) for o in x.nodes]
-            members.sort(key=lambda m: (-m[0], m[1].address))
             paths = x.sp
             return RowSummary(
-                members,
                 _top_rows(x.byrcs, "kind"),
                 _top_rows(x.byvia, "label"),
                 [p.brief for p in paths.iter(0, ROW_PATHS)],
@@ -192,12 +186,16 @@ class SnapshotView:
     def row(self, by: str, kind: str, index: int | None, start: int, count: int) -> dict[str, Any]:
         indices, x = self._row_set(by, kind, index)
         summary = self._row_summary((by, indices), x)
+        self.tree()
+        # largest retained first, ties by node id; only reachable members have a
+        # retained size (a snapshot's census is of the reachable objects: all of them)
+        page, _reachable = self._graph.largest_retained_in(x._nodes, start, count)
         return {
             "by": by,
             "kind": kind,
             "count": x.count,
             "size": x.size,
-            "objects": [self._object_row(o, r) for r, o in summary.members[start : start + count]],
+            "objects": [self._object_row(o, r) for o, r in page],
             "referrer_kinds": summary.referrer_kinds,
             "via": summary.via,
             "paths": summary.paths,
@@ -303,36 +301,22 @@ class SnapshotView:
             self._children_counts[address] = len(self._graph.dominator_children(o, CHILDREN_COUNT_CAP + 1))
         return self._children_counts[address]
 
-    def _roots_children(self, wanted: int) -> tuple[list[tuple[Any, int]], bool]:
-        """The dominator tree's top level (objects no single object dominates), largest
-        retained first: found among the largest retainers, searching more of them until
-        ``wanted`` are found or all were searched. Whether the list is complete."""
-        graph = self._graph
-        reachable = graph.reachable_from_roots().count
-        k = max(self._root_scanned, 1)
-        while len(self._root_children) < wanted and self._root_scanned < reachable:
-            k = min(max(4 * k, 4 * wanted, 2048), reachable)
-            rows = graph.largest_retainers(k)
-            found = [(o, r) for o, r, _n, _kind in rows if graph.immediate_dominator(o)[0] == "root"]
-            self._root_children = found
-            self._root_scanned = k
-        return self._root_children, self._root_scanned >= reachable
-
     def domtree(self, node: str, start: int, count: int) -> dict[str, Any]:
         tree = self.tree()
         total = tree.total_size or 1
-        exact = True
         if node == ROOT_NODE:
-            children, exact = self._roots_children(start + count)
+            # the top level (objects no single object dominates), paged natively
+            page, total_children = self._graph.root_children(start, count)
             shown_node: Any = ROOT_NODE
         else:
             o, _one = self._one(parse_address(node))
             if self._graph.immediate_dominator(o)[0] == "unreachable":
                 raise RequestError(f"{o.address:#x} is not reachable from the roots: it is in no dominator tree")
             children = self._node_children(o)
+            page, total_children = children[start : start + count], len(children)
             shown_node = o.address
         rows = []
-        for child, retained in children[start : start + count]:
+        for child, retained in page:
             n = self._children_count(child)
             rows.append(
                 {
@@ -350,8 +334,8 @@ class SnapshotView:
         return {
             "node": shown_node,
             "children": rows,
-            "total_children": len(children),
-            "total_children_exact": exact,
+            "total_children": total_children,
+            "total_children_exact": True,
             "reachable_size": tree.total_size,
         }
 

@@ -1,5 +1,5 @@
 //! The rows `LiveGraph`'s dominator-tree methods return (`immediate_dominator`,
-//! `dominator_children`, `largest_retainers`), made from the whole-heap
+//! `dominator_children`, `largest_retainers`, `largest_retained_in`, `root_children`), made from the whole-heap
 //! `DominatorTree` the graph computes on first use. The methods themselves are in
 //! `graph.rs`, in the class's one `#[pymethods]` block (the crate does not enable PyO3's
 //! `multiple-pymethods`); here node ids become objects and kind names.
@@ -43,6 +43,20 @@ pub fn largest_children(
     kids.truncate(k);
     kids.into_iter()
         .map(|c| Ok((node_object(py, graph, c)?, tree.retained_size(c))))
+        .collect()
+}
+
+/// A page of `(object, retained size)` rows and the total they are a page of.
+pub type RetainedPage = (Vec<(Py<PyAny>, u64)>, usize);
+
+/// A page of `(node, retained size)` as `(object, retained size)` rows.
+pub fn retained_rows(
+    py: Python<'_>,
+    graph: &Py<LiveGraph>,
+    page: Vec<(NodeId, u64)>,
+) -> PyResult<Vec<(Py<PyAny>, u64)>> {
+    page.into_iter()
+        .map(|(n, r)| Ok((node_object(py, graph, n)?, r)))
         .collect()
 }
 

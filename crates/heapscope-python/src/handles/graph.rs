@@ -13,7 +13,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use super::dominators::{self, RetainerRow};
+use super::dominators::{self, RetainedPage, RetainerRow};
 use super::export;
 use super::proxy::{address_of, node_object, type_object};
 use super::snapshot_io::{self, DumpExtras, TypeRow};
@@ -355,6 +355,46 @@ impl LiveGraph {
     fn largest_retainers(slf: &Bound<'_, Self>, k: usize) -> PyResult<Vec<RetainerRow>> {
         let tree = slf.get().dominator_tree()?;
         dominators::largest_retainers(slf.py(), &slf.clone().unbind(), tree, k)
+    }
+
+    /// The members of `nodes` by retained size, largest first (ties by node id): the
+    /// page `start..start + count` as `(object, retained size)`, and how many members
+    /// are reachable (the unreachable retain nothing and are left out). One pass over
+    /// the set in the core, without the interpreter, rather than a call per member.
+    fn largest_retained_in(
+        slf: &Bound<'_, Self>,
+        nodes: PyRef<'_, NodeSetHandle>,
+        start: usize,
+        count: usize,
+    ) -> PyResult<RetainedPage> {
+        let me = slf.get();
+        if !std::ptr::eq(&nodes.graph.get().graph, &me.graph) {
+            return Err(PyValueError::new_err(
+                "the node set belongs to another graph",
+            ));
+        }
+        let py = slf.py();
+        let tree = me.dominator_tree()?;
+        let set = &nodes.set;
+        let (page, total) = py.detach(|| tree.largest_in(set, start, count));
+        Ok((
+            dominators::retained_rows(py, &slf.clone().unbind(), page)?,
+            total,
+        ))
+    }
+
+    /// The dominator tree's top level (objects no single object dominates) by retained
+    /// size, largest first (ties by node id): the page `start..start + count` as
+    /// `(object, retained size)`, and how many there are. The first call sorts them
+    /// all (a big heap has millions); later pages reuse that order.
+    fn root_children(slf: &Bound<'_, Self>, start: usize, count: usize) -> PyResult<RetainedPage> {
+        let py = slf.py();
+        let tree = slf.get().dominator_tree()?;
+        let (page, total) = py.detach(|| tree.root_children_page(start, count));
+        Ok((
+            dominators::retained_rows(py, &slf.clone().unbind(), page)?,
+            total,
+        ))
     }
 
     /// The node id of `obj` in this graph, or None (ids pair up edges in `avoid_edges`).
