@@ -24,6 +24,8 @@ from heapscope.viewer.report import asset, profile_series
 # suspect), profiled while it grows, then dumped.
 APP = '''
 class ReportLeakItem:
+    __slots__ = ("i", "payload")  # no instance dict on any version (3.10 would make one)
+
     def __init__(self, i):
         self.i = i
         self.payload = bytes(1000)

@@ -30,6 +30,8 @@ import sys, heapscope
 from heapscope import hpy
 
 class Widget:
+    __slots__ = ("name", "payload")  # no instance dict on any version (3.10 would make one)
+
     def __init__(self, i):
         self.name = f"widget-{i}"
         self.payload = [i] * 10
