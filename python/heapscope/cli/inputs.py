@@ -14,12 +14,13 @@ from .progress import elapsed
 STAT_MAGIC = b".loader:"
 
 
-def _check_readable(path: str) -> bytes:
-    """The file's first bytes, after checking it exists and is a readable file."""
+def file_head(path: str, expected: str = "a snapshot file") -> bytes:
+    """The file's first bytes (enough to tell its format), after checking it exists and is
+    a readable file; ``expected`` names what a directory given instead is not."""
     if not os.path.exists(path):
         raise CommandError(f"{path}: no such file")
     if os.path.isdir(path):
-        raise CommandError(f"{path}: is a directory, not a snapshot file")
+        raise CommandError(f"{path}: is a directory, not {expected}")
     try:
         with open(path, "rb") as f:
             return f.read(len(MAGIC))
@@ -29,7 +30,7 @@ def _check_readable(path: str) -> bytes:
 
 def open_snapshot(path: str) -> Snapshot:
     """The snapshot at ``path``, loaded with progress on a terminal."""
-    head = _check_readable(path)
+    head = file_head(path)
     if head != MAGIC:
         if head.startswith(STAT_MAGIC):
             raise CommandError(

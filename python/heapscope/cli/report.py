@@ -5,7 +5,6 @@ profile (the graph over time, the census of the last record). No server, no netw
 from __future__ import annotations
 
 import argparse
-import os
 
 from ..errors import StatFormatError
 from ..snapshot import MAGIC
@@ -13,7 +12,7 @@ from ..stat import load_all
 from ..viewer.report import profile_data, snapshot_data, write_report
 from .arguments import command, share
 from .command_error import CommandError
-from .inputs import STAT_MAGIC, open_snapshot
+from .inputs import STAT_MAGIC, file_head, open_snapshot
 
 EXAMPLES = """\
 examples:
@@ -42,22 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(execute=execute)
 
 
-def _head(path: str) -> bytes:
-    if not os.path.exists(path):
-        raise CommandError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise CommandError(f"{path}: is a directory, not a snapshot or profile file")
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(MAGIC))
-    except OSError as e:
-        raise CommandError(f"{path}: cannot read: {e.strerror or e}") from None
-
-
 def execute(args: argparse.Namespace) -> int:
     path = args.file
     output = args.output or f"{path}.html"
-    head = _head(path)
+    head = file_head(path, "a snapshot or profile file")
     if head == MAGIC:
         data = snapshot_data(open_snapshot(path), min_share=args.min_share)
     elif head.startswith(STAT_MAGIC):
