@@ -149,13 +149,51 @@ def test_row_lists_members_by_retained_size_with_referrers_and_paths(client, sna
     assert {o["address"]: o["retained"] for o in doc["objects"]} == retained
     assert [o["retained"] for o in doc["objects"]] == sorted(retained.values(), reverse=True)
     assert all(o["type"] == WIDGET for o in doc["objects"])
+    assert "referrer_kinds" not in doc  # the summary is a request of its own
+    page = client.ok(f"/api/snapshot/0/row?kind={WIDGET}&start=10&count=5")["objects"]
+    assert page == doc["objects"][10:15]
+
+
+def test_row_summary_is_rcs_via_and_the_shortest_paths(client, snap_a):
+    w = snap_a.heap() & snap_a.Clodo(WIDGET)
+    doc = client.ok(f"/api/snapshot/0/row/summary?kind={WIDGET}")
+    assert (doc["kind"], doc["count"], doc["size"]) == (WIDGET, w.count, w.size)
     assert doc["referrer_kinds"] == [{"kind": r.name, "count": r.count, "size": r.size} for r in w.byrcs.rows[:20]]
     assert doc["via"] == [{"label": r.name, "count": r.count, "size": r.size} for r in w.byvia.rows[:20]]
     sp = w.sp
     assert doc["numpaths"] == sp.numpaths == 300
     assert doc["paths"] == [p.brief for p in sp.iter(0, 10)]
-    page = client.ok(f"/api/snapshot/0/row?kind={WIDGET}&start=10&count=5")["objects"]
-    assert page == doc["objects"][10:15]
+    assert doc["no_path_reason"] is None
+    by_type = client.ok("/api/snapshot/0/row/summary?by=type&kind=list")
+    lists = snap_a.heap() & snap_a.Type("list")
+    assert by_type["count"] == lists.count
+    assert by_type["referrer_kinds"] == [{"kind": r.name, "count": r.count, "size": r.size} for r in lists.byrcs.rows[:20]]
+
+
+def test_the_server_prepares_the_first_clicks_while_it_serves(dumped, snap_a):
+    """The warm-up makes the census members, the tree, the suspects and the largest rows'
+    summaries; answers made after it are the ones made without it; closing joins it."""
+    files = [open_file(0, dumped["a"])]
+    server = ViewerServer(files)
+    thread = server.start_in_thread()
+    try:
+        assert server.warm_up.finished.wait(120)
+        x = snap_a.heap()
+        largest = [r.name for r in x.byclodo.rows[:3]]
+        assert server.warm_up.done == [
+            "census rows", "dominator tree", "leak suspects", "census partitions", *(f"summary of {name}" for name in largest)
+        ]
+        client = Client(server)
+        first = x & snap_a.Clodo(largest[0])
+        doc = client.ok(f"/api/snapshot/0/row/summary?kind={urllib.request.quote(largest[0])}")
+        assert doc["numpaths"] == first.sp.numpaths
+        assert doc["via"] == [{"label": r.name, "count": r.count, "size": r.size} for r in first.byvia.rows[:20]]
+        assert client.ok("/api/snapshot/0/suspects")["suspects"][0]["retained"] == snap_a.leak_suspects().suspects[0].retained
+    finally:
+        server.shutdown()
+        server.server_close()
+    thread.join(10)
+    assert not thread.is_alive() and not any(t.name == "heapscope-viewer-warm-up" for t in threading.enumerate())
 
 
 def test_object_has_labelled_referrers_referents_and_its_dominator(client, snap_a):
@@ -348,6 +386,10 @@ def test_requests_need_the_token(client):
         ("/api/snapshot/0/row?kind=no.such.Kind", 404),
         ("/api/snapshot/0/row", 400),  # no kind
         ("/api/snapshot/0/row?kind=str&index=0&index=1", 400),
+        ("/api/snapshot/0/row/summary", 400),  # no kind
+        ("/api/snapshot/0/row/summary?kind=no.such.Kind", 404),
+        ("/api/snapshot/0/row/summary?kind=str&by=colour", 400),
+        ("/api/snapshot/2/row/summary?kind=str", 404),  # a profile
         ("/api/snapshot/0/object/0x12", 404),
         ("/api/snapshot/0/object/zebra", 400),
         ("/api/snapshot/0/domtree?node=0x12", 404),
@@ -399,6 +441,8 @@ def test_two_clients_at_once_get_the_answers_one_gets(client, snap_a):
         "/api/snapshot/0/census?by=module",
         "/api/snapshot/1/census?by=size&sort=count",
         f"/api/snapshot/1/row?kind={WIDGET}&count=20",
+        f"/api/snapshot/1/row/summary?kind={WIDGET}",
+        "/api/snapshot/0/row/summary?kind=list",
         f"/api/snapshot/0/object/{w.address}",
         "/api/snapshot/1/domtree",
         "/api/profile/2/series",

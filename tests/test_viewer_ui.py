@@ -10,7 +10,7 @@ by Playwright, as tests/consumers/devtools_summary.py finds it; nothing is downl
 
 Playwright or Chromium missing skips the tests, unless HEAPSCOPE_REQUIRE_CONSUMERS=1 (as
 in tests/test_export_consumers.py), which makes it a failure. With
-HEAPSCOPE_UPDATE_SCREENSHOTS=1 the live tests write the screenshots docs/viewer-ui.md
+HEAPSCOPE_UPDATE_SCREENSHOTS=1 the live tests write the screenshots docs/viewer.md
 shows into docs/images/ (else into the test's temporary directory).
 """
 
@@ -239,6 +239,9 @@ def test_census_row_object_referrer_and_path(page, viewer, tmp_path):
     assert page.locator("main").get_attribute("data-view") == "row"
     assert f"{ITEMS} objects" in page.locator("#row h2.title").inner_text()
     assert page.locator("table.objects tbody tr").count() == 50
+    # the row's summary arrives in a request of its own, after the objects
+    page.wait_for_selector("table.referrer-kinds tbody tr")
+    assert page.locator(".computing").count() == 0
     assert page.locator("table.referrer-kinds tbody tr", has_text="list").count() == 1
     assert page.locator("ol.paths li.path").count() >= 1
 

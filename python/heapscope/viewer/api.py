@@ -63,6 +63,7 @@ class ViewerApi:
             (re.compile(r"/api/files"), self._files),
             (re.compile(r"/api/snapshot/(\d+)/census"), self._census),
             (re.compile(r"/api/snapshot/(\d+)/row"), self._row),
+            (re.compile(r"/api/snapshot/(\d+)/row/summary"), self._row_summary),
             (re.compile(r"/api/snapshot/(\d+)/object/([^/]+)"), self._object),
             (re.compile(r"/api/snapshot/(\d+)/domtree"), self._domtree),
             (re.compile(r"/api/snapshot/(\d+)/suspects"), self._suspects),
@@ -127,6 +128,13 @@ class ViewerApi:
         count = _int_param(query, "count", 50, highest=MAX_COUNT)
         with view.lock:
             return view.row(by, kind, row_index, start, count)
+
+    def _row_summary(self, query: Query, index: str) -> dict[str, Any]:
+        view = self._snapshot(index)
+        by = _param(query, "by", "clodo")
+        if by not in PARTITIONS:
+            raise RequestError(f"unknown partition by={by!r}: use one of {', '.join(PARTITIONS)}")
+        return view.row_summary(by, _param(query, "kind"), _optional_int(query, "index"))
 
     def _object(self, query: Query, index: str, address: str) -> dict[str, Any]:
         view = self._snapshot(index)

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from .api import ViewerApi
 from .loaded_files import LoadedFile
 from .request_error import RequestError
+from .warm_up import WarmUp
 
 TOKEN_HEADER = "X-Heapscope-Token"
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -46,7 +47,18 @@ class ViewerServer(ThreadingHTTPServer):
     ) -> None:
         self.api = ViewerApi(files, compare)
         self.token = token if token is not None else secrets.token_urlsafe(24)
+        self.warm_up = WarmUp(files)
         super().__init__((host, port), ViewerRequestHandler)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Serves until ``shutdown()``, preparing the first clicks' answers meanwhile."""
+        self.warm_up.start()
+        super().serve_forever(poll_interval)
+
+    def server_close(self) -> None:
+        """Closes the socket and stops the warm-up (joined: nothing native is left running)."""
+        self.warm_up.stop()
+        super().server_close()
 
     @property
     def port(self) -> int:

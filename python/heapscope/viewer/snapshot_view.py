@@ -8,13 +8,20 @@ size and the tree's top level are paged by the native graph (``largest_retained_
 pass over the row per page; ``root_children``: sorted once). A snapshot's
 native graph is shared by every request, so one lock per snapshot serializes them (two
 browsers asking at once wait for each other rather than race on the caches).
+
+A row's summary (its referrer kinds, Via labels and shortest paths) is its own request:
+for a row of millions of objects it takes a second or more, and the row's objects are
+shown meanwhile. It is made under a lock of its own, so clicks on objects are not queued
+behind it. :meth:`SnapshotView.warm_up_steps` makes, ahead of the first clicks, what the
+first clicks would otherwise wait for (the viewer's server runs it on a thread while it
+serves: :mod:`.warm_up`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Generic, NamedTuple, TypeVar
+from typing import Any, Callable, Generic, Iterator, NamedTuple, TypeVar
 
 from ..identity_set import IdentitySet
 from ..paths import Path
@@ -37,13 +44,14 @@ RETAINED_KINDS = 10
 CHILDREN_COUNT_CAP = 1000
 CACHED_ROWS = 16  # visited rows whose summaries are kept
 CACHED_NODES = 256  # visited dominator-tree nodes whose children are kept
+WARMED_ROWS = 3  # the largest census rows whose summaries are made ahead of a click
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 
 class Lru(Generic[K, V]):
-    """A small least-recently-used cache (callers hold the view's lock)."""
+    """A small least-recently-used cache (callers hold the lock that guards it)."""
 
     def __init__(self, capacity: int) -> None:
         self._items: OrderedDict[K, V] = OrderedDict()
@@ -97,6 +105,7 @@ class SnapshotView:
         self._kinds: dict[int, str] = {}
         self._tree: Any = None
         self._suspects: dict[str, Any] | None = None  # the answer, made once
+        self._summary_lock = threading.Lock()  # one row summary at a time, apart from `lock`
 
     # -- cached analyses --------------------------------------------------------------
     def heap(self) -> IdentitySet:
@@ -170,22 +179,9 @@ class SnapshotView:
             nodes = nodes.union(part.rows_set(i, i + 1))
         return tuple(indices), IdentitySet(nodes, self.snap)
 
-    def _row_summary(self, key: tuple[str, tuple[int, ...]], x: IdentitySet) -> RowSummary:
-        def make() -> RowSummary:
-            paths = x.sp
-            return RowSummary(
-                _top_rows(x.byrcs, "kind"),
-                _top_rows(x.byvia, "label"),
-                [p.brief for p in paths.iter(0, ROW_PATHS)],
-                paths.numpaths,
-                paths.reason,
-            )
-
-        return self._rows_seen.get(key, make)
-
     def row(self, by: str, kind: str, index: int | None, start: int, count: int) -> dict[str, Any]:
-        indices, x = self._row_set(by, kind, index)
-        summary = self._row_summary((by, indices), x)
+        """A page of a row's objects, largest retained first (its summary: :meth:`row_summary`)."""
+        _indices, x = self._row_set(by, kind, index)
         self.tree()
         # largest retained first, ties by node id; only reachable members have a
         # retained size (a snapshot's census is of the reachable objects: all of them)
@@ -196,12 +192,48 @@ class SnapshotView:
             "count": x.count,
             "size": x.size,
             "objects": [self._object_row(o, r) for o, r in page],
-            "referrer_kinds": summary.referrer_kinds,
-            "via": summary.via,
-            "paths": summary.paths,
-            "numpaths": summary.numpaths,
-            "no_path_reason": summary.no_path_reason,
         }
+
+    def row_summary(self, by: str, kind: str, index: int | None) -> dict[str, Any]:
+        """A row's referrer kinds (Rcs), Via labels and shortest paths from the roots.
+
+        Called without ``lock`` held: the row is found under it, the summary is made
+        under ``_summary_lock`` (the native graph is only read; the GIL orders the calls).
+        """
+        with self.lock:
+            indices, x = self._row_set(by, kind, index)
+        with self._summary_lock:
+            summary = self._rows_seen.get((by, indices), lambda: _summarize(x))
+        return {"by": by, "kind": kind, "count": x.count, "size": x.size, **summary._asdict()}
+
+    # -- ahead of the first clicks ------------------------------------------------------
+    def warm_up_steps(self) -> Iterator[str]:
+        """Makes what the first clicks need, one step per item (its name): the census
+        rows' members, the dominator tree, the leak suspects, the other partitions of
+        the census, the largest rows' summaries.
+        The caller may stop between steps. Each step takes the locks a request would."""
+        with self.lock:
+            part = self.partition("clodo")
+            largest = [name for name, _n, _size, _key in part.rows(0, WARMED_ROWS)]
+        if len(part):
+            # files every member under its row, once (native, thread-safe, without the
+            # GIL): outside the lock, so that census requests are answered meanwhile
+            part.rows_set(0, 1)
+        yield "census rows"
+        self._graph.compute_dominators()  # without the GIL and without the lock
+        with self.lock:
+            self.tree()
+        yield "dominator tree"
+        with self.lock:
+            self.suspects()
+        yield "leak suspects"
+        for by in PARTITIONS:
+            with self.lock:
+                self.partition(by)
+        yield "census partitions"
+        for name in largest:
+            self.row_summary("clodo", name, None)
+            yield f"summary of {name}"
 
     @staticmethod
     def _object_row(o: Any, retained: int) -> dict[str, Any]:
@@ -362,6 +394,17 @@ class SnapshotView:
                 ],
             }
         return self._suspects
+
+
+def _summarize(x: IdentitySet) -> RowSummary:
+    paths = x.sp
+    return RowSummary(
+        _top_rows(x.byrcs, "kind"),
+        _top_rows(x.byvia, "label"),
+        [p.brief for p in paths.iter(0, ROW_PATHS)],
+        paths.numpaths,
+        paths.reason,
+    )
 
 
 def _rows(rows: list[Any]) -> list[dict[str, Any]]:

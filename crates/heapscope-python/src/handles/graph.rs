@@ -298,9 +298,15 @@ impl LiveGraph {
             .transpose()
     }
 
-    /// Computes the whole-heap dominator tree now (later queries reuse it).
-    fn compute_dominators(&self) -> PyResult<()> {
-        self.dominator_tree().map(|_| ())
+    /// Computes the whole-heap dominator tree now (later queries reuse it), without
+    /// holding the GIL: the viewer computes it on a thread of its own while it serves.
+    fn compute_dominators(&self, py: Python<'_>) -> PyResult<()> {
+        require_edges(&self.graph)?;
+        py.detach(|| {
+            self.dominators
+                .get_or_init(|| DominatorTree::compute(&self.graph));
+        });
+        Ok(())
     }
 
     /// Total size of the objects reachable from the roots.

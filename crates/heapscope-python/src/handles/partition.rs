@@ -151,11 +151,15 @@ impl PartitionHandle {
                 rows: n,
             }));
         }
+        // the first call files every member under its row (a pass over the set): done
+        // without the GIL, so the viewer's other threads serve meanwhile
+        let set = py.detach(|| {
+            self.part
+                .rows_set(g, &self.set, start, stop.min(n).max(start + 1))
+        });
         Ok(NodeSetHandle {
             graph: self.graph.clone_ref(py),
-            set: self
-                .part
-                .rows_set(g, &self.set, start, stop.min(n).max(start + 1)),
+            set,
         })
     }
 

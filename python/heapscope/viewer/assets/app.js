@@ -285,6 +285,21 @@ const Viewer = (() => {
       start > 0 ? pageLink(Math.max(0, start - PAGE), "◀ previous") : null,
       ` objects ${d.objects.length ? start + 1 : 0}–${start + d.objects.length} of ${d.count} `,
       start + d.objects.length < d.count ? pageLink(start + PAGE, "next ▶") : null);
+    // the summary (Rcs, Via, paths) is a request of its own: for a row of millions of
+    // objects it takes a while, and the objects are shown meanwhile
+    const computing = () => el("p", {class: "computing"}, "computing…");
+    const rcs = el("div", {}, computing()), via = el("div", {}, computing()), paths = el("div", {}, computing());
+    api(`snapshot/${i}/row/summary`, {by, kind}).then((s) => {
+      rcs.replaceChildren(kindTable(s.referrer_kinds, "referrer-kinds"));
+      via.replaceChildren(table([
+        {title: "Count", class: "num", cell: (v) => v.count},
+        {title: "Size", class: "num", cell: (v) => bytes(v.size)},
+        {title: "Via", class: "kind", cell: (v) => v.label},
+      ], s.via, {class: "via"}));
+      paths.replaceChildren(pathList(s.paths, s.numpaths));
+    }, (e) => {
+      for (const part of [rcs, via, paths]) part.replaceChildren(el("p", {class: "error"}, String(e.message || e)));
+    });
     return [
       snapshotTabs(i, "census"),
       el("div", {id: "row"},
@@ -292,13 +307,9 @@ const Viewer = (() => {
         el("div", {class: "columns"},
           section("Objects, largest retained first", objects, pager),
           el("div", {},
-            section("Referrer kinds (Rcs)", kindTable(d.referrer_kinds, "referrer-kinds")),
-            section("Via (how they are referred to)", table([
-              {title: "Count", class: "num", cell: (v) => v.count},
-              {title: "Size", class: "num", cell: (v) => bytes(v.size)},
-              {title: "Via", class: "kind", cell: (v) => v.label},
-            ], d.via, {class: "via"})))),
-        section("Shortest paths from the roots", pathList(d.paths, d.numpaths))),
+            section("Referrer kinds (Rcs)", rcs),
+            section("Via (how they are referred to)", via))),
+        section("Shortest paths from the roots", paths)),
     ];
   }
 
