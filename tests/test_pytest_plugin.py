@@ -3,6 +3,7 @@ names the container; tests whose caches fill on the first run pass."""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 
@@ -288,6 +289,7 @@ CACHE_TESTS = '''
 import fnmatch
 import functools
 import itertools
+import json
 import re
 import sqlite3
 import time
@@ -422,3 +424,71 @@ def test_with_block_warms_up_and_reports_whole_numbers(tmp_path: pytest.TempPath
                     break
     with pytest.raises(ValueError, match="warmup must be an int >= 0"):
         heapscope.assert_no_leaks(warmup=-1)
+
+
+REPORTED_TESTS = '''
+import pytest
+
+_CACHE = []
+
+
+class Record:
+    def __init__(self, n):
+        self.n = n
+        self.data = bytearray(100)
+
+
+@pytest.mark.heapscope_leaks(rounds=4)
+def test_module_list():
+    _CACHE.append(Record(len(_CACHE)))
+
+
+@pytest.mark.heapscope_leaks(rounds=4)
+def test_clean():
+    Record(0)
+'''
+
+
+def _report_data(html_path: str) -> dict:
+    with open(html_path, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r'<script type="application/json" id="heapscope-data">(.*?)</script>', text, re.S)
+    assert m is not None
+    return json.loads(m.group(1))
+
+
+def test_report_option_writes_a_report_and_snapshot_for_each_failing_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_reported=REPORTED_TESTS)
+    out = pytester.path / "leak-reports"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--heapscope-report", str(out))
+    result.assert_outcomes(failed=1, passed=1)
+    name = "test_reported.py__test_module_list"
+    assert sorted(p.name for p in out.iterdir()) == [f"{name}.hsnap", f"{name}.html"]
+    text = failure_text(result, "test_module_list")
+    assert f"heapscope report: {out / name}.html (snapshot: {out / name}.hsnap)" in text
+
+    data = _report_data(str(out / f"{name}.html"))
+    assert data["kind"] == "snapshot" and data["meta"]["test"] == "test_reported.py::test_module_list"
+    leak = data["leak"]
+    assert (leak["what"], leak["rounds"], leak["warmup"]) == ("test_module_list", 4, 1)
+    record = next(k for k in leak["kinds"] if k["kind"] == "test_reported.Record")
+    assert (record["count"], record["count_per_round"]) == (4, 1)
+    assert "['test_reported'].__dict__['_CACHE'][" in record["path"] and record["retained"] > 0
+    assert leak["message"].startswith("heapscope: test_module_list leaks ")
+
+    # the snapshot was taken while the leaked objects were alive: the warm-up's and the rounds'
+    snap = heapscope.load(str(out / f"{name}.hsnap"))
+    records = snap.heap() & snap.Clodo("test_reported.Record")
+    assert records.count == 5
+    assert data["total"] == {"count": snap.heap().count, "size": snap.heap().size}
+
+
+def test_report_that_cannot_be_written_is_said_and_the_test_fails_for_its_leak(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_reported=REPORTED_TESTS)
+    blocker = pytester.path / "not-a-directory"
+    blocker.write_text("")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--heapscope-report", str(blocker))
+    result.assert_outcomes(failed=1, passed=1)
+    text = failure_text(result, "test_module_list")
+    assert "LeakError: heapscope: test_module_list leaks " in text
+    assert f"heapscope: could not write the report into {blocker}: " in text

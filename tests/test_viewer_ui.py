@@ -152,6 +152,33 @@ def test_snapshot_report_renders_offline(page, files, tmp_path, capsys):
     assert refused == []
 
 
+def test_leak_report_shows_the_leak_check_first(page, files, tmp_path):
+    """A failed leak test's report (the pytest plugin's --heapscope-report; the plugin's
+    tests check what it writes): the kinds that grew and why, drawn offline."""
+    from heapscope.leaks import LeakedKind, LeakReport
+    from heapscope.viewer.report import leak_data, render, snapshot_data
+
+    leak = LeakReport("test_hold", 4, [
+        LeakedKind(KIND, 4, 4 * 1100, "hpy().Root.i0_modules['reportapp'].__dict__['HOLD'][0]", 4400, None),
+        LeakedKind("bytes", 4, 4 * 1033, None, None, None),
+    ])
+    data = snapshot_data(heapscope.load(str(files["snapshot"])))
+    data["leak"] = leak_data(leak)
+    out = tmp_path / "leak.html"
+    out.write_text(render(data), encoding="utf-8")
+    refused = offline(page)
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-rendered='1']")
+    assert page.locator("h1").inner_text() == "heapscope leak report"
+    assert page.locator("main > section").first.get_attribute("id") == "leak"
+    rows = page.locator("#leak table.leaked tbody tr").all_inner_texts()
+    assert [r.split("\t") for r in rows] == [["1", "1.1 KiB", KIND], ["1", "1.0 KiB", "bytes"]]
+    why = page.locator("#leak .leaked-kind")
+    assert why.count() == 1 and "HOLD" in why.locator("code.path").inner_text()
+    assert page.locator("#suspects .suspect", has_text="HOLD").count() == 1  # the snapshot's part follows
+    assert refused == []
+
+
 def test_profile_report_draws_the_graph_offline(page, files, tmp_path, capsys):
     url = write_report(files["profile"], tmp_path / "mem.html")
     capsys.readouterr()

@@ -79,8 +79,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 class LeakError(HeapscopeError, AssertionError):
     """Objects survived the rounds of a leak check; the message explains why."""
 
-    def __init__(self, report: LeakReport) -> None:
-        super().__init__(str(report))
+    def __init__(self, report: LeakReport, note: str | None = None) -> None:
+        super().__init__(str(report) if note is None else f"{report}\n{note}")
         self.report = report
 
 

@@ -11,6 +11,11 @@ point, so their objects are never reported; neither is what pytest keeps (warnin
 records, captured log records: see :mod:`heapscope.leaks`), nor what modules'
 ``__warningregistry__`` hold (pytest's warnings plugin changes the warning filters for
 every test, which clears them). Unmarked tests cost one marker lookup.
+
+``--heapscope-report DIR`` writes, for each test failing its check, a self-contained HTML
+report (``DIR/<test>.html``: the kinds that grew and why they are alive, then the
+census, largest retainers and leak suspects of the process) and the snapshot it was made
+from (``DIR/<test>.hsnap``), and names both in the failure.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any, Callable
 
 import pytest
 
-from .leaks import LeakError, check
+from .leaks import LeakError, LeakReport, check
 
 MARKER = "heapscope_leaks"
 DEFAULT_ROUNDS = 5
@@ -32,6 +37,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="check every test for objects that survive and grow with repeated runs",
+    )
+    group.addoption(
+        "--heapscope-report",
+        metavar="DIR",
+        default=None,
+        help="for each test failing a leak check, write DIR/<test>.html (the leak, the census, "
+        "the largest retainers, leak suspects) and DIR/<test>.hsnap (a snapshot of the process "
+        "while the leaked objects are alive: heapscope view it)",
     )
     group.addoption(
         "--heapscope-rounds",
@@ -69,7 +82,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             rounds = marker.kwargs.get("rounds", rounds)
             allow = tuple(marker.kwargs.get("allow", ()))
             warmup = marker.kwargs.get("warmup", warmup)
-        item.runtest = _checked(item, item.runtest, rounds, allow, warmup, registries)  # type: ignore[method-assign]
+        item.runtest = _checked(  # type: ignore[method-assign]
+            item, item.runtest, rounds, allow, warmup, registries, config.getoption("--heapscope-report")
+        )
 
 
 def _checked(
@@ -79,6 +94,7 @@ def _checked(
     allow: tuple[Any, ...],
     warmup: int,
     registries: bool,
+    report_dir: str | None,
 ) -> Callable[[], None]:
     """The item's body, run ``warmup`` times and ``rounds`` more times under a check."""
 
@@ -86,6 +102,20 @@ def _checked(
         __tracebackhide__ = True
         report = check(runtest, rounds, allow, what=item.name, warmup=warmup, registries=registries)
         if report:
-            raise LeakError(report)
+            note = None if report_dir is None else _write_report(report, report_dir, item.nodeid)
+            raise LeakError(report, note)
 
     return run
+
+
+def _write_report(report: LeakReport, directory: str, test_id: str) -> str:
+    """The HTML report and snapshot of a failed check, written now (the leaked objects
+    are alive); the line the failure adds. Failing to write them is said, not raised:
+    the test fails for its leak either way."""
+    from .viewer.report import write_leak_report
+
+    try:
+        html_path, snapshot_path = write_leak_report(report, directory, test_id)
+    except Exception as e:  # noqa: BLE001 - the leak is the failure to report
+        return f"heapscope: could not write the report into {directory}: {type(e).__name__}: {e}"
+    return f"heapscope report: {html_path} (snapshot: {snapshot_path})"

@@ -10,6 +10,9 @@ from the network: it can be attached to a bug report or a CI artifact.
 For a snapshot: its metadata, the census by kind and by type, the largest retainers and
 the leak suspects with the paths keeping them alive. For a profile: the graph of the
 largest kinds over time (:func:`profile_series`) and the census of the last record.
+For a failed leak test (the pytest plugin's ``--heapscope-report DIR``,
+:func:`write_leak_report`): a snapshot of the test's process, with the leak check's
+findings first.
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..snapshot import Snapshot
 from ..stat import Stat
+
+if TYPE_CHECKING:
+    from ..leaks import LeakReport
 
 #: Census rows shown per partition.
 CENSUS_ROWS = 30
@@ -73,6 +80,54 @@ def snapshot_data(snap: Snapshot, *, min_share: float = 0.1, suspects: int = 5) 
             for s in _distinct(found.suspects)
         ],
     }
+
+
+def leak_data(report: LeakReport) -> dict[str, Any]:
+    """A failed leak check (:class:`heapscope.leaks.LeakReport`) as JSON-ready data: the
+    kinds that grew, per round, and why each explained kind is alive."""
+    return {
+        "what": report.what,
+        "rounds": report.rounds,
+        "warmup": report.warmup,
+        "message": str(report),
+        "kinds": [
+            {
+                "kind": k.name,
+                "count": k.count,
+                "size": k.size,
+                "count_per_round": k.count // report.rounds,
+                "size_per_round": k.size // report.rounds,
+                "path": k.path,
+                "retained": k.retained,
+                "note": k.note,
+            }
+            for k in report.kinds
+        ],
+    }
+
+
+def report_name(test_id: str) -> str:
+    """A file name (without suffix) for a test's id: ``tests/test_a.py::test_b[x]`` ->
+    ``tests_test_a.py__test_b_x``."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_id.replace("::", "__")).strip("_.")
+    return name[:150] or "test"
+
+
+def write_leak_report(report: LeakReport, directory: str | os.PathLike[str], test_id: str) -> tuple[str, str]:
+    """For a failed leak check, while its leaked objects are alive: a snapshot of this
+    process (``DIR/NAME.hsnap``) and its report with the leak check first
+    (``DIR/NAME.html``). Returns both paths."""
+    from ..snapshot import dump, load
+
+    os.makedirs(directory, exist_ok=True)
+    base = os.path.join(os.fspath(directory), report_name(test_id))
+    snapshot_path, html_path = base + ".hsnap", base + ".html"
+    dump(snapshot_path)
+    data = snapshot_data(load(snapshot_path))
+    data["leak"] = leak_data(report)
+    data["meta"] = {"test": test_id, **data["meta"]}
+    write_report(data, html_path)
+    return html_path, snapshot_path
 
 
 def _distinct(suspects: list[Any]) -> list[Any]:

@@ -60,10 +60,36 @@
     return el("div", {}, table, note);
   }
 
+  // a failed leak check (the pytest plugin's --heapscope-report): what grew, and why
+  function leakCheck(leak) {
+    const kinds = el("tbody");
+    for (const k of leak.kinds) {
+      kinds.append(el("tr", {},
+        el("td", {class: "num"}, k.count_per_round), el("td", {class: "num"}, bytes(k.size_per_round)),
+        el("td", {class: "kind"}, k.kind)));
+    }
+    const out = section("leak", `Leak check: ${leak.what}`,
+      el("p", {}, `Kinds whose surviving objects grew over ${leak.rounds} rounds` +
+        (leak.warmup ? ` (after ${leak.warmup} warm-up round${leak.warmup > 1 ? "s" : ""})` : " (no warm-up round)") + ":"),
+      el("table", {class: "leaked"},
+        el("thead", {}, el("tr", {}, ...["Count per round", "Size per round", "Kind"].map((h) => el("th", {}, h)))),
+        kinds));
+    for (const k of leak.kinds.filter((k) => k.path !== null)) {
+      out.append(el("div", {class: "suspect leaked-kind"},
+        el("h3", {}, `Why ${k.kind} is alive`),
+        el("p", {}, "kept alive by: ", el("code", {class: "path"}, k.path)),
+        el("p", {}, `retained: ${bytes(k.retained)} would be freed with them`),
+        k.note ? el("p", {class: "note"}, "note: ", k.note) : ""));
+    }
+    out.append(el("details", {}, el("summary", {}, "as the test failure printed it"), el("pre", {}, leak.message)));
+    return out;
+  }
+
   function snapshot() {
     const m = data.meta;
-    root.append(el("h1", {}, "heapscope snapshot report"),
-      section("metadata", "Metadata", meta(m)),
+    root.append(el("h1", {}, data.leak ? "heapscope leak report" : "heapscope snapshot report"));
+    if (data.leak) root.append(leakCheck(data.leak));
+    root.append(section("metadata", "Metadata", meta(m)),
       el("p", {class: "totals"},
         `Reachable from the roots: ${data.total.count} objects, ${bytes(data.total.size)}. ` +
         `Alive but unreachable: ${data.unreachable.count} objects, ${bytes(data.unreachable.size)}.`));
