@@ -20,9 +20,11 @@ from typing import Any as _Any
 
 from ._version import __version__ as __version__
 from .errors import (
+    AttachError,
     CaptureError,
     DifferentHeapsError,
     HeapscopeError,
+    MonitorError,
     NotOneObjectError,
     NoSuchTypeError,
     SnapshotError,
@@ -50,12 +52,14 @@ def load(source: _Any) -> _Any:
 
 
 __all__ = [
+    "AttachError",
     "CaptureError",
     "DifferentHeapsError",
     "HeapscopeError",
     "IdentitySet",
     "LeakError",
     "LeakReport",
+    "MonitorError",
     "NoSuchTypeError",
     "NotOneObjectError",
     "Session",

@@ -26,10 +26,21 @@ class NoSuchTypeError(HeapscopeError, LookupError):
     """A snapshot has no type of the name a kind gave (``snap.Type('pkg.mod.Nope')``)."""
 
 
+class MonitorError(HeapscopeError):
+    """The monitor (``heapscope.monitor``) could not start, connect or answer."""
+
+
+class AttachError(MonitorError):
+    """heapscope could not load its agent into another process (no gdb, ptrace not
+    allowed, the process exited or runs a different Python); the target is unharmed."""
+
+
 __all__ = [
+    "AttachError",
     "CaptureError",
     "DifferentHeapsError",
     "HeapscopeError",
+    "MonitorError",
     "NoSuchTypeError",
     "NotOneObjectError",
     "SnapshotError",
