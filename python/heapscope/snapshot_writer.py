@@ -113,7 +113,7 @@ class SnapshotTotals(NamedTuple):
     """What a dump wrote: how many objects, and their total size in bytes."""
 
     objects: int
-    heap_bytes: int
+    size: int  # the objects' total size (not the graph's own memory)
 
 
 def dump(path: str | os.PathLike[str], session: Session | None = None) -> None:
@@ -145,4 +145,4 @@ def write_snapshot(path: str | os.PathLike[str], session: Session | None = None)
         sites=_sites(graph),
         text_cap=TEXT_CAP,
     )
-    return SnapshotTotals(graph.node_count, graph.heap_bytes)
+    return SnapshotTotals(graph.node_count, graph.full().size)

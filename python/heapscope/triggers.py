@@ -122,7 +122,7 @@ def _write_reported(path: str) -> str | None:
         return None
     say(
         f"heapscope: wrote snapshot {path} ({totals.objects} objects, "
-        f"{totals.heap_bytes / _MB:.1f} MB, {time.monotonic() - start:.1f} s)"
+        f"{totals.size / _MB:.1f} MB, {time.monotonic() - start:.1f} s)"
     )
     return path
 

@@ -11,7 +11,10 @@ import sys
 from .command_error import CommandError
 
 #: Subcommand modules, in ``--help`` order; each has ``register(subparsers)``.
-COMMANDS = ("demo", "run", "summary", "top", "paths", "suspects", "diff", "export", "view", "report")
+COMMANDS = (
+    "demo", "run", "summary", "top", "paths", "suspects", "diff", "export", "view", "report",
+    "monitor", "attach", "dump",
+)
 
 EPILOG = """\
 exit codes: 0 done; 1 problems found (suspects, a leak signature in diff); 2 usage or input error.

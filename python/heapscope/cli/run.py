@@ -45,6 +45,7 @@ examples:
   heapscope run --dump-on-signal USR1 --dump-path 'snap-{time}.hsnap' -m myservice
   heapscope run --dump-when-rss-above 2G --dump-on-memoryerror batch.py input.csv
   heapscope run --census-every 5 --census-path mem.hpy job.py   (heapscope.load_all('mem.hpy'))
+  heapscope run --monitor server.py &               then: heapscope monitor <pid>
 """
 
 #: The option whose value is optional: taken only when it is written as a signal.
@@ -79,6 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="write a snapshot when a MemoryError goes uncaught (in the program or a thread)")
     p.add_argument("--dump-path", default=DEFAULT_DUMP_PATH, metavar="PATTERN",
                    help=f"file names of the signal, RSS and MemoryError snapshots (default {DEFAULT_DUMP_PATH})")
+    p.add_argument("--monitor", action="store_true",
+                   help="start the monitor's agent: 'heapscope monitor PID' opens a console in the program")
+    p.add_argument("--listen", metavar="HOST:PORT",
+                   help="with --monitor, also accept TCP connections there (a token is printed on stderr)")
     p.add_argument("--census-every", type=_seconds, metavar="SECONDS",
                    help="append a census (a Stat record of heap(), as heapscope.profile) every SECONDS, and one at "
                    "the start and the end")
@@ -206,6 +211,11 @@ def execute(args: argparse.Namespace) -> int:
         exit_paths = DumpPaths(_checked_pattern(args.dump_on_exit, "--dump-on-exit"), numbering)
     census_file = dump_path(_checked_pattern(args.census_path, "--census-path"), 1) if args.census_every else None
 
+    if args.listen and not args.monitor:
+        raise CommandError("--listen needs --monitor")
+    if args.monitor:
+        _start_monitor(args.listen)
+
     triggers: list[SignalTrigger | RssTrigger] = []
     try:
         if signum is not None:
@@ -223,6 +233,19 @@ def execute(args: argparse.Namespace) -> int:
         for trigger in triggers:
             trigger.cancel()
     return status
+
+
+def _start_monitor(listen: str | None) -> None:
+    from ..monitor import enable
+
+    try:
+        agent = enable(listen)
+    except HeapscopeError as e:
+        raise CommandError(f"--monitor: {e}") from None
+    if agent.tcp_address is not None:
+        host, port = agent.tcp_address
+        say(f"heapscope monitor: listening on {host}:{port}; connect with: "
+            f"heapscope monitor --connect {host}:{port} --token {agent.token}")
 
 
 def _run(program: MainProgram, args: argparse.Namespace, dump_pattern: str, numbering: Iterator[int],

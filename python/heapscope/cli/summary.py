@@ -1,10 +1,13 @@
-"""``heapscope summary FILE``: the snapshot's metadata and census (Heapy's table)."""
+"""``heapscope summary FILE``: the snapshot's metadata and census (Heapy's table);
+``heapscope summary PID``: a running process's census, through its agent."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from .arguments import command, positive_int, snapshot_file
+from .command_error import CommandError
 from . import json_output
 from .inputs import open_snapshot
 from .snapshot_header import describe, metadata
@@ -25,6 +28,7 @@ examples:
   heapscope summary app.hsnap --by type -n 30
   heapscope summary app.hsnap --by rcs        classed by who refers to them
   heapscope summary app.hsnap --json | jq '.rows[0]'
+  heapscope summary 4242                      a running process's census, live (no file)
 """
 
 
@@ -47,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def execute(args: argparse.Namespace) -> int:
+    if args.file.isdigit() and not os.path.exists(args.file):
+        return _live(int(args.file), args)
     snap = open_snapshot(args.file)
     x = snap.heap()
     unreachable = snap.heapu()
@@ -70,4 +76,27 @@ def execute(args: argparse.Namespace) -> int:
             f"Also alive but unreachable from the roots: {unreachable.count} objects, "
             f"{unreachable.size} bytes (snap.heapu())."
         )
+    return 0
+
+
+def _live(pid: int, args: argparse.Namespace) -> int:
+    """The census of a running process, through its agent (loaded if it has none)."""
+    from ..errors import MonitorError
+    from ..monitor.attach import connect_or_attach
+
+    try:
+        client, _loaded = connect_or_attach(pid)
+        with client:
+            census = client.census(PARTITIONS[args.by], args.rows)
+            hello = client.hello
+    except MonitorError as e:
+        raise CommandError(str(e)) from None
+    if args.json:
+        json_output.emit(
+            {"process": hello, "by": args.by, "count": census["count"], "size": census["size"], "rows": census["rows"]}
+        )
+        return 0
+    print(f"Process {pid}: Python {hello['python']}, live census (heap() in the process)")
+    print("  command: " + " ".join(hello.get("argv") or []))
+    print(census["text"])
     return 0
