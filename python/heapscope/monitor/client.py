@@ -42,7 +42,10 @@ class MonitorClient:
         self._sock = sock
         try:
             sock.settimeout(CONNECT_TIMEOUT)
-            protocol.send(sock, {"op": "hello", "protocol": protocol.VERSION, **({"token": token} if token else {})})
+            try:
+                protocol.send(sock, {"op": "hello", "protocol": protocol.VERSION, **({"token": token} if token else {})})
+            except OSError:
+                pass  # refused at once: the refusal is waiting to be read
             self.hello = self._reply()
             sock.settimeout(None)
         except BaseException:

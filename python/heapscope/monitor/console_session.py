@@ -163,11 +163,26 @@ class ConsoleSession:
         if text:
             self._send({"out": text})
 
+    def _whole_block(self, source: str, error: SyntaxError) -> Any:
+        """Several statements at once (a pasted block, a script piped in): compiled as a
+        module, run without echoing values; else the first error is reported."""
+        if "multiple statements" in str(error.msg):
+            try:
+                return compile(source, "<heapscope>", "exec")
+            except (SyntaxError, OverflowError, ValueError) as e:
+                error = e if isinstance(e, SyntaxError) else error
+        self._output("".join(traceback.format_exception_only(type(error), error)))
+        return None
+
     def _run_source(self, source: str) -> bool:
         """Runs one console input; True when it is incomplete (more lines needed)."""
         try:
             code = self._compile(source, "<heapscope>", "single")
-        except (SyntaxError, OverflowError, ValueError) as e:
+        except SyntaxError as e:
+            code = self._whole_block(source, e)
+            if code is None:
+                return False
+        except (OverflowError, ValueError) as e:
             self._output("".join(traceback.format_exception_only(type(e), e)))
             return False
         if code is None:

@@ -1,0 +1,566 @@
+"""The remote monitor (docs/monitor.md): an agent in a real subprocess, reached over its
+Unix socket and over TCP; its console (output, errors, Ctrl-C, a client that goes away),
+census, dump and stream; its security (file modes, peer credentials, token, malformed
+and hostile frames); the ``heapscope monitor``/``dump``/``summary PID`` commands; and
+``HEAPSCOPE_MONITOR=1`` through the ``.pth`` line the wheel installs."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import heapscope
+from heapscope.errors import MonitorError
+from heapscope.monitor import paths, protocol
+from heapscope.monitor.client import MonitorClient
+from heapscope.monitor.processes import monitored_processes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A program with an agent: its main thread reads commands from stdin (blocked in a
+# read meanwhile), a thread of its own prints when told to.
+TARGET = r"""
+import sys, threading, time
+import heapscope.monitor
+agent = heapscope.monitor.enable(listen=sys.argv[1] if len(sys.argv) > 1 else None)
+DATA = {"answer": 42}
+HOARD = [bytearray(1000) for _ in range(3000)]
+print("ready", agent.token or "", *(agent.tcp_address or ()), flush=True)
+
+def chatter():
+    while True:
+        print("tick", flush=True)
+        time.sleep(0.02)
+
+for line in sys.stdin:
+    command = line.strip()
+    if command == "chatter":
+        threading.Thread(target=chatter, daemon=True).start()
+    elif command == "work":
+        print("work", sum(range(1000)), len(DATA), flush=True)
+    elif command == "exit":
+        break
+"""
+
+
+class Target:
+    """A target process and its stdout lines (read on a thread)."""
+
+    def __init__(self, tmp: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        script = tmp / "target.py"
+        script.write_text(TARGET)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=env,
+        )
+        self.lines: list[str] = []
+        ready = self.proc.stdout.readline().split()  # type: ignore[union-attr]
+        assert ready and ready[0] == "ready", (ready, self.proc.stderr.read() if self.proc.poll() is not None else "")  # type: ignore[union-attr]
+        self.ready = ready
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:  # type: ignore[union-attr]
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def tell(self, command: str) -> None:
+        self.proc.stdin.write(command + "\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
+
+    def works(self) -> bool:
+        """The program still does its own work and answers it right."""
+        before = len(self.lines)
+        self.tell("work")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if "work 499500 1" in self.lines[before:]:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def finish(self) -> int:
+        self.tell("exit")
+        code = self.proc.wait(timeout=30)
+        self._reader.join(10)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(10)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[Target]:
+    t = Target(tmp_path)
+    yield t
+    t.kill()
+
+
+def run_all(client: MonitorClient, source: str) -> tuple[str, bool]:
+    out: list[str] = []
+    more = client.run(source, out.append)
+    return "".join(out), more
+
+
+def raw_connection(pid: int) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(20)
+    sock.connect(paths.socket_path(pid))
+    return sock
+
+
+def hello(sock: socket.socket) -> dict[str, Any]:
+    protocol.send(sock, {"op": "hello"})
+    reply = protocol.receive(sock, protocol.MAX_REPLY)
+    assert isinstance(reply, dict) and reply.get("ok"), reply
+    return reply
+
+
+# -- where the agent listens ------------------------------------------------------------
+
+
+def test_socket_is_the_users_alone_and_the_process_is_listed(target: Target) -> None:
+    directory = paths.user_directory()
+    info = os.lstat(directory)
+    assert stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) == 0o700
+    sock = os.lstat(paths.socket_path(target.pid))
+    assert stat.S_ISSOCK(sock.st_mode) and stat.S_IMODE(sock.st_mode) == 0o600
+    listed = {p.pid: p for p in monitored_processes()}
+    assert target.pid in listed
+    p = listed[target.pid]
+    assert "target.py" in p.command and p.user == pwd.getpwuid(os.getuid()).pw_name
+    assert abs(p.started - time.time()) < 120
+    assert target.finish() == 0
+    assert not os.path.exists(paths.socket_path(target.pid))  # removed at exit
+    assert target.pid not in {p.pid for p in monitored_processes()}
+
+
+def test_a_directory_open_to_others_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    monkeypatch.setenv(paths.ENV_DIR, str(shared))
+    with pytest.raises(MonitorError, match="open to other users"):
+        paths.own_directory()
+    link = tmp_path / "link"
+    link.symlink_to(shared)
+    monkeypatch.setenv(paths.ENV_DIR, str(link))
+    with pytest.raises(MonitorError, match="not a directory"):
+        paths.own_directory()
+
+
+def test_the_agent_waits_in_accept_without_waking(target: Target) -> None:
+    """No polling: the listening thread makes no context switch while nobody connects."""
+    with MonitorClient.to_pid(target.pid) as client:
+        text, _ = run_all(client, "import threading; print([t.native_id for t in threading.enumerate() if t.name == 'heapscope-monitor'])")
+    (tid,) = json.loads(text)
+
+    def switches() -> int:
+        status = Path(f"/proc/{target.pid}/task/{tid}/status").read_text()
+        return sum(int(m) for m in re.findall(r"voluntary_ctxt_switches:\s+(\d+)", status))
+
+    first = switches()
+    time.sleep(1.0)
+    assert switches() == first
+    assert Path(f"/proc/{target.pid}/task/{tid}/stat").read_text().split(") ")[1][0] == "S"
+
+
+# -- the console ----------------------------------------------------------------------------
+
+
+def test_console_runs_in_the_process_with_h_ready(target: Target) -> None:
+    with MonitorClient.to_pid(target.pid) as client:
+        assert client.hello["pid"] == target.pid and client.hello["python"] == sys.version.split()[0]
+        assert run_all(client, "__main__.DATA['answer']") == ("42\n", False)
+        assert run_all(client, "import os; os.getpid()") == (f"{target.pid}\n", False)
+        assert run_all(client, "x = h.heap()") == ("", False)
+        text, _ = run_all(client, "x.byclodo")
+        assert text.startswith("Partition of a set of ") and "bytearray" in text
+        text, _ = run_all(client, "(x & h.Type(bytearray)).count >= 3000")
+        assert text == "True\n"
+        assert run_all(client, "for i in range(2):") == ("", True)
+        assert run_all(client, "for i in range(2):\n    print(i)\n") == ("0\n1\n", False)
+        text, more = run_all(client, "1/0")
+        assert not more and text.startswith("Traceback") and text.rstrip().endswith("ZeroDivisionError: division by zero")
+        text, _ = run_all(client, "def f(:")
+        assert "SyntaxError" in text
+        text, _ = run_all(client, "raise SystemExit(3)")
+        assert "does not end the process" in text
+        text, _ = run_all(client, "import sys; sys.exit(4)")
+        assert "does not end the process" in text
+        assert run_all(client, "x.count > 0") == ("True\n", False)  # the namespace persists
+    assert target.works() and target.finish() == 0
+
+
+def test_console_output_goes_to_the_client_and_the_programs_to_its_own(target: Target) -> None:
+    target.tell("chatter")
+    deadline = time.monotonic() + 10
+    while "tick" not in target.lines and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with MonitorClient.to_pid(target.pid) as client:
+        before = len(target.lines)
+        text, _ = run_all(client, "import time\nfor i in range(10):\n    print('from-console', i); time.sleep(0.02)\n")
+    assert text == "".join(f"from-console {i}\n" for i in range(10))
+    time.sleep(0.1)
+    assert "tick" in target.lines[before:]  # the program kept printing to its own stdout
+    assert not any("from-console" in line for line in target.lines)
+    with MonitorClient.to_pid(target.pid) as client:
+        # the program's streams are its own again once no command runs: seen from a
+        # thread of the program's while the console is idle
+        run_all(client, "import sys, threading, __main__\n"
+                        "threading.Timer(0.3, lambda: setattr(__main__, 'SEEN', "
+                        "(type(sys.stdout).__name__, type(sys.stderr).__name__, sys.displayhook.__name__))).start()\n")
+        time.sleep(0.6)
+        assert run_all(client, "__main__.SEEN") == ("('TextIOWrapper', 'TextIOWrapper', 'displayhook')\n", False)
+
+
+def test_interrupt_stops_the_command_not_the_process(target: Target) -> None:
+    sock = raw_connection(target.pid)
+    hello(sock)
+    protocol.send(sock, {"op": "exec", "source": "n = 0\nwhile True:\n    n += 1\n"})
+    protocol.send(sock, {"op": "exec", "source": "1"})
+    busy = protocol.receive(sock, protocol.MAX_REPLY)
+    assert isinstance(busy, dict) and "still running" in busy["error"]
+    time.sleep(0.2)
+    protocol.send(sock, {"op": "interrupt"})
+    frames = [protocol.receive(sock, protocol.MAX_REPLY)]
+    while not (isinstance(frames[-1], dict) and frames[-1].get("done")):
+        frames.append(protocol.receive(sock, protocol.MAX_REPLY))
+    assert {"out": "KeyboardInterrupt\n"} in frames
+    protocol.send(sock, {"op": "exec", "source": "n > 0"})
+    assert protocol.receive(sock, protocol.MAX_REPLY) == {"out": "True\n"}
+    sock.close()
+    assert target.works() and target.finish() == 0
+
+
+def test_a_client_that_goes_away_mid_command_leaves_the_process_consistent(target: Target) -> None:
+    sock = raw_connection(target.pid)
+    hello(sock)
+    protocol.send(sock, {"op": "exec", "source": "import __main__\n__main__.SPINS = 0\nwhile True:\n    __main__.SPINS += 1\n"})
+    time.sleep(0.3)
+    sock.close()  # mid-command
+    deadline = time.monotonic() + 10
+    with MonitorClient.to_pid(target.pid) as client:
+        while True:  # the abandoned command was interrupted: its thread ends
+            text, _ = run_all(client, "import threading; sum(t.name == 'heapscope-monitor-console' for t in threading.enumerate())")
+            if text == "1\n" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert text == "1\n"  # this console's thread only
+        spins, _ = run_all(client, "__main__.SPINS")
+        time.sleep(0.2)
+        assert int(spins) > 0 and run_all(client, "__main__.SPINS") == (spins, False)  # it stopped
+    assert target.works() and target.finish() == 0
+
+
+# -- census, dump, stream -------------------------------------------------------------------------
+
+
+def test_census_dump_and_stream(target: Target, tmp_path: Path) -> None:
+    with MonitorClient.to_pid(target.pid) as client:
+        census = client.census("bytype", 5)
+        assert census["text"].startswith(f"Partition of a set of {census['count']} objects")
+        bytearrays = next(r for r in census["rows"] if r["kind"] == "bytearray")
+        assert bytearrays["count"] >= 3000
+        written = client.dump(str(tmp_path / "remote.hsnap"))
+        streamed = client.stream(str(tmp_path / "streamed.hsnap"))
+        with pytest.raises(MonitorError, match="partition"):
+            client.census("bygoat")
+        with pytest.raises(MonitorError, match="absolute"):
+            client.request({"op": "dump", "path": "relative.hsnap"})
+    for path, reply in ((tmp_path / "remote.hsnap", written), (tmp_path / "streamed.hsnap", streamed)):
+        snap = heapscope.load(str(path))
+        assert snap.info["pid"] == str(target.pid)
+        assert reply["objects"] == int(snap.info["objects"])
+        assert reply["size"] == snap.heap().size + snap.heapu().size
+        assert (snap.heap() & snap.Type("bytearray")).count >= 3000
+        assert path.stat().st_uid == os.getuid()
+    assert not list(Path(paths.user_directory()).glob("*.hsnap"))  # the stream's temporary is gone
+    assert target.works() and target.finish() == 0
+
+
+# -- security -----------------------------------------------------------------------------------
+
+
+def test_tcp_needs_the_token(tmp_path: Path) -> None:
+    t = Target(tmp_path, "127.0.0.1:0")
+    try:
+        token, host, port = t.ready[1], t.ready[2], int(t.ready[3])
+        for wrong in (None, "wrong", token[:-1]):
+            with pytest.raises(MonitorError, match="token"):
+                MonitorClient.to_address((host, port), wrong)
+        with MonitorClient.to_address((host, port), token) as client:
+            assert run_all(client, "__main__.DATA") == ("{'answer': 42}\n", False)
+        assert t.works() and t.finish() == 0
+    finally:
+        t.kill()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to connect as another user")
+def test_another_user_is_refused_by_its_credentials(target: Target) -> None:
+    """Even with the file modes opened (as a misconfiguration would), SO_PEERCRED refuses
+    a peer that is neither the process's user nor root."""
+    socket_file = paths.socket_path(target.pid)
+    os.chmod(paths.user_directory(), 0o711)
+    os.chmod(socket_file, 0o666)
+    try:
+        nobody = pwd.getpwnam("nobody").pw_uid
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            os.close(read)
+            try:
+                os.setgid(nobody)
+                os.setuid(nobody)
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(10)
+                sock.connect(socket_file)
+                try:
+                    protocol.send(sock, {"op": "hello"})
+                except BrokenPipeError:
+                    pass  # refused before the hello was read: the answer is waiting
+                answer = protocol.receive(sock, protocol.MAX_REPLY)
+                os.write(write, json.dumps(answer).encode())
+            except BaseException as e:  # noqa: BLE001
+                os.write(write, json.dumps({"child error": repr(e)}).encode())
+            os._exit(0)
+        os.close(write)
+        answer = json.loads(os.read(read, 65536))
+        os.waitpid(child, 0)
+    finally:
+        os.chmod(paths.user_directory(), 0o700)
+        os.chmod(socket_file, 0o600)
+    assert "refused" in answer.get("error", ""), answer
+    assert f"uid {nobody}" in answer["error"]
+    assert target.works() and target.finish() == 0
+
+
+BAD_FRAMES = [
+    (b"", "closed at once"),
+    (b"\x00\x00", "half a header"),
+    (struct.pack(">IB", 2**31, ord("J")), "oversized"),
+    (struct.pack(">IB", 5, ord("Z")) + b"hello", "unknown frame type"),
+    (struct.pack(">IB", 3, ord("J")) + b"{x]", "not JSON"),
+    (struct.pack(">IB", 2, ord("J")) + b"[]", "JSON but not an object"),
+    (struct.pack(">IB", 10, ord("J")) + b"{}", "truncated payload"),
+    (struct.pack(">IB", 2, ord("B")) + b"\xff\xfe", "bytes first"),
+]
+
+
+def test_malformed_frames_end_their_connection_and_the_agent_goes_on(target: Target) -> None:
+    for data, why in BAD_FRAMES:
+        sock = raw_connection(target.pid)
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        try:
+            while sock.recv(65536):
+                pass  # an error frame, then the end
+        except OSError:
+            pass
+        sock.close()
+        with MonitorClient.to_pid(target.pid) as client:
+            assert run_all(client, "1 + 1") == ("2\n", False), why
+    assert target.works() and target.finish() == 0
+
+
+def test_bad_requests_get_errors_and_the_connection_goes_on(target: Target) -> None:
+    sock = raw_connection(target.pid)
+    protocol.send(sock, {"op": "exec", "source": "1"})  # before hello
+    assert "hello" in protocol.receive(sock, protocol.MAX_REPLY)["error"]  # type: ignore[index]
+    sock.close()
+    sock = raw_connection(target.pid)
+    hello(sock)
+    for request in (
+        {"op": "launch"}, {"no": "op"}, {"op": 7}, {"op": "exec"}, {"op": "exec", "source": 5},
+        {"op": "census", "partition": "byclodo", "rows": "ten"}, {"op": "census", "rows": 0},
+        {"op": "dump"}, {"op": "dump", "path": ["/tmp/x"]},
+    ):
+        protocol.send(sock, request)
+        reply = protocol.receive(sock, protocol.MAX_REPLY)
+        assert isinstance(reply, dict) and reply["error"], request
+    protocol.send_bytes(sock, b"raw bytes")
+    assert "bytes" in protocol.receive(sock, protocol.MAX_REPLY)["error"]  # type: ignore[index]
+    protocol.send(sock, {"op": "ping"})
+    assert protocol.receive(sock, protocol.MAX_REPLY) == {"ok": True}
+    sock.close()
+    assert target.works() and target.finish() == 0
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    t = Target(tmp_path_factory.mktemp("fuzz"))
+    yield t
+    t.kill()
+
+
+@settings(max_examples=60, deadline=None)
+@given(garbage=st.binary(max_size=64), json_value=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=10))
+def test_fuzzed_input_never_stops_the_agent(fuzz_target: Target, garbage: bytes, json_value: Any) -> None:
+    sock = raw_connection(fuzz_target.pid)
+    try:
+        hello(sock)
+        payload = json.dumps(json_value).encode()
+        sock.sendall(struct.pack(">IB", len(payload), ord("J")) + payload + garbage)
+        sock.shutdown(socket.SHUT_WR)
+        while sock.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    with MonitorClient.to_pid(fuzz_target.pid) as client:
+        assert client.request({"op": "ping"}) == {"ok": True}
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def heapscope_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "heapscope", *args], input=stdin, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_commands_list_console_summary_and_dump(target: Target, tmp_path: Path) -> None:
+    listed = heapscope_cli("monitor")
+    assert listed.returncode == 0 and re.search(rf"^\s*{target.pid}\s+\S+\s+\S+ \S+\s+.*target\.py", listed.stdout, re.M)
+    as_json = json.loads(heapscope_cli("monitor", "--json").stdout)
+    assert target.pid in [p["pid"] for p in as_json["processes"]]
+
+    console = heapscope_cli("monitor", str(target.pid), stdin="len(__main__.HOARD)\nprint('hi')\nexit\nprint('after')\n")
+    assert console.returncode == 0, console.stderr
+    assert f"connected to process {target.pid}" in console.stdout
+    assert "3000\n" in console.stdout and "hi\n" in console.stdout and "after" not in console.stdout
+
+    summary = heapscope_cli("summary", str(target.pid), "--by", "type", "-n", "5")
+    assert summary.returncode == 0, summary.stderr
+    assert f"Process {target.pid}: Python " in summary.stdout and "bytearray" in summary.stdout
+    live = json.loads(heapscope_cli("summary", str(target.pid), "--json").stdout)
+    assert live["process"]["pid"] == target.pid and live["count"] > 0
+
+    out = tmp_path / "cli.hsnap"
+    dumped = heapscope_cli("dump", str(target.pid), "-o", str(out))
+    assert dumped.returncode == 0, dumped.stderr
+    assert re.match(rf"heapscope dump: process {target.pid} wrote .*cli\.hsnap \(\d+ objects, [\d.]+ MiB; it paused [\d.]+ s\)", dumped.stdout)
+    again = heapscope_cli("dump", str(target.pid), "-o", str(out))
+    assert again.returncode == 2 and "exists" in again.stderr
+    streamed = heapscope_cli("dump", str(target.pid), "-o", str(out), "--stream", "--force")
+    assert streamed.returncode == 0, streamed.stderr
+    assert (heapscope.load(str(out)).heap() & heapscope.load(str(out)).Type("bytearray")).count >= 3000
+    assert target.works() and target.finish() == 0
+
+
+def test_commands_explain_a_process_they_cannot_reach(tmp_path: Path) -> None:
+    missing = heapscope_cli("monitor", "999999999")
+    assert missing.returncode == 2 and missing.stderr.strip() == "heapscope monitor: error: no process 999999999"
+    plain = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        no_agent = heapscope_cli("monitor", str(plain.pid))
+        assert no_agent.returncode == 2
+        assert f"process {plain.pid} has no heapscope agent" in no_agent.stderr and "heapscope attach" in no_agent.stderr
+        assert len(no_agent.stderr.strip().splitlines()) == 1
+    finally:
+        plain.kill()
+        plain.wait()
+
+
+def test_run_monitor_and_its_listen_option(tmp_path: Path) -> None:
+    script = tmp_path / "app.py"
+    script.write_text("import sys\nprint('app ready', flush=True)\nsys.stdin.readline()\nprint('app done')\n")
+    proc = subprocess.Popen([sys.executable, "-m", "heapscope", "run", "--monitor", "--listen", "127.0.0.1:0", str(script)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "app ready\n"  # type: ignore[union-attr]
+        line = proc.stderr.readline()  # type: ignore[union-attr]
+        m = re.match(r"heapscope monitor: listening on (\S+):(\d+); connect with: heapscope monitor --connect \S+ --token (\S+)", line)
+        assert m, line
+        with MonitorClient.to_pid(proc.pid) as client:
+            assert client.hello["argv"] == [str(script)]
+        with MonitorClient.to_address((m.group(1), int(m.group(2))), m.group(3)) as client:
+            assert run_all(client, "__main__.__file__")[0] == f"{str(script)!r}\n"
+        out, _ = proc.communicate("\n", timeout=30)
+        assert out == "app done\n" and proc.returncode == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    refused = heapscope_cli("run", "--listen", "127.0.0.1:0", str(script))
+    assert refused.returncode == 2 and "--listen needs --monitor" in refused.stderr
+
+
+# -- HEAPSCOPE_MONITOR=1 ---------------------------------------------------------------------------
+
+
+PTH = ROOT / "python" / "heapscope-monitor.pth"
+
+
+def test_the_wheel_carries_the_pth_line() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '{ path = "heapscope-monitor.pth", format = "wheel" }' in pyproject and PTH.is_file()
+
+
+@pytest.mark.parametrize("value", ["1", None])
+def test_environment_variable_starts_the_agent_through_the_pth_line(tmp_path: Path, value: str | None) -> None:
+    """The .pth line as site.py runs it (from a site directory holding a copy), in a
+    program that never imports heapscope."""
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    (site_dir / PTH.name).write_text(PTH.read_text())
+    env = {k: v for k, v in os.environ.items() if k != "HEAPSCOPE_MONITOR"}
+    if value is not None:
+        env["HEAPSCOPE_MONITOR"] = value
+    program = (
+        f"import site; site.addsitedir({str(site_dir)!r})\n"
+        "import os, sys, threading\n"
+        "print(any(t.name == 'heapscope-monitor' for t in threading.enumerate()), 'heapscope' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("True True\n" if value == "1" else "False False\n")
+
+
+def test_a_forked_child_keeps_its_parents_socket_untouched(target: Target) -> None:
+    with MonitorClient.to_pid(target.pid) as client:
+        text, _ = run_all(client, "import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\n\n")
+        run_all(client, "os.waitpid(pid, 0)")
+    with MonitorClient.to_pid(target.pid) as client:  # the child exited: the socket is the parent's still
+        assert client.request({"op": "ping"}) == {"ok": True}
+    assert target.works() and target.finish() == 0
+
+
+def test_sigterm_leaves_a_stale_socket_that_listing_removes(tmp_path: Path) -> None:
+    t = Target(tmp_path)
+    path = paths.socket_path(t.pid)
+    t.proc.send_signal(signal.SIGTERM)
+    t.proc.wait(timeout=30)
+    t.kill()
+    assert os.path.exists(path)  # no atexit on a signal's default action
+    assert t.pid not in {p.pid for p in monitored_processes()}
+    assert not os.path.exists(path)
