@@ -215,6 +215,9 @@ def test_console_runs_in_the_process_with_h_ready(target: Target) -> None:
         text, _ = run_all(client, "import sys; sys.exit(4)")
         assert "does not end the process" in text
         assert run_all(client, "x.count > 0") == ("True\n", False)  # the namespace persists
+        assert run_all(client, "_") == ("True\n", False)  # the last value, as in a REPL
+        text, _ = run_all(client, "import builtins; hasattr(builtins, '_')")
+        assert text == "False\n"  # the console's own `_`, not the process's builtins
     assert target.works() and target.finish() == 0
 
 

@@ -32,6 +32,7 @@ Send = Callable[[dict[str, Any]], None]
 
 _route_lock = threading.Lock()
 _sinks: dict[int, Callable[[str], None]] = {}  # thread id -> where its output goes
+_namespaces: dict[int, dict[str, Any]] = {}  # thread id -> its console's namespace (for `_`)
 _installed: dict[str, Any] = {}  # "stdout"/"stderr"/"displayhook" -> the process's own
 
 
@@ -66,9 +67,10 @@ def _routed_displayhook(value: Any) -> None:
         return
     if value is not None:
         sink(repr(value) + "\n")
+        _namespaces[threading.get_ident()]["_"] = value  # the console's `_`, not builtins._
 
 
-def _route(thread_id: int, sink: Callable[[str], None]) -> None:
+def _route(thread_id: int, sink: Callable[[str], None], namespace: dict[str, Any]) -> None:
     with _route_lock:
         if not _sinks:
             _installed["stdout"], _installed["stderr"] = sys.stdout, sys.stderr
@@ -77,11 +79,13 @@ def _route(thread_id: int, sink: Callable[[str], None]) -> None:
             sys.stderr = _RoutedStream(sys.stderr)  # type: ignore[assignment]
             sys.displayhook = _routed_displayhook
         _sinks[thread_id] = sink
+        _namespaces[thread_id] = namespace
 
 
 def _unroute(thread_id: int) -> None:
     with _route_lock:
         _sinks.pop(thread_id, None)
+        _namespaces.pop(thread_id, None)
         if _sinks:
             return
         # put the process's own back, unless it replaced ours meanwhile
@@ -148,7 +152,7 @@ class ConsoleSession:
                 return
             more = False
             try:
-                _route(ident, self._output)
+                _route(ident, self._output, self.namespace)
                 more = self._run_source(source)
             except KeyboardInterrupt:  # arrived after the command, in our own code
                 pass
