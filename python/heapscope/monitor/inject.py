@@ -116,17 +116,16 @@ creation and fork (``pthread_create``, ``allocate_stack``, ``fork``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import mmap
 import os
-import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -612,25 +611,24 @@ def _inject_with_gdb(pid: int, version: tuple[int, int], exchange: _Exchange, de
     gdb = shutil.which("gdb")
     if gdb is None:
         raise AttachError("gdb is not installed; it is needed to attach to CPython 3.10-3.13: apt-get install gdb")
-    with tempfile.NamedTemporaryFile("w", prefix="heapscope-inject-", suffix=".py", delete=False) as script:
-        script.write(_GDB_SCRIPT)
-    try:
+    with tempfile.TemporaryDirectory(prefix="heapscope-gdb-") as workdir:
+        script = Path(workdir, "inject.py")
+        script.write_text(_GDB_SCRIPT, encoding="utf-8")
         params = json.dumps({"pid": pid, "minor": version[1], "code": exchange.code})
-        reasons: object = []
-        while True:
-            run = _run_gdb(gdb, script.name, params, pid, deadline, timeout)
+        reasons: list[object] = []
+        for attempt in itertools.count():
+            run = _run_gdb(gdb, script, Path(workdir, f"gdb-{attempt}.out"), params, pid, deadline, timeout)
             for event, method in (("ran", "blocked-thread"), ("queued", "pending-call")):
                 if run.last(event) is not None:
                     return method
             _raise_for_failure(pid, run)
             retry = run.last("no-safe-point")
-            reasons = retry["reasons"] if retry else reasons
+            reasons = list(retry["reasons"]) if retry and isinstance(retry["reasons"], list) else reasons
             if time.monotonic() + _RETRY_PAUSE > deadline:
-                detail = "; ".join(str(r) for r in reasons) if isinstance(reasons, list) else ""
-                raise AttachError(f"process {pid} reached no safe point within {timeout:g} s ({detail})")
+                break
             time.sleep(_RETRY_PAUSE)
-    finally:
-        os.unlink(script.name)
+    detail = "; ".join(str(reason) for reason in reasons)
+    raise AttachError(f"process {pid} reached no safe point within {timeout:g} s ({detail})")
 
 
 _PROTECTED_BY = {"calling": "call", "holding": "gil"}
@@ -638,75 +636,77 @@ _PROTECTION_ENDS = {"returned": "call", "released": "gil"}
 """gdb's phase records that open and close a span in which it must not be killed: an
 inferior call, and the target thread holding the GIL between Ensure and Release."""
 
-_ORPHANED: list[subprocess.Popen[str]] = []
+_ORPHANED: list[subprocess.Popen[bytes]] = []
 """gdb processes left to finish an inferior call on their own (kept from the GC)."""
 
 
-def _run_gdb(gdb: str, script: str, params: str, pid: int, deadline: float, timeout: float) -> _GdbRun:
-    """Runs the gdb script once. Never signals gdb inside an inferior call."""
-    command = [gdb, "-batch", "-nx", "-iex", "set debuginfod enabled off", "-iex", "set auto-load off", "-x", script]
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        env={**os.environ, "HEAPSCOPE_INJECT": params},
-        start_new_session=True,  # a Ctrl-C in the terminal must not interrupt its calls
-    )
-    assert process.stdout is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
+def _run_gdb(gdb: str, script: Path, output: Path, params: str, pid: int, deadline: float, timeout: float) -> _GdbRun:
+    """Runs the gdb script once. Never signals gdb inside an inferior call. gdb writes
+    to a file, not a pipe: an orphaned gdb must not die of SIGPIPE when we are gone."""
+    command = [gdb, "-batch", "-nx", "-iex", "set debuginfod enabled off", "-iex", "set auto-load off", "-x", str(script)]
+    with open(output, "wb") as sink:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HEAPSCOPE_INJECT": params},
+            start_new_session=True,  # a Ctrl-C in the terminal must not interrupt its calls
+        )
     run = _GdbRun([], [])
     protected = {"call": False, "gil": False}
-    in_call = False
     try:
-        while True:
-            limit = deadline + (_CALL_GRACE if in_call else 0.0)
-            try:
-                line = lines.get(timeout=max(0.0, limit - time.monotonic()))
-            except queue.Empty:
-                if in_call:
-                    _ORPHANED.append(process)
-                    raise AttachError(
-                        f"the injected source is still running in process {pid} after {timeout:g} s; "
-                        f"gdb (pid {process.pid}) stays attached until it returns: do not kill it"
-                    ) from None
-                _stop_gdb(process)
-                raise AttachError(f"gdb did not finish attaching to process {pid} within {timeout:g} s") from None
-            if line is None:
-                break
-            if line.startswith(_RECORD_PREFIX):
-                record = json.loads(line[len(_RECORD_PREFIX) :])
-                run.records.append(record)
-                if record["event"] in _PROTECTED_BY:
-                    protected[_PROTECTED_BY[record["event"]]] = True
-                elif record["event"] in _PROTECTION_ENDS:
-                    protected[_PROTECTION_ENDS[record["event"]]] = False
+        with open(output, encoding="utf-8", errors="replace") as lines:
+            partial = ""
+            while True:
+                exited = process.poll() is not None
+                partial += lines.read()
+                *complete, partial = partial.split("\n")
+                for line in complete:
+                    record = _parse_record(line, run)
+                    if record in _PROTECTED_BY:
+                        protected[_PROTECTED_BY[record]] = True
+                    elif record in _PROTECTION_ENDS:
+                        protected[_PROTECTION_ENDS[record]] = False
+                if exited:
+                    break
                 in_call = any(protected.values())
-            elif line.strip():
-                run.chatter = [*run.chatter[-9:], line.strip()]
-        process.wait()
+                if time.monotonic() > deadline + (_CALL_GRACE if in_call else 0.0):
+                    if in_call:
+                        _ORPHANED.append(process)
+                        raise AttachError(
+                            f"the injected source is still running in process {pid} after {timeout:g} s; "
+                            f"gdb (pid {process.pid}) stays attached until it returns: do not kill it"
+                        )
+                    _stop_gdb(process)
+                    raise AttachError(f"gdb did not finish attaching to process {pid} within {timeout:g} s")
+                time.sleep(0.02)
+            _parse_record(partial, run)
     except BaseException:
-        if in_call:
-            _ORPHANED.append(process)  # it finishes its call and detaches by itself
-        elif process.poll() is None:
-            _stop_gdb(process)
+        if process.poll() is None:
+            if any(protected.values()):
+                _ORPHANED.append(process)  # it finishes its call and detaches by itself
+            else:
+                _stop_gdb(process)
         raise
     finally:
-        if run.last("detached") is None and not in_call:
+        if run.last("detached") is None and not any(protected.values()):
             _resume_if_stopped(pid)
     return run
 
 
-def _pump(stream: object, lines: queue.Queue[str | None]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        lines.put(line)
-    lines.put(None)
+def _parse_record(line: str, run: _GdbRun) -> object:
+    """Adds one line of gdb's output to ``run``; the event name if it is a record."""
+    if line.startswith(_RECORD_PREFIX):
+        record = json.loads(line[len(_RECORD_PREFIX) :])
+        run.records.append(record)
+        return record["event"]
+    if line.strip():
+        run.chatter = [*run.chatter[-9:], line.strip()]
+    return None
 
 
-def _stop_gdb(process: subprocess.Popen[str]) -> None:
+def _stop_gdb(process: subprocess.Popen[bytes]) -> None:
     """Ends a gdb that is not inside an inferior call: SIGTERM makes gdb detach."""
     process.send_signal(signal.SIGTERM)
     try:
