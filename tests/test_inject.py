@@ -9,6 +9,7 @@ seconds).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -184,7 +185,10 @@ class Target:
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
-            self.process.communicate()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            with contextlib.suppress(BrokenPipeError):
+                stream and stream.close()
+        self.process.wait()
 
 
 def _marker_source(marker: Path, number: int) -> str:
@@ -197,14 +201,17 @@ def _marker_source(marker: Path, number: int) -> str:
     )
 
 
-def _timed_inject(pid: int, source: str, label: str, timeout: float = 30.0) -> str:
+def _timed_inject(pid: int, source: str) -> tuple[str, float]:
     started = time.monotonic()
-    method = inject(pid, source, timeout=timeout)
+    method = inject(pid, source)
+    return method, time.monotonic() - started
+
+
+def _log(line: str) -> None:
     log = os.environ.get("HEAPSCOPE_INJECT_LOG")
     if log:
         with open(log, "a") as file:
-            file.write(f"{label} {method} {time.monotonic() - started:.2f}\n")
-    return method
+            file.write(line + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -234,15 +241,17 @@ def test_inject_twice_and_target_keeps_working(gdb_works: None, version: str, st
     marker = tmp_path / "marker"
     try:
         assert target_python(target.pid) == tuple(map(int, version.split(".")))
-        methods = [_timed_inject(target.pid, _marker_source(marker, n), f"{version} {state}") for n in (1, 2)]
+        methods, seconds = zip(*(_timed_inject(target.pid, _marker_source(marker, n)) for n in (1, 2)))
         assert set(methods) <= {"blocked-thread", "pending-call"}
         lines = marker.read_text().splitlines()
+        for method, taken, line in zip(methods, seconds, lines):
+            _log(f"{version} {state} {method} {taken:.2f} {line.split()[1]}")
         assert [line.split()[0] for line in lines] == [str(target.pid)] * 2
         assert [line.split()[-1] for line in lines] == ["1", "2"]
         if state == "busy":
-            assert methods == ["pending-call", "pending-call"]  # no thread ever waits
+            assert methods == ("pending-call", "pending-call")  # no thread ever waits
         if state in ("sleep", "accept", "queue", "asyncio"):
-            assert methods == ["blocked-thread", "blocked-thread"]
+            assert methods == ("blocked-thread", "blocked-thread")
 
         if state in ("accept", "asyncio"):
             assert target.ask("hello") == "HELLO"
@@ -302,6 +311,53 @@ def test_no_safe_point_within_timeout_disarms_the_call(gdb_works: None, tmp_path
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_target_that_exits_during_the_attach(gdb_works: None, tmp_path: Path) -> None:
+    python = _interpreter("3.12") or sys.executable
+    target = Target(python, "sleep", tmp_path)
+    try:
+        with pytest.raises(AttachError, match=rf"^process {target.pid} exited during the attach$"):
+            inject(target.pid, "import os; os._exit(0)")
+        assert target.process.wait(timeout=10) == 0
+    finally:
+        target.kill()
+
+
+def test_stuck_gdb_is_stopped_and_target_left_running(
+    gdb_works: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A gdb that hangs while attached (outside any inferior call) is ended at the
+    deadline; the kernel's detach leaves the target running and untraced."""
+    stuck = "import json, os, time, gdb\n"
+    stuck += "gdb.execute('attach %d' % json.loads(os.environ['HEAPSCOPE_INJECT'])['pid'])\n"
+    stuck += "time.sleep(60)\n"
+    monkeypatch.setattr(inject_module, "_GDB_SCRIPT", stuck)
+    python = _interpreter("3.12") or sys.executable
+    target = Target(python, "queue", tmp_path)
+    try:
+        with pytest.raises(AttachError, match=r"gdb did not finish attaching to process \d+ within 2 s$"):
+            inject(target.pid, "pass", timeout=2.0)
+        assert inject_module._process_state(target.pid) in ("S", "R")
+        assert inject_module._status_field(target.pid, "TracerPid") == "0"
+        target.tell("5")
+        assert target.process.stdout is not None
+        assert target.process.stdout.readline().split() == ["doubled", "10"]
+        target.finish()
+    finally:
+        target.kill()
+
+
+def test_ptrace_refusals_are_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inject_module, "_has_cap_sys_ptrace", lambda: False)
+    monkeypatch.setattr(inject_module, "_target_uid", lambda pid: os.geteuid() + 1)
+    assert "belongs to uid" in inject_module._ptrace_denied(1)
+    monkeypatch.setattr(inject_module, "_target_uid", lambda pid: os.geteuid())
+    for scope, expected in [(1, "sysctl kernel.yama.ptrace_scope=0"), (2, "run heapscope as root"), (3, "reboot")]:
+        monkeypatch.setattr(inject_module, "_yama_ptrace_scope", lambda scope=scope: scope)
+        assert expected in inject_module._ptrace_denied(1)
+    monkeypatch.setattr(inject_module, "_yama_ptrace_scope", lambda: 0)
+    assert "SYS_PTRACE" in inject_module._ptrace_denied(1)
 
 
 def test_no_such_process() -> None:

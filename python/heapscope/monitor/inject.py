@@ -239,7 +239,7 @@ def wait_region(frames):
                 return frame.name, None
             return None, "no debug information names " + frame.name
         if frame.name is None and not frame.libc:
-            return None, "a frame has no name"
+            return None, "a frame has no name (no debug information: install the interpreter's debug symbols)"
     return None, "it waits in no known GIL-released call"
 
 
@@ -602,6 +602,8 @@ class _GdbRun:
 
     records: list[dict[str, object]]
     chatter: list[str]
+    cut_short: bool = False
+    """The deadline came before gdb finished (it was not inside a call)."""
 
     def last(self, event: str) -> dict[str, object] | None:
         return next((r for r in reversed(self.records) if r["event"] == event), None)
@@ -621,6 +623,10 @@ def _inject_with_gdb(pid: int, version: tuple[int, int], exchange: _Exchange, de
             for event, method in (("ran", "blocked-thread"), ("queued", "pending-call")):
                 if run.last(event) is not None:
                     return method
+            if run.cut_short:
+                if reasons:
+                    break
+                raise AttachError(f"gdb did not finish attaching to process {pid} within {timeout:g} s")
             _raise_for_failure(pid, run)
             retry = run.last("no-safe-point")
             reasons = list(retry["reasons"]) if retry and isinstance(retry["reasons"], list) else reasons
@@ -679,7 +685,8 @@ def _run_gdb(gdb: str, script: Path, output: Path, params: str, pid: int, deadli
                             f"gdb (pid {process.pid}) stays attached until it returns: do not kill it"
                         )
                     _stop_gdb(process)
-                    raise AttachError(f"gdb did not finish attaching to process {pid} within {timeout:g} s")
+                    run.cut_short = True
+                    break
                 time.sleep(0.02)
             _parse_record(partial, run)
     except BaseException:
@@ -744,10 +751,7 @@ def _ptrace_denied(pid: int) -> str:
     uid = _target_uid(pid)
     if uid is not None and uid != os.geteuid() and not privileged:
         return f"ptrace of process {pid} not permitted (EPERM): it belongs to uid {uid}; run heapscope as that user or as root"
-    try:
-        scope = int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text())
-    except (OSError, ValueError):
-        scope = 0
+    scope = _yama_ptrace_scope()
     if scope >= 3:
         return "ptrace is disabled (kernel.yama.ptrace_scope=3; only a reboot changes it)"
     if scope == 2 and not privileged:
@@ -761,6 +765,14 @@ def _ptrace_denied(pid: int) -> str:
         f"ptrace of process {pid} not permitted (EPERM): the process may be non-dumpable (setuid), "
         "or ptrace is blocked (a container needs --cap-add=SYS_PTRACE)"
     )
+
+
+def _yama_ptrace_scope() -> int:
+    """The Yama LSM's ptrace restriction, 0 (classic ptrace rules) where Yama is absent."""
+    try:
+        return int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text())
+    except (OSError, ValueError):
+        return 0
 
 
 def _has_cap_sys_ptrace() -> bool:
