@@ -8,10 +8,13 @@ code is safe, waits until it has run and leaves the process running as before.
 Routes, by the target's CPython version
 ---------------------------------------
 * **3.10 to 3.13: gdb.** ``gdb -batch -nx`` runs a gdb-Python script (``_GDB_SCRIPT``)
-  that attaches, stops every thread, looks at their backtraces, makes one of two kinds
-  of inferior calls (below) and detaches. gdb's default scheduler-locking (``replay``,
-  which is ``off`` outside replay) lets every other thread run while an inferior call
-  runs, so a call that waits for the GIL gets it from a busy thread.
+  that attaches (in the script rather than with ``-p``, so that a refusal comes back
+  as a record), stops every thread, looks at their backtraces, makes one of two kinds
+  of inferior calls (below) and detaches. ``scheduler-locking off`` (gdb's default
+  ``replay`` behaves so outside replay; the script sets it anyway) lets every other
+  thread run while an inferior call runs, so a call that waits for the GIL gets it
+  from a busy thread (the tests' 8-busy-threads target shows it). The script prints
+  one ``HEAPSCOPE-INJECT {json}`` line per event into a file; only those are parsed.
 * **3.14 and later: ``sys.remote_exec(pid, path)``** (PEP 768), when the interpreter
   running heapscope has it (3.14+); otherwise :class:`AttachError` says to run heapscope
   under that Python. Never used with gdb: 3.14 changed the interpreter's internals.
@@ -26,7 +29,7 @@ The two gdb methods
    (gdb restores its registers, and the kernel restarts the interrupted call; CPython
    retries those that fail with EINTR anyway, PEP 475). A thread qualifies when
    - innermost, its backtrace is in a *wait region*: a CPython function that wraps a
-     blocking call in ``Py_BEGIN_ALLOW_THREADS`` (``_WAIT_REGIONS`` in the script),
+     blocking call in ``Py_BEGIN_ALLOW_THREADS`` (``WAIT_REGIONS`` in the script),
      reached only through libc frames and named, allowed CPython frames;
    - no frame anywhere in it is *forbidden* (GIL hand-over, pending calls, allocators,
      the dynamic linker, stdio, thread creation, fork, finalization) and none is a
@@ -38,7 +41,9 @@ The two gdb methods
    Region names are static functions: a frame counts only where gdb found it in debug
    information, except exported regions (whose dynamic symbol names are exact). On a
    stripped distro Python (dynamic symbols only) this method is therefore refused for
-   most waits, never guessed, and the pending-call method remains.
+   most waits, never guessed, and the pending-call method remains (seen with Debian's
+   /usr/bin/python3.11: a busy process gets the pending call; an idle one is refused
+   with "no safe point ... install the interpreter's debug symbols").
 2. **pending-call** (when no thread waits in a known region, e.g. a busy pure-Python
    loop). ``Py_AddPendingCall(PyRun_SimpleString, code)`` queues the code for the main
    thread, which runs it at its next eval-breaker check (a bytecode boundary, with the
@@ -47,8 +52,11 @@ The two gdb methods
    when it qualifies: in 3.10 to 3.12 only a call from the main thread sets its eval
    breaker at once; from another thread the main thread notices the call at its next
    GIL switch). It takes only the pending-calls lock, so the thread must not be inside
-   the pending-call code itself (forbidden frames). If no thread qualifies, gdb
-   detaches and the attach is tried again until the deadline.
+   the pending-call code itself (forbidden frames) and, up to its innermost
+   ``_PyEval_EvalFrameDefault``, every frame must have a name (libc's aside): on a
+   stripped build a nameless static function could be ``make_pending_calls`` holding
+   that lock. If no thread qualifies, gdb detaches and the attach is tried again
+   (0.1 s later) until the deadline.
 
 ``code`` lives in a page the target maps with its own ``mmap`` (a system-call wrapper,
 no locks) and gdb writes with ``Inferior.write_memory``: no call passes a string
@@ -108,10 +116,14 @@ Forbidden anywhere in the chosen thread's backtrace: ``take_gil``, ``drop_gil``,
 ``_PyEval_MakePendingCalls``, ``_Py_FinishPendingCalls``, ``handle_signals``,
 ``_PyImport_AcquireLock``, ``_PyImport_ReleaseLock``, ``Py_FinalizeEx``,
 ``PyOS_BeforeFork``, ``PyOS_AfterFork_Parent``, ``PyOS_AfterFork_Child``; every name
-that mentions an allocator (``malloc``, ``calloc``, ``realloc`` (not ``prealloc``), ``free``,
-``memalign``, ``arena``, ``pool``, ``tcache``, mimalloc's ``mi_``), the dynamic linker
-(``_dl_``, ``dlopen``, ``dlclose``, ``dlsym``), stdio (``_IO_``, ``printf``) or thread
-creation and fork (``pthread_create``, ``allocate_stack``, ``fork``).
+that mentions an allocator (``malloc``, ``calloc``, ``realloc`` but not ``prealloc``,
+``free``, ``memalign``, ``arena``, ``pool``, ``tcache``, mimalloc's ``mi_``), the
+dynamic linker (``_dl_``, ``dlopen``, ``dlclose``, ``dlsym``), stdio (``_IO_``,
+``printf``, ``fwrite``, ``fputs``, ``fflush``), thread creation or fork
+(``pthread_create``, ``allocate_stack``, ``fork``). Inlined functions (``pysleep``,
+``sock_call_ex``, ``_push_pending_call``, ``eval_frame_handle_pending``...) appear as
+gdb inline frames where debug information exists; the names were checked against the
+DWARF of the pyenv builds 3.10.13, 3.11.7, 3.12.1 and 3.13.0.
 """
 
 from __future__ import annotations
@@ -186,7 +198,7 @@ FORBIDDEN = {
 }
 FORBIDDEN_PATTERN = re.compile(
     r"malloc|calloc|(?<!p)realloc|free|memalign|arena|pool|tcache|^_?mi_|_dl_|^dl_|dlopen|dlclose"
-    r"|dlsym|^_IO_|printf|pthread_create|allocate_stack|fork",
+    r"|dlsym|^_IO_|printf|fwrite|fputs|fflush|pthread_create|allocate_stack|fork",
     re.IGNORECASE,
 )
 LIBC = re.compile(r"/lib(c|pthread)[.-][^/]*$")
@@ -363,6 +375,8 @@ def inject(pid):
 
 
 def main():
+    # Signals pass to the target without stopping gdb, so no call is ever interrupted
+    # half-way.
     for command in ("set pagination off", "set confirm off", "set print thread-events off",
                     "set print inferior-events off", "handle all nostop noprint pass",
                     "handle SIGINT nostop noprint pass"):
@@ -374,6 +388,9 @@ def main():
         report("attach-failed", message=str(error))
         return
     try:
+        # Every thread runs during an inferior call (gdb's default, said explicitly;
+        # it needs a live target).
+        gdb.execute("set scheduler-locking off", to_string=True)
         inject(pid)
     except gdb.error as error:
         report("gdb-error", message=str(error))
