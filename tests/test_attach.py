@@ -24,6 +24,8 @@ import pytest
 import heapscope
 from heapscope.monitor.client import MonitorClient, agent_socket
 
+from .running_program import RunningProgram
+
 pytestmark = pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed (apt-get install gdb)")
 
 # Every target: a thread answers the test on stdin ("work" -> an answer computed now;
@@ -156,54 +158,25 @@ EXPECTED_END = {
 }
 
 
-class Program:
-    """A target in one state; its stdout lines collected on a thread."""
+class Program(RunningProgram):
+    """A target in one state."""
 
     def __init__(self, tmp: Path, state: str) -> None:
         script = tmp / f"{state}_program.py"
         script.write_text(PROLOGUE + textwrap.dedent(STATES[state]))
         env = {k: v for k, v in os.environ.items() if k != "HEAPSCOPE_MONITOR"}
-        self.proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env)
-        first = self.proc.stdout.readline().split()  # type: ignore[union-attr]
-        assert first and first[0] == "ready", first
-        self.port = int(first[1]) if len(first) > 1 else None
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:  # type: ignore[union-attr]
-            self.lines.append(line.rstrip("\n"))
-
-    def tell(self, command: str) -> None:
-        self.proc.stdin.write(command + "\n")  # type: ignore[union-attr]
-        self.proc.stdin.flush()  # type: ignore[union-attr]
+        super().__init__(sys.executable, script, env=env)
+        self.state = state
+        self.port = int(self.ready[1]) if len(self.ready) > 1 else None
 
     def works(self) -> bool:
-        before = len(self.lines)
-        self.tell("work")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if "work 332833500" in self.lines[before:]:
-                return True
-            time.sleep(0.02)
-        return False
+        return self.answers("work", "work 332833500")
 
     def echo(self) -> bytes:
         assert self.port is not None
         with socket.create_connection(("127.0.0.1", self.port), timeout=30) as c:
             c.sendall(b"heapscope\n")
             return c.recv(100)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(10)
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def heapscope_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -213,13 +186,12 @@ def heapscope_cli(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(params=list(STATES))
 def program(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Program]:
     p = Program(tmp_path, request.param)
-    p.state = request.param  # type: ignore[attr-defined]
     yield p
     p.close()
 
 
 def test_attach_dump_detach_attach_again_and_the_program_goes_on(program: Program, tmp_path: Path) -> None:
-    state = program.state  # type: ignore[attr-defined]
+    state = program.state
     assert agent_socket(program.proc.pid) is None
     out = tmp_path / f"{state}.hsnap"
     dumped = heapscope_cli("dump", str(program.proc.pid), "-o", str(out))  # attaches: no agent yet
@@ -246,8 +218,6 @@ def test_attach_dump_detach_attach_again_and_the_program_goes_on(program: Progra
     if state in ("accept", "asyncio"):
         assert program.echo() == b"\nepocspaeh"
     assert program.works()
-    program.tell("exit")
-    assert program.proc.wait(timeout=60) == 0, program.proc.stderr.read()  # type: ignore[union-attr]
-    program._reader.join(10)
+    assert program.finish() == 0, program.proc.stderr.read()  # type: ignore[union-attr]
     assert EXPECTED_END[state] in program.lines, program.lines
     assert program.proc.stderr.read() == ""  # type: ignore[union-attr]  # nothing printed by us in it

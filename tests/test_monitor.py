@@ -31,6 +31,8 @@ from heapscope.monitor import paths, protocol
 from heapscope.monitor.client import MonitorClient
 from heapscope.monitor.processes import monitored_processes
 
+from .running_program import RunningProgram
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # A program with an agent: its main thread reads commands from stdin (blocked in a
@@ -59,60 +61,20 @@ for line in sys.stdin:
 """
 
 
-class Target:
-    """A target process and its stdout lines (read on a thread)."""
+class Target(RunningProgram):
+    """The target program (TARGET) with an agent."""
 
     def __init__(self, tmp: Path, *args: str, env: dict[str, str] | None = None) -> None:
         script = tmp / "target.py"
         script.write_text(TARGET)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(script), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=env,
-        )
-        self.lines: list[str] = []
-        ready = self.proc.stdout.readline().split()  # type: ignore[union-attr]
-        assert ready and ready[0] == "ready", (ready, self.proc.stderr.read() if self.proc.poll() is not None else "")  # type: ignore[union-attr]
-        self.ready = ready
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:  # type: ignore[union-attr]
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def tell(self, command: str) -> None:
-        self.proc.stdin.write(command + "\n")  # type: ignore[union-attr]
-        self.proc.stdin.flush()  # type: ignore[union-attr]
+        super().__init__(sys.executable, script, *args, env=env)
 
     def works(self) -> bool:
         """The program still does its own work and answers it right."""
-        before = len(self.lines)
-        self.tell("work")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if "work 499500 1" in self.lines[before:]:
-                return True
-            time.sleep(0.02)
-        return False
-
-    def finish(self) -> int:
-        self.tell("exit")
-        code = self.proc.wait(timeout=30)
-        self._reader.join(10)
-        return code
+        return self.answers("work", "work 499500 1")
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(10)
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        self.close()
 
 
 @pytest.fixture
