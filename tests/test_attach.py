@@ -26,6 +26,8 @@ from heapscope.monitor.client import MonitorClient, agent_socket
 
 from .running_program import RunningProgram
 
+if shutil.which("gdb") is None and os.environ.get("HEAPSCOPE_REQUIRE_CONSUMERS") == "1":
+    raise RuntimeError("gdb is not installed (HEAPSCOPE_REQUIRE_CONSUMERS=1: .ci/install-consumers installs it)")
 pytestmark = pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed (apt-get install gdb)")
 
 # Every target: a thread answers the test on stdin ("work" -> an answer computed now;

@@ -131,9 +131,21 @@ elif state == "asyncio":
 '''.replace("THREADS", str(THREADS))
 
 
+def _pyenv_root() -> str:
+    if os.environ.get("PYENV_ROOT"):
+        return os.environ["PYENV_ROOT"]
+    pyenv = shutil.which("pyenv")
+    if pyenv is not None:
+        done = subprocess.run([pyenv, "root"], capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip():
+            return done.stdout.strip()
+    return os.path.expanduser("~/.pyenv")
+
+
 def _interpreter(version: str) -> str | None:
-    found = sorted(glob.glob(f"/root/.pyenv/versions/{version}.*/bin/python{version}"))
-    return found[-1] if found else None
+    """CPython ``version`` as scripts/test finds it (pyenv), else on PATH."""
+    found = sorted(glob.glob(f"{_pyenv_root()}/versions/{version}.*/bin/python{version}"))
+    return found[-1] if found else shutil.which(f"python{version}")
 
 
 class Target:
@@ -218,6 +230,8 @@ def _log(line: str) -> None:
 def gdb_works(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Skips what needs gdb when it is missing or ptrace is refused here."""
     if shutil.which("gdb") is None:
+        if os.environ.get("HEAPSCOPE_REQUIRE_CONSUMERS") == "1":
+            pytest.fail("gdb is not installed (HEAPSCOPE_REQUIRE_CONSUMERS=1: .ci/install-consumers installs it)")
         pytest.skip("gdb is not installed (apt-get install gdb)")
     python = _interpreter("3.12") or sys.executable
     target = Target(python, "sleep", tmp_path_factory.mktemp("probe"))
@@ -236,7 +250,7 @@ def gdb_works(tmp_path_factory: pytest.TempPathFactory) -> None:
 def test_inject_twice_and_target_keeps_working(gdb_works: None, version: str, state: str, tmp_path: Path) -> None:
     python = _interpreter(version)
     if python is None:
-        pytest.skip(f"no CPython {version} under /root/.pyenv/versions")
+        pytest.skip(f"no CPython {version} under {_pyenv_root()}/versions nor on PATH")
     target = Target(python, state, tmp_path)
     marker = tmp_path / "marker"
     try:
@@ -410,7 +424,7 @@ def test_gdb_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_too_old_python(tmp_path: Path) -> None:
     python = _interpreter("3.9")
     if python is None:
-        pytest.skip("no CPython 3.9 under /root/.pyenv/versions")
+        pytest.skip(f"no CPython 3.9 under {_pyenv_root()}/versions nor on PATH")
     target = Target(python, "sleep", tmp_path)
     try:
         assert target_python(target.pid) == (3, 9)
