@@ -529,3 +529,38 @@ def test_sigterm_leaves_a_stale_socket_that_listing_removes(tmp_path: Path) -> N
     assert os.path.exists(path)  # no atexit on a signal's default action
     assert t.pid not in {p.pid for p in monitored_processes()}
     assert not os.path.exists(path)
+
+
+# Ctrl-C as at a terminal: a test run started in the background inherits SIGINT ignored
+CONSOLE = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from heapscope.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_in_the_console_interrupts_the_command_in_the_process(target: Target) -> None:
+    console = subprocess.Popen([sys.executable, "-c", CONSOLE, "monitor", str(target.pid)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert console.stdin is not None
+        console.stdin.write("import time, __main__\n"
+                            "while True:\n    __main__.LOOPS = getattr(__main__, 'LOOPS', 0) + 1; time.sleep(0.001)\n\n")
+        console.stdin.flush()
+        with MonitorClient.to_pid(target.pid) as probe:  # the loop runs in the process
+            deadline = time.monotonic() + 20
+            while run_all(probe, "getattr(__main__, 'LOOPS', 0) > 0")[0] != "True\n" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            console.send_signal(signal.SIGINT)
+            time.sleep(0.5)
+            first = run_all(probe, "__main__.LOOPS")[0]
+            time.sleep(0.3)
+            assert run_all(probe, "__main__.LOOPS")[0] == first  # the command stopped
+        out, err = console.communicate("print('still here')\nexit\n", timeout=30)
+    finally:
+        console.kill()
+        console.wait()
+    assert console.returncode == 0, err
+    assert "KeyboardInterrupt" in out and "still here" in out
+    assert target.works() and target.finish() == 0
