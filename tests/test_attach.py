@@ -223,3 +223,23 @@ def test_attach_dump_detach_attach_again_and_the_program_goes_on(program: Progra
     assert program.finish() == 0, program.proc.stderr.read()  # type: ignore[union-attr]
     assert EXPECTED_END[state] in program.lines, program.lines
     assert program.proc.stderr.read() == ""  # type: ignore[union-attr]  # nothing printed by us in it
+
+
+def test_a_stale_socket_of_an_execd_program_is_replaced_by_attaching(tmp_path: Path) -> None:
+    """The program enabled the agent, then exec'd (same pid, no agent any more)."""
+    script = tmp_path / "execs.py"
+    script.write_text(
+        "import os, sys, heapscope.monitor\n"
+        "heapscope.monitor.enable()\n"
+        "os.execv(sys.executable, [sys.executable, '-c', "
+        "'import sys; print(\\'ready\\', flush=True); sys.stdin.readline()'])\n"
+    )
+    program = RunningProgram(sys.executable, script)
+    try:
+        assert agent_socket(program.pid) is not None  # left behind by the exec
+        summary = heapscope_cli("summary", str(program.pid), "-n", "2")
+        assert summary.returncode == 0 and "Partition of a set of" in summary.stdout, summary.stderr
+        program.tell("")
+        assert program.proc.wait(timeout=60) == 0
+    finally:
+        program.close()

@@ -465,12 +465,22 @@ def test_run_monitor_and_its_listen_option(tmp_path: Path) -> None:
     try:
         assert proc.stdout.readline() == "app ready\n"  # type: ignore[union-attr]
         line = proc.stderr.readline()  # type: ignore[union-attr]
-        m = re.match(r"heapscope monitor: listening on (\S+):(\d+); connect with: heapscope monitor --connect \S+ --token (\S+)", line)
+        m = re.match(r"heapscope monitor: listening on (\S+):(\d+); connect with: heapscope monitor --connect \S+ "
+                     r"--token-file (\S+)", line)
         assert m, line
+        token_file = Path(m.group(3))
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600 and token_file.parent == Path(paths.user_directory())
         with MonitorClient.to_pid(proc.pid) as client:
             assert client.hello["argv"] == [str(script)]
-        with MonitorClient.to_address((m.group(1), int(m.group(2))), m.group(3)) as client:
+        with MonitorClient.to_address((m.group(1), int(m.group(2))), token_file.read_text().strip()) as client:
             assert run_all(client, "__main__.__file__")[0] == f"{str(script)!r}\n"
+        console = heapscope_cli("monitor", "--connect", f"{m.group(1)}:{m.group(2)}", "--token-file", str(token_file),
+                                stdin="6 * 7\n")
+        assert console.returncode == 0 and "42\n" in console.stdout, console.stderr
+        no_token = subprocess.run([sys.executable, "-m", "heapscope", "monitor", "--connect", f"{m.group(1)}:{m.group(2)}"],
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                                  env={k: v for k, v in os.environ.items() if k != "HEAPSCOPE_MONITOR_TOKEN"})
+        assert no_token.returncode == 2 and "--token-file" in no_token.stderr
         out, _ = proc.communicate("\n", timeout=30)
         assert out == "app done\n" and proc.returncode == 0
     finally:
@@ -564,3 +574,148 @@ def test_ctrl_c_in_the_console_interrupts_the_command_in_the_process(target: Tar
     assert console.returncode == 0, err
     assert "KeyboardInterrupt" in out and "still here" in out
     assert target.works() and target.finish() == 0
+
+
+
+# -- what a review found ---------------------------------------------------------------------
+
+
+def test_interrupts_racing_a_command_never_kill_the_console_nor_reach_the_program(target: Target) -> None:
+    sock = raw_connection(target.pid)
+    hello(sock)
+    for i in range(30):  # an interrupt right behind its command, at every moment of it
+        protocol.send(sock, {"op": "exec", "source": f"x{i} = {i}"})
+        protocol.send(sock, {"op": "interrupt"})
+        while True:
+            frame = protocol.receive(sock, protocol.MAX_REPLY)
+            if isinstance(frame, dict) and frame.get("done"):
+                break
+    protocol.send(sock, {"op": "exec", "source": "import threading; sum(t.name == 'heapscope-monitor-console' for t in threading.enumerate())"})
+    assert protocol.receive(sock, protocol.MAX_REPLY) == {"out": "1\n"}
+    sock.close()
+    assert target.works() and target.finish() == 0
+    assert target.proc.stderr.read() == ""  # type: ignore[union-attr]  # no traceback in the program
+
+
+def test_a_fork_during_a_command_gives_the_child_its_own_streams(target: Target, tmp_path: Path) -> None:
+    out = tmp_path / "child.txt"
+    with MonitorClient.to_pid(target.pid) as client:
+        text, _ = run_all(client, (
+            "import os, sys\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            f"    sys.stdout = open({str(out)!r}, 'w')  # where the child's own output goes\n"
+            "    print(type(sys.__stdout__).__name__, sys.displayhook.__name__, flush=True)\n"
+            "    os._exit(0)\n"
+            "os.waitpid(pid, 0)\n"
+            "print('parent')\n"))
+        assert text == "parent\n"
+    assert out.read_text() == "TextIOWrapper displayhook\n"
+    assert target.works() and target.finish() == 0
+
+
+def test_a_pasted_block_runs_as_a_whole(target: Target) -> None:
+    with MonitorClient.to_pid(target.pid) as client:
+        assert run_all(client, "def g():\n    return 7\nprint(g())\n") == ("7\n", False)
+        text, _ = run_all(client, "def g(:\n    return 7\nprint(g())\n")
+        assert "SyntaxError" in text
+    assert target.finish() == 0
+
+
+def test_deeply_nested_json_is_an_error_frame(target: Target) -> None:
+    sock = raw_connection(target.pid)
+    hello(sock)
+    payload = b"[" * 100_000 + b"]" * 100_000
+    sock.sendall(struct.pack(">IB", len(payload), ord("J")) + payload)
+    reply = protocol.receive(sock, protocol.MAX_REPLY)
+    assert isinstance(reply, dict) and "nested too deeply" in reply["error"]
+    sock.close()
+    assert target.works() and target.finish() == 0
+
+
+def test_a_process_gone_between_commands_is_an_error_not_silence(tmp_path: Path) -> None:
+    t = Target(tmp_path)
+    try:
+        client = MonitorClient.to_pid(t.pid)
+        t.proc.kill()
+        t.proc.wait()
+        with pytest.raises(MonitorError, match="(closed the connection|failed)"):
+            for _ in range(3):
+                client.run("1", lambda text: None)
+        client.close()
+    finally:
+        t.kill()
+
+
+def test_console_shows_text_its_terminal_cannot_encode(target: Target) -> None:
+    done = subprocess.run([sys.executable, "-m", "heapscope", "monitor", str(target.pid)], input="print('a\\udcffb')\n",
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 0, done.stderr
+    assert "a\\udcffb" in done.stdout
+    assert target.finish() == 0
+
+
+def test_the_client_refuses_a_socket_another_user_could_have_placed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        shared.chmod(0o777)  # a directory anyone could have written to
+        monkeypatch.setenv(paths.ENV_DIR, str(shared))
+        listener.bind(str(shared / f"{plain.pid}.sock"))
+        listener.listen()
+        with pytest.raises(MonitorError, match="open to other users"):
+            MonitorClient.to_pid(plain.pid)
+        shared.chmod(0o700)  # a proper directory, but the socket is not the process's
+        with pytest.raises(MonitorError, match=rf"held by process {os.getpid()}"):
+            MonitorClient.to_pid(plain.pid)
+    finally:
+        listener.close()
+        plain.kill()
+        plain.wait()
+
+
+def test_stream_writes_a_new_file_of_its_own(target: Target, tmp_path: Path) -> None:
+    output = tmp_path / "s.hsnap"
+    planted = tmp_path / "s.hsnap.partial"
+    planted.write_text("somebody else's")
+    with MonitorClient.to_pid(target.pid) as client:
+        client.stream(str(output))
+    assert planted.read_text() == "somebody else's"  # not written through
+    assert heapscope.load(str(output)).heap().count > 1000
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("s.hsnap")) == ["s.hsnap", "s.hsnap.partial"]
+    assert target.finish() == 0
+
+
+def test_enable_with_listen_after_enable_adds_tcp(tmp_path: Path) -> None:
+    program = (
+        "import heapscope.monitor as m\n"
+        "a = m.enable()\n"
+        "b = m.enable(listen='127.0.0.1:0')\n"
+        "print(a is b, b.tcp_address is not None, b.token is not None)\n"
+        "try:\n"
+        "    m.enable(listen='127.0.0.1:0')\n"
+        "except m.MonitorError as e:\n"
+        "    print('refused:', 'already listens' in str(e))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.stdout == "True True True\nrefused: True\n", done.stderr
+
+
+def test_tcp_peers_without_the_token_cannot_crowd_out_the_owner(tmp_path: Path) -> None:
+    t = Target(tmp_path, "127.0.0.1:0")
+    crowd = []
+    try:
+        host, port = t.ready[2], int(t.ready[3])
+        for _ in range(20):  # more than the cap, each trickling a byte and never saying hello
+            c = socket.create_connection((host, port), timeout=10)
+            c.sendall(b"\x00")
+            crowd.append(c)
+        with MonitorClient.to_pid(t.pid) as client:
+            assert client.request({"op": "ping"}) == {"ok": True}
+        assert t.works() and t.finish() == 0
+    finally:
+        for c in crowd:
+            c.close()
+        t.kill()

@@ -4,6 +4,9 @@ a console in one of them (docs/monitor.md)."""
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+import sys
 import time
 
 from ..errors import MonitorError
@@ -15,11 +18,14 @@ from . import json_output
 from .arguments import command
 from .command_error import CommandError
 
+TOKEN_ENV = "HEAPSCOPE_MONITOR_TOKEN"
+
 EXAMPLES = """\
 examples:
   heapscope monitor                           the processes with an agent (pid, user, start, command)
   heapscope monitor 4242                      a console in process 4242: h = hpy() is ready
-  heapscope monitor --connect 127.0.0.1:8765 --token TOKEN    an agent started with --listen
+  heapscope monitor --connect 127.0.0.1:8765 --token-file /tmp/heapscope-1000/4242.token
+                                              an agent started with --listen (the file it printed)
 
 A process has an agent when it called heapscope.monitor.enable(), ran with HEAPSCOPE_MONITOR=1,
 or was started by 'heapscope run --monitor'; 'heapscope attach PID' loads one into any other.
@@ -39,7 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("pid", nargs="?", type=int, metavar="PID", help="the process to open a console in")
     p.add_argument("--connect", metavar="HOST:PORT", help="an agent listening on TCP (heapscope run --monitor --listen)")
-    p.add_argument("--token", help="the token that agent printed (required with --connect)")
+    p.add_argument("--token-file", metavar="FILE",
+                   help="the file holding the agent's token (its <pid>.token; or set HEAPSCOPE_MONITOR_TOKEN, or "
+                   "type it when asked: a token is never given on the command line, where ps shows it)")
     p.add_argument("--json", action="store_true", help="the list as JSON")
     p.set_defaults(execute=execute)
 
@@ -48,12 +56,26 @@ def execute(args: argparse.Namespace) -> int:
     if args.connect is not None:
         if args.pid is not None:
             raise CommandError("give a PID or --connect, not both")
-        if not args.token:
-            raise CommandError("--connect needs --token (the agent printed it when it started)")
-        return _console(lambda: MonitorClient.to_address(parse_listen(args.connect), args.token))
+        token = _token(args.token_file)
+        return _console(lambda: MonitorClient.to_address(parse_listen(args.connect), token))
     if args.pid is not None:
         return _console(lambda: MonitorClient.to_pid(args.pid))
     return _list(args.json)
+
+
+def _token(path: str | None) -> str:
+    """The TCP token: from --token-file, HEAPSCOPE_MONITOR_TOKEN, or typed (not echoed)."""
+    if path is not None:
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError as e:
+            raise CommandError(f"--token-file {path}: {e.strerror or e}") from None
+    if os.environ.get(TOKEN_ENV):
+        return os.environ[TOKEN_ENV]
+    if not sys.stdin.isatty():
+        raise CommandError(f"--connect needs the agent's token: --token-file FILE or {TOKEN_ENV}")
+    return getpass.getpass("token: ").strip()
 
 
 def _console(connect: object) -> int:

@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--monitor", action="store_true",
                    help="start the monitor's agent: 'heapscope monitor PID' opens a console in the program")
     p.add_argument("--listen", metavar="HOST:PORT",
-                   help="with --monitor, also accept TCP connections there (a token is printed on stderr)")
+                   help="with --monitor, also accept TCP connections there, with a token (its file is printed on stderr)")
     p.add_argument("--census-every", type=_seconds, metavar="SECONDS",
                    help="append a census (a Stat record of heap(), as heapscope.profile) every SECONDS, and one at "
                    "the start and the end")
@@ -244,8 +244,9 @@ def _start_monitor(listen: str | None) -> None:
         raise CommandError(f"--monitor: {e}") from None
     if agent.tcp_address is not None:
         host, port = agent.tcp_address
+        # the token is in a file only this user reads: never on a command line (ps shows those)
         say(f"heapscope monitor: listening on {host}:{port}; connect with: "
-            f"heapscope monitor --connect {host}:{port} --token {agent.token}")
+            f"heapscope monitor --connect {host}:{port} --token-file {agent.token_path}")
 
 
 def _run(program: MainProgram, args: argparse.Namespace, dump_pattern: str, numbering: Iterator[int],

@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 
+from ..errors import MonitorError
 from .agent import Agent
 
 ENV_ENABLE = "HEAPSCOPE_MONITOR"
@@ -31,15 +32,21 @@ _from_environment = False
 def enable(listen: str | None = None, token: str | None = None) -> Agent:
     """Starts this process's agent (once: later calls return it). ``listen``:
     also accept TCP connections at ``HOST:PORT`` (port 0: any free one), which must
-    give ``token`` (default: a random one, ``agent.token``)."""
+    give ``token`` (default: a random one, ``agent.token``, also written to the 0600
+    file ``agent.token_path``)."""
     global _agent
     with _lock:
-        if _agent is not None and _agent.pid == os.getpid() and _agent.listening:
-            return _agent
-        agent = Agent(listen, token)
-        agent.start()
-        _agent = agent
-        return agent
+        if _agent is None or _agent.pid != os.getpid() or not _agent.listening:
+            agent = Agent()
+            agent.start()
+            _agent = agent
+        if listen is not None and _agent.tcp_address is None:
+            _agent.listen_tcp(listen, token)  # an agent started before gets TCP now
+        elif listen is not None:
+            raise MonitorError(
+                f"the agent already listens on {_agent.tcp_address[0]}:{_agent.tcp_address[1]}"  # type: ignore[index]
+            )
+        return _agent
 
 
 def disable() -> None:

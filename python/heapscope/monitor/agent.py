@@ -40,8 +40,10 @@ from ..hidden import hidden_type
 from . import paths, protocol
 from .console_session import ConsoleSession
 
-#: How long a new connection has to say hello.
+#: How long a new connection has to say hello (all of it).
 HELLO_TIMEOUT = 10.0
+#: How long sending to a client may block before its output is dropped.
+SEND_TIMEOUT = 30.0
 #: Connections served at once; more are refused (a console is one connection).
 MAX_CONNECTIONS = 16
 #: ``census`` partitions a client may ask for (IdentitySet attributes).
@@ -67,19 +69,21 @@ def peer_uid(conn: socket.socket) -> int:
 class Agent:
     """One process's agent (see the module doc); :func:`heapscope.monitor.enable` makes it."""
 
-    def __init__(self, listen: str | None = None, token: str | None = None) -> None:
+    def __init__(self) -> None:
         self.pid = os.getpid()
         self.socket_path = paths.socket_path(self.pid)
-        self.tcp_address = parse_listen(listen) if listen else None
-        self.token = token or (secrets.token_urlsafe(24) if listen else None)
+        self.tcp_address: tuple[str, int] | None = None
+        self.token: str | None = None
+        self.token_path: str | None = None
         self._listeners: list[tuple[socket.socket, bool]] = []  # (socket, is TCP)
-        self._connections: set[socket.socket] = set()
+        self._connections: dict[bool, set[socket.socket]] = {False: set(), True: set()}  # by is TCP
         self._lock = threading.Lock()
         self._stopped = False
 
     # -- starting and stopping ------------------------------------------------------------
     def start(self) -> None:
-        paths.own_directory()
+        directory = paths.own_directory()
+        _remove_dead_streams(directory)
         unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             _remove_stale(self.socket_path)
@@ -90,25 +94,35 @@ class Agent:
         except OSError as e:
             unix.close()
             raise MonitorError(f"cannot listen on {self.socket_path}: {e.strerror or e}") from None
-        self._listeners.append((unix, False))
-        if self.tcp_address is not None:
-            host, port = self.tcp_address
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            tcp = socket.socket(family, socket.SOCK_STREAM)
-            try:
-                tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                tcp.bind((host, port))
-                tcp.listen(8)
-            except OSError as e:
-                tcp.close()
-                self.stop()
-                raise MonitorError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-            self.tcp_address = tcp.getsockname()[:2]
-            self._listeners.append((tcp, True))
-        for listener, is_tcp in self._listeners:
-            name = "heapscope-monitor-tcp" if is_tcp else "heapscope-monitor"
-            threading.Thread(target=self._accept_loop, args=(listener, is_tcp), name=name, daemon=True).start()
+        self._listen(unix, False)
         atexit.register(self.stop)
+
+    def listen_tcp(self, listen: str, token: str | None = None) -> None:
+        """Also accepts TCP connections at ``HOST:PORT`` (port 0: any free one), which
+        must give ``token`` (default: a random one). The token is written to
+        ``<dir>/<pid>.token`` (mode 0600), never on a command line."""
+        host, port = parse_listen(listen)
+        if self.tcp_address is not None:
+            raise MonitorError(f"the agent already listens on {self.tcp_address[0]}:{self.tcp_address[1]}")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        tcp = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.bind((host, port))
+            tcp.listen(8)
+        except OSError as e:
+            tcp.close()
+            raise MonitorError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+        self.token = token or secrets.token_urlsafe(24)
+        self.token_path = os.path.join(paths.own_directory(), f"{self.pid}.token")
+        _write_private(self.token_path, self.token + "\n")
+        self.tcp_address = tcp.getsockname()[:2]
+        self._listen(tcp, True)
+
+    def _listen(self, listener: socket.socket, is_tcp: bool) -> None:
+        self._listeners.append((listener, is_tcp))
+        name = "heapscope-monitor-tcp" if is_tcp else "heapscope-monitor"
+        threading.Thread(target=self._accept_loop, args=(listener, is_tcp), name=name, daemon=True).start()
 
     def stop(self) -> None:
         """Stops listening, ends the connections and removes the socket file."""
@@ -116,16 +130,19 @@ class Agent:
             if self._stopped:
                 return
             self._stopped = True
-            listeners, connections = list(self._listeners), list(self._connections)
+            listeners = list(self._listeners)
+            connections = [c for group in self._connections.values() for c in group]
         for listener, _ in listeners:
             _shut(listener)
         for conn in connections:
             _shut(conn)
-        if os.getpid() == self.pid:  # a forked child must not remove its parent's socket
-            try:
-                os.unlink(self.socket_path)
-            except OSError:
-                pass
+        if os.getpid() == self.pid:  # a forked child must not remove its parent's files
+            for path in (self.socket_path, self.token_path):
+                if path is not None:
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
         atexit.unregister(self.stop)
 
     def forget_after_fork(self) -> None:
@@ -133,8 +150,9 @@ class Agent:
         self._stopped = True
         for listener, _ in self._listeners:
             listener.close()
-        for conn in list(self._connections):
-            conn.close()
+        for group in self._connections.values():
+            for conn in list(group):
+                conn.close()
         atexit.unregister(self.stop)
 
     @property
@@ -152,9 +170,12 @@ class Agent:
                 if self._stopped:
                     conn.close()
                     return
-                crowded = len(self._connections) >= MAX_CONNECTIONS
+                # counted per kind: a TCP peer without the token cannot crowd out the
+                # process's own user on the Unix socket
+                group = self._connections[is_tcp]
+                crowded = len(group) >= MAX_CONNECTIONS
                 if not crowded:
-                    self._connections.add(conn)
+                    group.add(conn)
             if crowded:
                 _refuse(conn, f"too many connections (at most {MAX_CONNECTIONS})")
                 continue
@@ -169,7 +190,7 @@ class Agent:
             pass
         finally:
             with self._lock:
-                self._connections.discard(conn)
+                self._connections[is_tcp].discard(conn)
             conn.close()
 
 
@@ -198,11 +219,18 @@ class Connection:
             if uid not in (os.getuid(), 0):
                 _refuse(self.conn, f"refused: uid {uid} is neither this process's user ({os.getuid()}) nor root")
                 return
-        self.conn.settimeout(HELLO_TIMEOUT)
+        # a client that stops reading cannot hold a thread of the process for ever
+        self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(SEND_TIMEOUT), 0))
+        # the hello must be complete within HELLO_TIMEOUT, however slowly it trickles in
+        deadline = threading.Timer(HELLO_TIMEOUT, _shut, args=(self.conn,))
+        deadline.daemon = True
+        deadline.start()
         try:
             hello = protocol.receive(self.conn, protocol.MAX_REQUEST)
         except (OSError, protocol.ProtocolError):
             return
+        finally:
+            deadline.cancel()
         if not isinstance(hello, dict) or hello.get("op") != "hello":
             _refuse(self.conn, "the first request must be hello")
             return
@@ -211,7 +239,6 @@ class Connection:
             if not isinstance(given, str) or not hmac.compare_digest(given.encode(), self.agent.token.encode()):
                 _refuse(self.conn, "refused: missing or wrong token")
                 return
-        self.conn.settimeout(None)  # a console may sit idle for hours
         self.send(_hello_reply())
         try:
             while True:
@@ -312,7 +339,7 @@ class Connection:
         from ..snapshot_writer import write_snapshot
 
         started = time.perf_counter()
-        fd, path = tempfile.mkstemp(suffix=".hsnap", dir=paths.own_directory())
+        fd, path = tempfile.mkstemp(prefix=f"stream-{os.getpid()}-", suffix=".hsnap", dir=paths.own_directory())
         os.close(fd)
         try:
             totals = write_snapshot(path)
@@ -372,6 +399,29 @@ def _shut(sock: socket.socket) -> None:
     except OSError:
         pass
     sock.close()
+
+
+def _write_private(path: str, text: str) -> None:
+    """Writes a new file only this user can read (replacing one left by a dead agent)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def _remove_dead_streams(directory: str) -> None:
+    """Removes the temporaries of ``stream`` requests whose process was killed."""
+    for name in os.listdir(directory):
+        if name.startswith("stream-") and name.endswith(".hsnap"):
+            pid = name.split("-")[1]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                try:
+                    os.unlink(os.path.join(directory, name))
+                except OSError:
+                    pass
 
 
 def _remove_stale(path: str) -> None:

@@ -10,7 +10,8 @@ import os
 import sys
 
 from ..errors import AttachError
-from .client import MonitorClient, agent_socket
+from . import paths
+from .client import AgentGone, MonitorClient, agent_socket, process_uid
 
 #: The lines run in the process: no name is left in its namespaces.
 AGENT_SOURCE = '''exec("""
@@ -38,7 +39,10 @@ def connect_or_attach(pid: int, timeout: float = 30.0) -> tuple[MonitorClient, b
     """A client of ``pid``'s agent, loading the agent first if it has none; whether it
     was loaded now."""
     if agent_socket(pid) is not None:
-        return MonitorClient.to_pid(pid), False
+        try:
+            return MonitorClient.to_pid(pid), False
+        except AgentGone:
+            _remove_stale(pid)  # the process exec'd or its pid was reused: attach anew
     from .inject import inject, target_python
 
     version = target_python(pid)
@@ -55,3 +59,11 @@ def connect_or_attach(pid: int, timeout: float = 30.0) -> tuple[MonitorClient, b
     if agent_socket(pid) is None:
         raise AttachError(f"process {pid} ran the agent's start but has no agent socket")
     return MonitorClient.to_pid(pid), True
+
+
+def _remove_stale(pid: int) -> None:
+    path = paths.socket_path(pid, process_uid(pid))
+    try:
+        os.unlink(path)
+    except OSError as e:
+        raise AttachError(f"{path} is stale and cannot be removed: {e.strerror or e}") from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
+import tempfile
 from typing import Any, Callable
 
 from ..errors import MonitorError
@@ -30,9 +32,29 @@ def process_uid(pid: int) -> int:
 
 
 def agent_socket(pid: int) -> str | None:
-    """The socket of ``pid``'s agent, or None when it has none."""
-    path = paths.socket_path(pid, process_uid(pid))
-    return path if os.path.exists(path) else None
+    """The socket of ``pid``'s agent, or None when it has none. The directory must be
+    the process's user's own (checked as the agent checks it): another user could
+    otherwise place a socket there and pose as the agent."""
+    uid = process_uid(pid)
+    path = paths.socket_path(pid, uid)
+    if not os.path.lexists(path):
+        return None
+    paths.checked_directory(os.path.dirname(path), uid)
+    return path
+
+
+def _check_peer(sock: socket.socket, pid: int) -> None:
+    """The listening end must be process ``pid`` itself (``SO_PEERCRED`` of a Unix
+    socket gives the process that listens): a socket left by a dead process and bound
+    again by another is refused."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    peer_pid, peer_uid, _gid = struct.unpack("3i", creds)
+    if peer_pid != pid or peer_uid != process_uid(pid):
+        raise MonitorError(f"the agent socket of process {pid} is held by process {peer_pid} (uid {peer_uid}): refused")
+
+
+class AgentGone(MonitorError):
+    """The socket is there but nothing listens on it (its process exec'd or died)."""
 
 
 class MonitorClient:
@@ -61,9 +83,16 @@ class MonitorClient:
         try:
             sock.settimeout(CONNECT_TIMEOUT)
             sock.connect(path)
+            _check_peer(sock, pid)
+        except ConnectionRefusedError:
+            sock.close()
+            raise AgentGone(f"process {pid}'s agent socket ({path}) is stale: nothing listens on it") from None
         except OSError as e:
             sock.close()
             raise MonitorError(f"cannot connect to process {pid}'s agent ({path}): {e.strerror or e}") from None
+        except BaseException:
+            sock.close()
+            raise
         return cls(sock)
 
     @classmethod
@@ -108,12 +137,15 @@ class MonitorClient:
             raise MonitorError(str(frame["error"]))
         return frame
 
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        """Sends one request and returns its one reply (an ``error`` raises)."""
+    def _send(self, message: dict[str, Any]) -> None:
         try:
             protocol.send(self._sock, message)
         except OSError as e:
-            raise MonitorError(f"the connection failed: {e.strerror or e}") from None
+            raise MonitorError(f"the connection to the process failed ({e.strerror or e}): did it exit?") from None
+
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Sends one request and returns its one reply (an ``error`` raises)."""
+        self._send(message)
         return self._reply()
 
     # -- requests --------------------------------------------------------------------------
@@ -121,7 +153,7 @@ class MonitorClient:
         """Runs a console input in the process, passing its output to ``write`` as it
         comes; True when the input is incomplete. Ctrl-C (KeyboardInterrupt here)
         interrupts the command in the process; a second Ctrl-C gives up waiting."""
-        protocol.send(self._sock, {"op": "exec", "source": source})
+        self._send({"op": "exec", "source": source})
         interrupted = False
         while True:
             try:
@@ -130,7 +162,7 @@ class MonitorClient:
                 if interrupted:
                     raise
                 interrupted = True
-                protocol.send(self._sock, {"op": "interrupt"})
+                self._send({"op": "interrupt"})
                 continue
             if not isinstance(frame, dict):
                 raise MonitorError("the agent sent bytes during a command")
@@ -153,10 +185,12 @@ class MonitorClient:
         user's file, written beside it and renamed when complete)."""
         head = self.request({"op": "stream"})
         total = int(head["bytes"])
-        partial = f"{output}.partial"
+        # a new file of our own beside the output (never one somebody put there)
+        fd, partial = tempfile.mkstemp(prefix=os.path.basename(output) + ".", suffix=".partial",
+                                       dir=os.path.dirname(os.path.abspath(output)))
         received = 0
         try:
-            with open(partial, "wb") as f:
+            with os.fdopen(fd, "wb") as f:
                 while True:
                     frame = self._frame()
                     if isinstance(frame, bytes):

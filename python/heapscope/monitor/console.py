@@ -33,7 +33,11 @@ def interactive(client: MonitorClient, read: Callable[[str], str] = input, out: 
     lines: list[str] = []
 
     def write(text: str) -> None:
-        out.write(text)
+        try:
+            out.write(text)
+        except UnicodeEncodeError:  # text the terminal's encoding cannot show (a lone surrogate)
+            encoding = getattr(out, "encoding", None) or "utf-8"
+            out.write(text.encode(encoding, "backslashreplace").decode(encoding))
         out.flush()
 
     while True:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import builtins
 import codeop
 import ctypes
+import os
 import queue
 import sys
 import threading
@@ -98,6 +99,23 @@ def _unroute(thread_id: int) -> None:
         _installed.clear()
 
 
+def _reset_routes_in_child() -> None:
+    """A fork during a command: the child has no console; its streams are its own."""
+    if _installed:
+        if isinstance(sys.stdout, _RoutedStream):
+            sys.stdout = _installed["stdout"]
+        if isinstance(sys.stderr, _RoutedStream):
+            sys.stderr = _installed["stderr"]
+        if sys.displayhook is _routed_displayhook:
+            sys.displayhook = _installed["displayhook"]
+    _installed.clear()
+    _sinks.clear()
+    _namespaces.clear()
+
+
+os.register_at_fork(after_in_child=_reset_routes_in_child)
+
+
 def _set_async_exc(thread_id: int, exc: Any) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), exc)
 
@@ -120,7 +138,8 @@ class ConsoleSession:
         self._compile = codeop.CommandCompiler()
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._busy = False
+        self._busy = False  # a command was submitted and has not ended
+        self._running = False  # the console's thread is inside that command: interruptible
         self._thread = threading.Thread(target=self._run, name="heapscope-monitor-console", daemon=True)
         self._thread.start()
 
@@ -134,9 +153,12 @@ class ConsoleSession:
         return True
 
     def interrupt(self) -> None:
-        """KeyboardInterrupt in the running command (nothing if none runs)."""
+        """KeyboardInterrupt in the running command (nothing if none runs). Only while
+        the console's thread is inside the command (``_running``, set and cleared by
+        that thread under the lock, the pending exception withdrawn as it is cleared):
+        never in its own bookkeeping, never in a thread that took its id after it."""
         with self._lock:
-            if self._busy and self._thread.ident is not None:
+            if self._running and self._thread.is_alive() and self._thread.ident is not None:
                 _set_async_exc(self._thread.ident, ctypes.py_object(KeyboardInterrupt))
 
     def close(self) -> None:
@@ -152,29 +174,42 @@ class ConsoleSession:
                 return
             more = False
             try:
+                with self._lock:
+                    self._running = True
                 _route(ident, self._output, self.namespace)
-                more = self._run_source(source)
+                try:
+                    more = self._run_source(source)
+                finally:
+                    _unroute(ident)
             except KeyboardInterrupt:  # arrived after the command, in our own code
                 pass
-            finally:
-                _unroute(ident)
+            self._end_command(ident)
+            self._send({"done": True, "more": more})
+
+    def _end_command(self, ident: int) -> None:
+        """No interrupt can be pending after this (one landing while it runs is retried)."""
+        while True:
+            try:
                 with self._lock:
+                    self._running = False
                     self._busy = False
                     _set_async_exc(ident, None)  # an interrupt that came too late
-            self._send({"done": True, "more": more})
+                return
+            except KeyboardInterrupt:
+                continue
 
     def _output(self, text: str) -> None:
         if text:
             self._send({"out": text})
 
     def _whole_block(self, source: str, error: SyntaxError) -> Any:
-        """Several statements at once (a pasted block, a script piped in): compiled as a
-        module, run without echoing values; else the first error is reported."""
-        if "multiple statements" in str(error.msg):
-            try:
-                return compile(source, "<heapscope>", "exec")
-            except (SyntaxError, OverflowError, ValueError) as e:
-                error = e if isinstance(e, SyntaxError) else error
+        """Several statements at once (a pasted block, a script piped in), which a
+        console line cannot be: compiled as a module and run without echoing values;
+        else the console's error is reported."""
+        try:
+            return compile(source, "<heapscope>", "exec")
+        except (SyntaxError, OverflowError, ValueError):
+            pass  # not a valid block either: the error of the console's own reading
         self._output("".join(traceback.format_exception_only(type(error), error)))
         return None
 

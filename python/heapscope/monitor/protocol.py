@@ -78,8 +78,9 @@ def receive(sock: socket.socket, limit: int) -> Frame:
         return payload
     try:
         message = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise ProtocolError(f"a frame is not JSON: {e}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        why = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+        raise ProtocolError(f"a frame is not JSON: {why}") from None
     if not isinstance(message, dict):
         raise ProtocolError("a frame is JSON but not an object")
     return message
