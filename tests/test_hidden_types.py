@@ -15,6 +15,8 @@ from heapscope.byid import IdPartition
 from heapscope.dump_paths import DumpPaths
 from heapscope.kinds import ComputedRelation, EquivalenceRelation, Kind, UniSet
 from heapscope.leaks import LeakedKind, LeakReport, Rounds, assert_no_leaks
+from heapscope.monitor.agent import Agent, Connection
+from heapscope.monitor.console_session import ConsoleSession, _RoutedStream
 from heapscope.paths import Path, ShortestPaths
 from heapscope.profile import profile
 from heapscope.reference_pattern import PatternRow, ReferencePattern
@@ -88,6 +90,11 @@ def old_hidden_types() -> list[type]:
         SignalTrigger,
         MemoryErrorTrigger,
         RssTrigger,
+        # the monitor's agent, connections, consoles and routed streams
+        Agent,
+        Connection,
+        ConsoleSession,
+        _RoutedStream,
     ]
 
 
