@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import weakref
 
 import pytest
 
@@ -213,3 +214,23 @@ def test_locals_of_a_frame_calling_through_c_are_found(h):
     assert only_here in x
     got = sorted([0], key=lambda _: h.heap().count)  # a C function calling back
     assert got == [0]
+
+
+def _capture_kept_in_a_local(rows: bool) -> weakref.ref:
+    """Takes a heap in a frame whose locals then hold it (and, if ``rows``, row sets of
+    one of its partitions); a weak reference to its capture."""
+    h = heapscope.hpy()
+    x = h.heap()
+    parts = x.bytype.parts[1:] if rows else None  # noqa: F841 - held by this frame
+    return weakref.ref(x._nodes.graph)
+
+
+@pytest.mark.parametrize("rows", [False, True], ids=["set", "row_sets"])
+def test_a_capture_its_nodes_refer_back_to_is_collected(rows: bool) -> None:
+    """A capture holds every node; on 3.10 the caller's frame is one, and its locals then
+    hold the result: a cycle through the capture, which the cycle collector frees (it
+    once kept the whole captured heap alive until the process ended, and with it, e.g.,
+    duckdb's module cleanup capsule, whose C++ static then crashed at exit)."""
+    graph = _capture_kept_in_a_local(rows)
+    gc.collect()
+    assert graph() is None

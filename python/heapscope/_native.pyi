@@ -158,8 +158,7 @@ class Partition:
     def row_kinds(self) -> list[list[tuple[str, Any | None, int | None]]]: ...
     def rows_set(self, start: int, stop: int) -> NodeSet: ...
     def row_sets(self, start: int = 0, stop: int | None = None) -> list[NodeSet]:
-        """Each row's set (handles the cycle collector does not track: see
-        NodeSetHandle::into_untracked)."""
+        """Each row's set."""
     def via_labels(self) -> list[list[str]] | None: ...
 
 class IdRows:

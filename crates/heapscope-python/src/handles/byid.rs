@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use heapscope_core::{ClusterOrder, IdRows, NodeSet};
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::PyList;
 
 use super::partition::{describe_kind, RowKind};
@@ -39,6 +40,11 @@ impl IdRowsHandle {
 
 #[pymethods]
 impl IdRowsHandle {
+    /// Reports the graph it holds to the cycle collector (see `LiveGraph.__traverse__`).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.graph)
+    }
+
     #[getter]
     fn count(&self) -> u64 {
         self.rows().count

@@ -12,6 +12,7 @@ use heapscope_core::{DominatorTree, GraphNotes, HeapGraph, NodeId, NodeSet, Type
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 
 use super::dominators::{self, RetainedPage, RetainerRow};
 use super::export;
@@ -106,6 +107,27 @@ impl Drop for LiveGraph {
 
 #[pymethods]
 impl LiveGraph {
+    /// Reports the strong reference held to every node, so that the cycle collector
+    /// sees them: a capture's nodes often come to refer back to the capture (on 3.10 the
+    /// caller's frame is a node, and its local then holds the result), and a cycle
+    /// through a handle the collector cannot see into is never freed. No `__clear__`:
+    /// the references live as long as the handle (a node's address must stay its
+    /// object); the collector breaks such a cycle at its other members.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if !self.is_live() {
+            return Ok(()); // a snapshot's addresses are no objects of this process
+        }
+        // SAFETY: the collector calls tp_traverse with this thread attached; the token
+        // only wraps each address as a borrowed reference (no reference count changes,
+        // no Python code runs), and each is an object this handle keeps alive.
+        let py = unsafe { Python::assume_attached() };
+        for &a in self.graph.addresses() {
+            let obj = unsafe { pyo3::Borrowed::from_ptr(py, a as *mut ffi::PyObject) };
+            visit.call(obj.as_unbound())?;
+        }
+        Ok(())
+    }
+
     #[getter]
     fn node_count(&self) -> usize {
         self.graph.node_count()

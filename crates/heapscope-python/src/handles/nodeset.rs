@@ -8,8 +8,8 @@ use heapscope_core::{
     SetArg, TypeArg,
 };
 use pyo3::exceptions::PyValueError;
-use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyList, PyType};
 
 use super::byid::IdRowsHandle;
@@ -29,17 +29,6 @@ pub struct NodeSetHandle {
 }
 
 impl NodeSetHandle {
-    /// The handle as a Python object the cycle collector does not track: a handle
-    /// refers to nothing but its graph, which refers to no Python object the collector
-    /// sees, so no cycle can pass through it (as CPython untracks tuples of atoms). A
-    /// whole partition's rows are made at once, and hundreds of thousands of tracked
-    /// objects would cost full collections of the heap being looked at.
-    pub fn into_untracked(self, py: Python<'_>) -> PyResult<Py<NodeSetHandle>> {
-        let obj = Py::new(py, self)?;
-        unsafe { ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) };
-        Ok(obj)
-    }
-
     pub fn same_graph(&self, other: &NodeSetHandle) -> PyResult<()> {
         if self.graph.as_ptr() == other.graph.as_ptr() {
             Ok(())
@@ -122,6 +111,11 @@ fn class_keys(py: Python<'_>, lg: &LiveGraph, kinds: &[KindSpec<'_>]) -> PyResul
 
 #[pymethods]
 impl NodeSetHandle {
+    /// Reports the graph it holds to the cycle collector (see `LiveGraph.__traverse__`).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.graph)
+    }
+
     #[getter]
     fn graph(&self, py: Python<'_>) -> Py<LiveGraph> {
         self.graph.clone_ref(py)

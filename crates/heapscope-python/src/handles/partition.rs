@@ -4,6 +4,7 @@
 
 use heapscope_core::{ClassMap, KindKey, NodeSet, Partition};
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 
 use super::proxy::{node_object, type_object};
 use super::{LiveGraph, NodeSetHandle};
@@ -60,6 +61,11 @@ impl PartitionHandle {
 
 #[pymethods]
 impl PartitionHandle {
+    /// Reports the graph it holds to the cycle collector (see `LiveGraph.__traverse__`).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.graph)
+    }
+
     #[getter]
     fn header(&self) -> String {
         self.part.header()
@@ -177,11 +183,13 @@ impl PartitionHandle {
         let stop = stop.unwrap_or(n).min(n);
         (start.min(stop)..stop)
             .map(|r| {
-                NodeSetHandle {
-                    graph: self.graph.clone_ref(py),
-                    set: self.part.row_set(g, &self.set, r),
-                }
-                .into_untracked(py)
+                Py::new(
+                    py,
+                    NodeSetHandle {
+                        graph: self.graph.clone_ref(py),
+                        set: self.part.row_set(g, &self.set, r),
+                    },
+                )
             })
             .collect()
     }

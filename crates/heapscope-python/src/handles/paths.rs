@@ -8,6 +8,7 @@ use heapscope_core::{
 };
 use num_bigint::BigUint;
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 
 use super::proxy::node_object;
 use super::{require_edges, LiveGraph, NodeSetHandle};
@@ -72,6 +73,11 @@ impl ShortestPathsHandle {
 
 #[pymethods]
 impl ShortestPathsHandle {
+    /// Reports the graph it holds to the cycle collector (see `LiveGraph.__traverse__`).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.graph)
+    }
+
     /// The exact number of shortest paths.
     #[getter]
     fn numpaths(&self) -> BigUint {

@@ -9,7 +9,7 @@
 use heapscope_core::{NodeId, TypeArg, TypeId};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::pyclass::CompareOp;
+use pyo3::pyclass::{CompareOp, PyTraverseError, PyVisit};
 
 use super::{LiveGraph, NodeSetHandle};
 use crate::errors::SnapshotError;
@@ -90,6 +90,11 @@ pub struct NodeProxy {
 
 #[pymethods]
 impl NodeProxy {
+    /// Reports the graph it holds to the cycle collector (see `LiveGraph.__traverse__`).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.graph)
+    }
+
     /// The object's address in the process the snapshot was taken of.
     #[getter]
     fn address(&self) -> u64 {
@@ -211,6 +216,11 @@ impl TypeRef {
 
 #[pymethods]
 impl TypeRef {
+    /// Reports the graph it holds to the cycle collector (see `LiveGraph.__traverse__`).
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.graph)
+    }
+
     /// Heapy's kind name (`int`, `pkg.mod.Class`).
     #[getter]
     fn name(&self) -> String {
