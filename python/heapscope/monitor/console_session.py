@@ -87,20 +87,12 @@ def _unroute(thread_id: int) -> None:
     with _route_lock:
         _sinks.pop(thread_id, None)
         _namespaces.pop(thread_id, None)
-        if _sinks:
-            return
-        # put the process's own back, unless it replaced ours meanwhile
-        if isinstance(sys.stdout, _RoutedStream):
-            sys.stdout = _installed["stdout"]
-        if isinstance(sys.stderr, _RoutedStream):
-            sys.stderr = _installed["stderr"]
-        if sys.displayhook is _routed_displayhook:
-            sys.displayhook = _installed["displayhook"]
-        _installed.clear()
+        if not _sinks:
+            _restore_streams()
 
 
-def _reset_routes_in_child() -> None:
-    """A fork during a command: the child has no console; its streams are its own."""
+def _restore_streams() -> None:
+    """Puts the process's own streams back, unless it replaced ours meanwhile."""
     if _installed:
         if isinstance(sys.stdout, _RoutedStream):
             sys.stdout = _installed["stdout"]
@@ -109,6 +101,11 @@ def _reset_routes_in_child() -> None:
         if sys.displayhook is _routed_displayhook:
             sys.displayhook = _installed["displayhook"]
     _installed.clear()
+
+
+def _reset_routes_in_child() -> None:
+    """A fork during a command: the child has no console; its streams are its own."""
+    _restore_streams()
     _sinks.clear()
     _namespaces.clear()
 
