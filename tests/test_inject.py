@@ -27,7 +27,15 @@ from heapscope.errors import AttachError
 from heapscope.monitor import inject as inject_module
 from heapscope.monitor.inject import inject, target_python
 
-VERSIONS = ["3.10", "3.11", "3.12", "3.13"]
+ALL_VERSIONS = ["3.10", "3.11", "3.12", "3.13"]
+# Targets of the Python running the tests: scripts/test runs the suite once per version,
+# so each version is injected into by its own run. HEAPSCOPE_INJECT_ALL_VERSIONS=1 makes
+# one run try every version found (the matrix from a single interpreter).
+VERSIONS = (
+    ALL_VERSIONS
+    if os.environ.get("HEAPSCOPE_INJECT_ALL_VERSIONS") == "1"
+    else [f"{sys.version_info[0]}.{sys.version_info[1]}"]
+)
 STATES = ["sleep", "accept", "queue", "busy", "threads", "asyncio"]
 THREADS = 8
 
