@@ -58,13 +58,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def peer_uid(conn: socket.socket) -> int:
-    """The uid of the process at the other end of a Unix socket (Linux ``SO_PEERCRED``)."""
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return uid
-
-
 @hidden_type
 class Agent:
     """One process's agent (see the module doc); :func:`heapscope.monitor.enable` makes it."""
@@ -215,7 +208,7 @@ class Connection:
 
     def serve(self) -> None:
         if not self.is_tcp:
-            uid = peer_uid(self.conn)
+            _pid, uid = protocol.peer_credentials(self.conn)
             if uid not in (os.getuid(), 0):
                 _refuse(self.conn, f"refused: uid {uid} is neither this process's user ({os.getuid()}) nor root")
                 return

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-import struct
 import tempfile
 from typing import Any, Callable
 
@@ -47,8 +46,7 @@ def _check_peer(sock: socket.socket, pid: int) -> None:
     """The listening end must be process ``pid`` itself (``SO_PEERCRED`` of a Unix
     socket gives the process that listens): a socket left by a dead process and bound
     again by another is refused."""
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    peer_pid, peer_uid, _gid = struct.unpack("3i", creds)
+    peer_pid, peer_uid = protocol.peer_credentials(sock)
     if peer_pid != pid or peer_uid != process_uid(pid):
         raise MonitorError(f"the agent socket of process {pid} is held by process {peer_pid} (uid {peer_uid}): refused")
 

@@ -39,6 +39,14 @@ class Closed(ProtocolError):
     """The peer closed the connection between frames."""
 
 
+def peer_credentials(sock: socket.socket) -> tuple[int, int]:
+    """``(pid, uid)`` of the process at the other end of a Unix socket (Linux
+    ``SO_PEERCRED``: for a client, the process that listens)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, _gid = struct.unpack("3i", creds)
+    return pid, uid
+
+
 def send(sock: socket.socket, message: dict[str, Any]) -> None:
     """Sends one JSON frame."""
     payload = json.dumps(message, separators=(",", ":")).encode()
